@@ -1,0 +1,18 @@
+"""dbt-kickoff: run a dbt Core package or a dbt Cloud job right after your load, and get every node's result."""
+
+from dbt_kickoff.errors import (
+    DBTProcessingError,
+    IncrementalSchemaOutOfSyncError,
+    KickoffError,
+    PrerequisitesException,
+)
+from dbt_kickoff.results import NodeResult
+
+__all__ = [
+    "DBTProcessingError",
+    "IncrementalSchemaOutOfSyncError",
+    "KickoffError",
+    "NodeResult",
+    "PrerequisitesException",
+]
+__version__ = "0.1.0"

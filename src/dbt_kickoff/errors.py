@@ -1,0 +1,42 @@
+"""Every error dbt-kickoff raises derives from :class:`KickoffError`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dbt_kickoff.results import NodeResult
+
+
+class KickoffError(Exception):
+    """Base class of all dbt-kickoff errors."""
+
+
+class PrerequisitesException(KickoffError):
+    """Something needed before dbt can run is missing or wrong (dbt, adapter, package, destination...)."""
+
+
+class ConfigurationError(PrerequisitesException):
+    """The caller passed a value that cannot work; the message says which and how to fix it."""
+
+
+class DBTProcessingError(KickoffError):
+    """A dbt command failed. ``run_results`` holds every node result of that command."""
+
+    def __init__(self, command: str, run_results: Sequence[NodeResult], message: str) -> None:
+        super().__init__(message)
+        self.command = command
+        self.run_results: list[NodeResult] = list(run_results)
+
+    @property
+    def failed_nodes(self) -> list[NodeResult]:
+        return [r for r in self.run_results if r.is_failure]
+
+
+class IncrementalSchemaOutOfSyncError(DBTProcessingError):
+    """An incremental model's schema no longer matches its table and automatic full refresh is off."""
+
+
+class DbtCancelled(KickoffError):
+    """A dbt command was cancelled (timeout, KeyboardInterrupt or an explicit cancel)."""

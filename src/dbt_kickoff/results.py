@@ -1,0 +1,97 @@
+"""Per-node results, read from dbt's ``run_results.json`` (the source of truth)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+FAILURE_STATUSES = frozenset({"error", "fail", "runtime error"})
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    """The outcome of one dbt node (model, test, seed, snapshot, source freshness...)."""
+
+    model_name: str
+    unique_id: str
+    resource_type: str
+    status: str
+    time: float
+    message: str | None
+    rows_affected: int | None = None
+    failures: int | None = None
+    thread_id: str | None = None
+    compiled_code: str | None = field(default=None, repr=False)
+    adapter_response: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def is_failure(self) -> bool:
+        return self.status in FAILURE_STATUSES
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["adapter_response"] = dict(self.adapter_response)
+        return data
+
+
+def _node_name(unique_id: str) -> str:
+    # model.pkg.name / test.pkg.name.hash / source.pkg.src.table
+    parts = unique_id.split(".")
+    if parts[0] == "source" and len(parts) >= 4:
+        return f"{parts[2]}.{parts[3]}"
+    if parts[0] == "test" and len(parts) >= 4:
+        return ".".join(parts[2:-1])
+    return parts[-1] if len(parts) > 1 else unique_id
+
+
+def node_result_from_artifact(entry: Mapping[str, Any], node_names: Mapping[str, str] | None = None) -> NodeResult:
+    """One ``results[]`` entry of run_results.json (or sources.json) -> :class:`NodeResult`."""
+    unique_id = str(entry.get("unique_id", ""))
+    adapter_response = entry.get("adapter_response") or {}
+    rows = adapter_response.get("rows_affected")
+    failures = entry.get("failures")
+    name = (node_names or {}).get(unique_id) or _node_name(unique_id)
+    return NodeResult(
+        model_name=name,
+        unique_id=unique_id,
+        resource_type=unique_id.split(".", 1)[0] if unique_id else "unknown",
+        status=str(entry.get("status", "unknown")),
+        time=float(entry.get("execution_time") or 0.0),
+        message=entry.get("message") or entry.get("error"),
+        rows_affected=int(rows) if isinstance(rows, int) else None,
+        failures=int(failures) if isinstance(failures, int) else None,
+        thread_id=entry.get("thread_id"),
+        compiled_code=entry.get("compiled_code"),
+        adapter_response=adapter_response,
+    )
+
+
+def parse_run_results(data: Mapping[str, Any], node_names: Mapping[str, str] | None = None) -> list[NodeResult]:
+    """Turn a loaded run_results.json (or sources.json) document into node results, in dbt's order."""
+    return [node_result_from_artifact(entry, node_names) for entry in data.get("results", [])]
+
+
+def load_run_results(path: Path, invocation_id: str | None = None) -> list[NodeResult] | None:
+    """Read ``path``; ``None`` when it is absent or was written by another invocation than ``invocation_id``."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    if invocation_id and data.get("metadata", {}).get("invocation_id") != invocation_id:
+        return None
+    return parse_run_results(data)
+
+
+def describe_failures(command: str, results: Iterable[NodeResult], extra: str | None = None) -> str:
+    """A message naming every failing node with dbt's own message."""
+    failed = [r for r in results if r.is_failure]
+    lines = [f"dbt {command} failed" + (f": {len(failed)} node(s) failed" if failed else "")]
+    for r in failed:
+        msg = (r.message or "").strip().replace("\n", "\n    ")
+        lines.append(f"  - {r.resource_type} {r.model_name} [{r.status}]: {msg}")
+    if extra:
+        lines.append(extra.strip())
+    return "\n".join(lines)

@@ -1,0 +1,57 @@
+"""Where the dbt package comes from: a local folder (here) or a git repository (``sources.git``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from dbt_kickoff.errors import PrerequisitesException
+
+
+@dataclass(frozen=True)
+class ResolvedPackage:
+    """A folder that holds ``dbt_project.yml``, ready for dbt."""
+
+    project_dir: Path
+    location: str
+    """Where it came from, safe to log (credentials redacted)."""
+    commit_sha: str | None = None
+    project_name: str | None = None
+    profile_name: str | None = None
+
+
+def read_project_file(project_dir: Path, location: str) -> dict[str, object]:
+    """Load and sanity-check ``dbt_project.yml``; raise a clear error when it is absent or broken."""
+    project_file = project_dir / "dbt_project.yml"
+    if not project_file.is_file():
+        raise PrerequisitesException(
+            f"{location} is not a dbt package: no dbt_project.yml in {project_dir}. "
+            "Point package_location at the folder that holds dbt_project.yml (or pass a subdirectory)."
+        )
+    try:
+        data = yaml.safe_load(project_file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise PrerequisitesException(f"{project_file} is not valid YAML: {exc}") from None
+    if not isinstance(data, dict) or not data.get("name"):
+        raise PrerequisitesException(f"{project_file} must be a mapping with at least a 'name' key")
+    return data
+
+
+def resolve_local(location: str | Path) -> ResolvedPackage:
+    """Check a local folder and describe the dbt package in it."""
+    project_dir = Path(location).expanduser()
+    if not project_dir.exists():
+        raise PrerequisitesException(f"package location {location!s} does not exist")
+    if not project_dir.is_dir():
+        raise PrerequisitesException(f"package location {location!s} is not a folder")
+    project_dir = project_dir.resolve()
+    data = read_project_file(project_dir, str(location))
+    profile = data.get("profile")
+    return ResolvedPackage(
+        project_dir=project_dir,
+        location=str(project_dir),
+        project_name=str(data["name"]),
+        profile_name=str(profile) if profile else None,
+    )
