@@ -1,0 +1,1 @@
+"""The ``dbt-kickoff`` command: a thin shell over the Python API."""
