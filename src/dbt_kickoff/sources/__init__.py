@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Protocol
 
 import yaml
 
@@ -55,3 +56,33 @@ def resolve_local(location: str | Path) -> ResolvedPackage:
         project_name=str(data["name"]),
         profile_name=str(profile) if profile else None,
     )
+
+
+class PackageSource(Protocol):
+    """Where a package comes from; gives a folder ready for dbt."""
+
+    def resolve(self) -> ResolvedPackage:
+        """First use: fetch or check the package (no network when it is already in place)."""
+        ...
+
+    def ensure_newest(self) -> ResolvedPackage:
+        """Move to the newest version of the requested ref (a local folder: check it again)."""
+        ...
+
+
+@dataclass(frozen=True)
+class LocalSource:
+    """A dbt package in a local folder."""
+
+    path: Path
+
+    def resolve(self) -> ResolvedPackage:
+        return resolve_local(self.path)
+
+    def ensure_newest(self) -> ResolvedPackage:
+        return resolve_local(self.path)
+
+
+def open_source(location: str | Path, **git_options: Any) -> PackageSource:
+    """A local folder -> :class:`LocalSource`. (Git URLs are handled by ``dbt_kickoff.sources.git``.)"""
+    return LocalSource(Path(location))
