@@ -1,0 +1,100 @@
+"""Build dbt command lines and turn one command's outcome into results or a typed error."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import yaml
+
+from dbt_kickoff.engines import InvocationOutcome
+from dbt_kickoff.errors import DBTProcessingError, IncrementalSchemaOutOfSyncError, PrerequisitesException
+from dbt_kickoff.results import NodeResult, describe_failures, load_run_results
+
+# Commands that take the flags below; anything else gets only --project-dir/--profiles-dir/--vars.
+THREADED_COMMANDS = frozenset({"run", "test", "seed", "build", "snapshot", "compile", "source", "show", "retry"})
+FULL_REFRESH_COMMANDS = frozenset({"run", "build", "seed"})
+NO_PROFILE_COMMANDS = frozenset({"clean", "init"})
+
+OUT_OF_SYNC_MARKER = "out of sync"
+_ADAPTER_MISSING = re.compile(r"Could not find adapter type (\w+)|No module named 'dbt\.adapters\.(\w+)'")
+_DEPS_NETWORK = re.compile(
+    r"hub\.getdbt\.com|Failed to establish a new connection|Name or service not known|Temporary failure in name "
+    r"resolution|Max retries exceeded|ConnectionError|Network is unreachable|Could not resolve host",
+    re.IGNORECASE,
+)
+
+
+def target_dir(project_dir: Path, project: Mapping[str, object]) -> Path:
+    """Where dbt writes artifacts for this project (``DBT_TARGET_PATH``, ``target-path`` or ``target``)."""
+    configured = os.environ.get("DBT_TARGET_PATH") or project.get("target-path") or "target"
+    path = Path(str(configured))
+    return path if path.is_absolute() else project_dir / path
+
+
+def has_package_dependencies(project_dir: Path) -> bool:
+    """True when packages.yml / dependencies.yml lists packages (so ``dbt deps`` has work to do)."""
+    for name in ("packages.yml", "dependencies.yml"):
+        path = project_dir / name
+        if path.is_file():
+            try:
+                data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            except yaml.YAMLError as exc:
+                raise PrerequisitesException(f"{path} is not valid YAML: {exc}") from None
+            if isinstance(data, dict) and data.get("packages"):
+                return True
+    return False
+
+
+def has_seeds(project_dir: Path, project: Mapping[str, object]) -> bool:
+    """True when any seed-path of the project holds a CSV file (so ``dbt seed`` has work to do)."""
+    seed_paths = project.get("seed-paths") or project.get("data-paths") or ["seeds"]
+    if not isinstance(seed_paths, list):
+        return True  # an unusual configuration: let dbt decide
+    return any(next((project_dir / str(p)).rglob("*.csv"), None) is not None for p in seed_paths)
+
+
+def results_file(command: Sequence[str], target: Path) -> Path:
+    """``source freshness`` writes sources.json; every other command writes run_results.json."""
+    if list(command[:2]) == ["source", "freshness"]:
+        return target / "sources.json"
+    return target / "run_results.json"
+
+
+def read_results(command: Sequence[str], target: Path, outcome: InvocationOutcome) -> list[NodeResult]:
+    """The node results this invocation wrote; empty when it wrote none (a stale file is never used)."""
+    if not outcome.invocation_id:
+        return []
+    return load_run_results(results_file(command, target), outcome.invocation_id) or []
+
+
+def is_out_of_sync(results: Sequence[NodeResult], outcome: InvocationOutcome) -> bool:
+    texts = [r.message or "" for r in results if r.is_failure] + outcome.errors + [outcome.error or ""]
+    return any(OUT_OF_SYNC_MARKER in text.lower() for text in texts)
+
+
+def raise_for_outcome(command_name: str, results: list[NodeResult], outcome: InvocationOutcome) -> None:
+    """Raise the typed error that fits a failed command; return when it succeeded."""
+    if outcome.success:
+        return
+    failed = [r for r in results if r.is_failure]
+    detail = outcome.error or ("\n".join(outcome.errors[-8:]) if not failed else None)
+    text = "\n".join(filter(None, [outcome.error, *outcome.errors]))
+    adapter = _ADAPTER_MISSING.search(text)
+    if adapter and not failed:
+        name = adapter.group(1) or adapter.group(2)
+        raise PrerequisitesException(
+            f"the dbt adapter '{name}' is not installed where dbt runs: install dbt-{name} there, or use "
+            f"dbt_kickoff.get_venv(destination) to get an environment with it"
+        )
+    if command_name == "deps" and _DEPS_NETWORK.search(text):
+        detail = (
+            "dbt deps could not download the packages listed in packages.yml / dependencies.yml (no network "
+            "access to the dbt hub or the package's git host?). Vendor the packages into the project "
+            "(dbt_packages/ or a local: package) or run where the hub can be reached.\n" + (detail or "")
+        )
+    message = describe_failures(command_name, results, extra=detail)
+    error_type = IncrementalSchemaOutOfSyncError if is_out_of_sync(results, outcome) else DBTProcessingError
+    raise error_type(command_name, results, message)

@@ -1,0 +1,69 @@
+"""Live progress for people: one line per finished node and a status line for what runs now."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rich.console import Console
+from rich.status import Status
+from rich.table import Table
+
+from dbt_kickoff.engines import DbtEvent
+from dbt_kickoff.results import NodeResult
+
+STATUS_STYLES = {
+    "success": "green", "pass": "green", "warn": "yellow", "skipped": "dim",
+    "error": "bold red", "fail": "bold red", "runtime error": "bold red",
+}
+
+
+class NodeProgress:
+    """An ``on_event`` handler that prints each node as dbt finishes it, with a live status line."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.finished = 0
+        self.running: dict[str, str] = {}
+        self._status: Status | None = None
+
+    def __enter__(self) -> NodeProgress:
+        self._status = self.console.status("starting dbt…")
+        self._status.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._status is not None:
+            self._status.stop()
+
+    def __call__(self, event: DbtEvent) -> None:
+        node = event.node
+        if node is None:
+            return
+        if event.name == "NodeStart":
+            self.running[node.unique_id] = node.name
+        elif event.finished:
+            self.running.pop(node.unique_id, None)
+            self.finished += 1
+            style = STATUS_STYLES.get(node.status, "")
+            seconds = f"{node.execution_time:.2f}s" if node.execution_time is not None else ""
+            self.console.print(
+                f"[{style}]{node.status:>8}[/] {node.resource_type:<9} {node.name}  [dim]{seconds}[/]",
+                highlight=False,
+            )
+        if self._status is not None:
+            now = ", ".join(list(self.running.values())[:3]) or "…"
+            self._status.update(f"{self.finished} node(s) done; running: {now}")
+
+
+def results_table(results: Iterable[NodeResult], title: str = "dbt results") -> Table:
+    """A table of node results (name, type, status, time, rows, message)."""
+    table = Table(title=title, show_lines=False)
+    for column in ("node", "type", "status", "time (s)", "rows", "message"):
+        table.add_column(column, overflow="fold")
+    for r in results:
+        style = STATUS_STYLES.get(r.status, "")
+        table.add_row(
+            r.model_name, r.resource_type, f"[{style}]{r.status}[/]", f"{r.time:.2f}",
+            "" if r.rows_affected is None else str(r.rows_affected), (r.message or "")[:120],
+        )
+    return table
