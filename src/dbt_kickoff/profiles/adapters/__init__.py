@@ -1,0 +1,42 @@
+"""The registry of supported destinations: one small module per adapter family."""
+
+from __future__ import annotations
+
+from dbt_kickoff.errors import ConfigurationError
+from dbt_kickoff.profiles.adapters.base import Adapter
+from dbt_kickoff.profiles.adapters.duckdb import DUCKDB, MOTHERDUCK
+from dbt_kickoff.profiles.adapters.postgres import POSTGRES, REDSHIFT
+
+ADAPTERS: tuple[Adapter, ...] = (DUCKDB, MOTHERDUCK, POSTGRES, REDSHIFT)
+
+_BY_NAME = {name: a for a in ADAPTERS for name in (a.name, *a.aliases)}
+_BY_SCHEME = {scheme: a for a in ADAPTERS for scheme in a.schemes}
+
+
+def supported_types() -> list[str]:
+    return sorted(_BY_NAME)
+
+
+def supported_schemes() -> list[str]:
+    return sorted(_BY_SCHEME)
+
+
+def adapter_for_type(destination_type: str) -> Adapter:
+    """The adapter for a destination type name (case-insensitive; dlt's ``dlt.destinations.X`` accepted)."""
+    name = str(destination_type).strip().lower().removeprefix("dlt.destinations.")
+    adapter = _BY_NAME.get(name)
+    if adapter is None:
+        raise ConfigurationError(
+            f"unknown destination type {destination_type!r}; supported: {', '.join(supported_types())}"
+        )
+    return adapter
+
+
+def adapter_for_scheme(scheme: str, redacted_url: str) -> Adapter:
+    adapter = _BY_SCHEME.get(scheme.lower())
+    if adapter is None:
+        raise ConfigurationError(
+            f"unknown URL scheme {scheme + ':'!r} in destination {redacted_url}; supported schemes: "
+            f"{', '.join(supported_schemes())}"
+        )
+    return adapter

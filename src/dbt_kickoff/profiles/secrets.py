@@ -1,0 +1,43 @@
+"""Collect secret values as ``DBT_ENV_SECRET_*`` variables and hand back ``env_var()`` references."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from dbt_kickoff.profiles.model import SECRET_ENV_PREFIX
+
+# profile keys whose values are secrets wherever they appear (mapping pass-through included)
+SECRET_KEY_PATTERN = re.compile(
+    r"(password|passwd|secret|token|private_key(?!_path)|passphrase|keyfile_json|credentials_json|api_key)",
+    re.IGNORECASE,
+)
+
+
+def is_secret_key(key: str) -> bool:
+    """True when a profile field of this name holds a secret."""
+    return bool(SECRET_KEY_PATTERN.search(key))
+
+
+class SecretEnv:
+    """Accumulates ``DBT_ENV_SECRET_<NAME> -> value`` for one profile."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, str] = {}
+
+    def ref(self, name: str, value: Any) -> str:
+        """Store ``value`` under ``DBT_ENV_SECRET_<NAME>`` and return the Jinja reference for profiles.yml."""
+        var = SECRET_ENV_PREFIX + re.sub(r"[^A-Z0-9]+", "_", name.upper()).strip("_")
+        text = str(value)
+        existing = self._values.get(var)
+        if existing is not None and existing != text:
+            suffix = 2
+            while f"{var}_{suffix}" in self._values:
+                suffix += 1
+            var = f"{var}_{suffix}"
+        self._values[var] = text
+        return "{{ env_var('" + var + "') }}"
+
+    @property
+    def values(self) -> dict[str, str]:
+        return dict(self._values)
