@@ -8,7 +8,8 @@ from typing import Any, Protocol
 
 import yaml
 
-from dbt_kickoff.errors import PrerequisitesException
+from dbt_kickoff.errors import ConfigurationError, PrerequisitesException
+from dbt_kickoff.sources.git_urls import looks_like_git_url
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,41 @@ class LocalSource:
         return resolve_local(self.path)
 
 
-def open_source(location: str | Path, **git_options: Any) -> PackageSource:
-    """A local folder -> :class:`LocalSource`. (Git URLs are handled by ``dbt_kickoff.sources.git``.)"""
-    return LocalSource(Path(location))
+def open_source(
+    location: str | Path,
+    *,
+    ref: str | None = None,
+    subdirectory: str | None = None,
+    ssh_key: str | None = None,
+    token: str | None = None,
+    cache_dir: str | Path | None = None,
+    allow_stale: bool = False,
+    **git_options: Any,
+) -> PackageSource:
+    """A git URL -> :class:`~dbt_kickoff.sources.git.GitSource`; a local folder -> :class:`LocalSource`.
+
+    ``ref`` (branch, tag or commit sha), ``ssh_key``, ``token``, ``cache_dir``, ``allow_stale`` and
+    ``git_options`` (``username``, ``known_hosts``, ``host_key_policy``, ``timeout``, ``lock_timeout``) apply
+    to git URLs; ``subdirectory`` selects a folder inside either.
+    """
+    text = str(location)
+    if not isinstance(location, Path) and looks_like_git_url(text) and not Path(text).expanduser().exists():
+        from dbt_kickoff.sources.git import GitSource
+
+        return GitSource(
+            text,
+            ref=ref,
+            subdirectory=subdirectory,
+            ssh_key=ssh_key,
+            token=token,
+            cache_dir=cache_dir,
+            allow_stale=allow_stale,
+            **git_options,
+        )
+    given = [name for name, value in (("ref", ref), ("ssh_key", ssh_key), ("token", token)) if value]
+    if given:
+        raise ConfigurationError(
+            f"{', '.join(given)} only apply to git URLs, but {text} is a local folder; "
+            "to check out a local repository use a file:///path/to/repo URL"
+        )
+    return LocalSource(Path(location) / subdirectory if subdirectory else Path(location))
