@@ -1,0 +1,247 @@
+"""Create a venv and install requirements into it, with ``uv`` (fast) or the stdlib ``venv`` + pip."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from dbt_kickoff.environments.requirements import PIN_HINT
+from dbt_kickoff.errors import ConfigurationError, PrerequisitesException
+
+InstallerName = Literal["auto", "uv", "pip"]
+
+# Run in the new venv after installing: proves dbt imports and reports where things are.
+_PROBE = """
+import json, sys, sysconfig, importlib.metadata as md
+from dbt.cli.main import dbtRunner
+names = json.loads(sys.argv[1])
+print(json.dumps({
+    "purelib": sysconfig.get_paths()["purelib"],
+    "version": ".".join(map(str, sys.version_info[:3])),
+    "installed": {n: md.version(n) for n in names},
+}))
+"""
+
+
+@dataclass(frozen=True)
+class IndexOptions:
+    """Where packages come from. ``index_url`` may hold credentials: it reaches the installer through its
+    environment (never argv) and is redacted from every message."""
+
+    index_url: str | None = None
+    find_links: tuple[str, ...] = ()
+    no_index: bool = False
+
+    def identity(self) -> dict[str, object]:
+        return {"index_url": self.index_url, "find_links": list(self.find_links), "no_index": self.no_index}
+
+    def secrets(self) -> list[str]:
+        found = []
+        for url in (self.index_url, *self.find_links):
+            if url:
+                parts = urlsplit(url)
+                found += [value for value in (parts.password, parts.username) if value]
+        return found
+
+
+def redact_url(url: str) -> str:
+    parts = urlsplit(url)
+    if not parts.username and not parts.password:
+        return url
+    host = parts.hostname or ""
+    return urlunsplit(parts._replace(netloc=f"***@{host}" + (f":{parts.port}" if parts.port else "")))
+
+
+def find_uv() -> Path | None:
+    try:
+        from uv import find_uv_bin
+    except ImportError:
+        return None
+    try:
+        return Path(find_uv_bin())
+    except FileNotFoundError:
+        return None
+
+
+def choose_installer(installer: InstallerName) -> tuple[str, Path | None]:
+    if installer not in ("auto", "uv", "pip"):
+        raise ConfigurationError(f'installer must be "auto", "uv" or "pip", not {installer!r}')
+    uv = find_uv() if installer in ("auto", "uv") else None
+    if installer == "uv" and uv is None:
+        raise PrerequisitesException(
+            'installer="uv" but the uv binary was not found: `pip install uv`, or pass installer="pip"'
+        )
+    return ("uv", uv) if uv is not None else ("pip", None)
+
+
+@dataclass(frozen=True)
+class BuiltVenv:
+    python: Path  # relative to the venv folder
+    site_packages: Path  # relative to the venv folder
+    python_version: str
+    installed: dict[str, str]
+
+
+def _python_in(venv: Path) -> Path:
+    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def _child_env(index: IndexOptions) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONHOME", "PYTHONPATH")}
+    env["UV_PYTHON_DOWNLOADS"] = "never"
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    if index.index_url:
+        env["UV_INDEX_URL"] = env["PIP_INDEX_URL"] = index.index_url
+    return env
+
+
+def _index_args(index: IndexOptions) -> list[str]:
+    args = [arg for link in index.find_links for arg in ("--find-links", link)]
+    return [*args, "--no-index"] if index.no_index else args
+
+
+class _Runner:
+    def __init__(self, index: IndexOptions, cwd: Path) -> None:
+        self.env = _child_env(index)
+        self.cwd = cwd
+        self.secrets = index.secrets()
+
+    def __call__(self, argv: Sequence[str | os.PathLike[str]], what: str, requirements: Sequence[str]) -> str:
+        try:
+            done = subprocess.run(
+                [os.fspath(a) for a in argv], cwd=self.cwd, env=self.env, capture_output=True, text=True
+            )
+        except OSError as exc:
+            raise PrerequisitesException(f"{what} failed: cannot run {argv[0]}: {exc.strerror}") from None
+        if done.returncode != 0:
+            raise install_error(what, requirements, done.stdout + "\n" + done.stderr, self.secrets)
+        return done.stdout
+
+
+def build(
+    target: Path,
+    requirements: Sequence[str],
+    *,
+    python: Path,
+    index: IndexOptions,
+    installer: str,
+    uv: Path | None,
+) -> BuiltVenv:
+    """Create a venv at ``target`` (which must not exist or be empty) and install ``requirements``.
+
+    uv venvs are made ``--relocatable`` so the finished folder can be renamed into place; stdlib venvs are
+    not relocatable, so callers build those directly at their final path.
+    """
+    run = _Runner(index, target.parent)
+    if installer == "uv":
+        assert uv is not None
+        run(
+            [uv, "venv", "--quiet", "--relocatable", "--no-project", "--python", python, target],
+            "creating the venv",
+            [],
+        )
+        venv_python = _python_in(target)
+        run(
+            [uv, "pip", "install", "--python", venv_python, *_index_args(index), *requirements],
+            "installing " + " ".join(requirements),
+            requirements,
+        )
+    else:
+        run([python, "-m", "venv", target], "creating the venv (python -m venv)", [])
+        venv_python = _python_in(target)
+        run(
+            [venv_python, "-m", "pip", "install", "--quiet", *_index_args(index), *requirements],
+            "installing " + " ".join(requirements),
+            requirements,
+        )
+    names = [re.split(r"[\[<>=!~; ]", r, maxsplit=1)[0] for r in requirements]
+    out = run(
+        [venv_python, "-I", "-c", _PROBE, json.dumps(names)], "importing dbt in the new venv", requirements
+    )
+    probe = json.loads(out.strip().splitlines()[-1])
+    return BuiltVenv(
+        python=venv_python.relative_to(target),
+        site_packages=Path(os.path.relpath(os.path.realpath(probe["purelib"]), os.path.realpath(target))),
+        python_version=probe["version"],
+        installed=probe["installed"],
+    )
+
+
+_REQUIRED = re.compile(r"you require ([A-Za-z0-9][A-Za-z0-9._-]*)")
+_NOT_FOUND = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*) was not found in the")
+_BUILD_FAILED = re.compile(r"Failed to build `([^`=<>\s]+)")
+_INCLUDED_BY = re.compile(r"was included because `([^`]+)`")
+_FETCH = re.compile(r"/simple/([A-Za-z0-9][A-Za-z0-9._-]*)/")
+_PIP_NO_MATCH = re.compile(r"No matching distribution found for ([A-Za-z0-9][A-Za-z0-9._-]*)")
+
+
+def failed_requirement(output: str, requirements: Sequence[str]) -> str | None:
+    """The requirement the installer output blames, as the user asked for it (``dbt-core<1.12,>=1.10``)."""
+    blamed = (
+        _NOT_FOUND.findall(output)
+        + _INCLUDED_BY.findall(output)
+        + _BUILD_FAILED.findall(output)
+        + _REQUIRED.findall(output)
+        + _PIP_NO_MATCH.findall(output)
+        + _FETCH.findall(output)
+    )
+    by_name = {re.split(r"[\[<>=!~; ]", r, maxsplit=1)[0].lower(): r for r in requirements}
+    for name in blamed:
+        if name.lower() in by_name:
+            return by_name[name.lower()]
+    return blamed[0] if blamed else None
+
+
+def install_error(
+    what: str, requirements: Sequence[str], output: str, secrets: Sequence[str]
+) -> PrerequisitesException:
+    for secret in secrets:
+        output = output.replace(secret, "***")
+    lines = [
+        line.rstrip() for line in output.splitlines() if line.strip() and not line.lstrip().startswith("+ ")
+    ]
+    tail = "\n".join(lines[-15:])
+    culprit = failed_requirement(output, requirements) if requirements else None
+    offline = "Connect" in output or "connection" in output.lower() or "Name or service not known" in output
+    hint = "the package index cannot be reached; " if offline else ""
+    blame = f" (failed requirement: {culprit})" if culprit else ""
+    return PrerequisitesException(f"{what} failed{blame}. To fix: {hint}{PIN_HINT}.\n{tail}")
+
+
+def interpreter_identity(python: str | os.PathLike[str] | None) -> tuple[Path, dict[str, str]]:
+    """The interpreter a venv is built from and what identifies it in the cache key. For ``None`` (this
+    interpreter) no process is started."""
+    import platform
+
+    if python is None:
+        return Path(sys.executable), {
+            "implementation": sys.implementation.name,
+            "version": platform.python_version(),
+            "machine": platform.machine(),
+            "base": os.path.realpath(sys.base_prefix),
+        }
+    path = Path(python).expanduser()
+    if not path.is_file():
+        raise ConfigurationError(
+            f"python={os.fspath(python)!r} is not an interpreter file; pass a path or None"
+        )
+    code = (
+        "import sys, os, platform, json; print(json.dumps({'implementation': sys.implementation.name, "
+        "'version': platform.python_version(), 'machine': platform.machine(), "
+        "'base': os.path.realpath(sys.base_prefix)}))"
+    )
+    try:
+        out = subprocess.run([path, "-I", "-c", code], capture_output=True, text=True, check=True, timeout=60)
+        return path.absolute(), json.loads(out.stdout)
+    except (OSError, subprocess.SubprocessError, ValueError) as exc:
+        raise ConfigurationError(
+            f"python={os.fspath(python)!r} cannot be run as a Python interpreter: {exc}"
+        ) from None

@@ -1,0 +1,245 @@
+"""``get_venv``: a cached virtual environment with dbt and the adapter(s) a destination needs."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import subprocess
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from filelock import Timeout
+
+from dbt_kickoff.environments import DbtEnvironment
+from dbt_kickoff.environments.cache import (
+    MARKER,
+    TMP_PREFIX,
+    Marker,
+    cache_root,
+    ensure_root,
+    is_usable,
+    lock_for,
+    remove_garbage,
+    touch_last_used,
+    venv_key,
+)
+from dbt_kickoff.environments.installer import (
+    IndexOptions,
+    InstallerName,
+    build,
+    choose_installer,
+    interpreter_identity,
+)
+from dbt_kickoff.environments.requirements import resolve_requirements
+from dbt_kickoff.errors import ConfigurationError, PrerequisitesException
+
+PathLike = str | os.PathLike[str]
+
+
+@dataclass(frozen=True)
+class Venv:
+    """A finished virtual environment with dbt, made by :func:`get_venv`.
+
+    Pass it to ``dbt_kickoff.package(..., venv=venv)``: dbt then runs with ``python`` (this venv's
+    interpreter) in a worker process; dbt-kickoff itself does not need to be installed in the venv.
+    """
+
+    path: Path
+    python: Path
+    requirements: tuple[str, ...]
+    dbt_version: str
+    """The installed dbt-core version."""
+    key: str
+    installed: tuple[tuple[str, str], ...] = ()
+    """``(distribution, version)`` of each requirement as installed."""
+
+    @classmethod
+    def restore(cls, path: PathLike) -> Venv:
+        """The venv at ``path`` (a folder made by :func:`get_venv`); raises when missing or unfinished."""
+        folder = Path(path).absolute()
+        marker = Marker.read(folder)
+        if marker is None or not is_usable(folder, marker):
+            raise PrerequisitesException(
+                f"{folder} is not a finished dbt venv (missing, removed or broken); "
+                "call get_venv() to (re)build it"
+            )
+        touch_last_used(folder)
+        return cls(
+            path=folder,
+            python=folder / marker.python,
+            requirements=marker.requirements,
+            dbt_version=marker.dbt_version,
+            key=marker.key,
+            installed=marker.installed,
+        )
+
+    @property
+    def bin_dir(self) -> Path:
+        return self.python.parent
+
+    @property
+    def dbt_executable(self) -> Path:
+        return self.bin_dir / ("dbt.exe" if os.name == "nt" else "dbt")
+
+    @property
+    def environment(self) -> DbtEnvironment:
+        """How the engines run dbt from this venv: the warm worker with this venv's python."""
+        adapters = ", ".join(f"{name} {version}" for name, version in self.installed if name != "dbt-core")
+        return DbtEnvironment(
+            python=self.python,
+            dbt_executable=self.dbt_executable,
+            engine="worker",
+            exit_codes="v1",
+            description=f"venv {self.path} (dbt-core {self.dbt_version}; {adapters})",
+        )
+
+    def exists(self) -> bool:
+        """Still on disk and usable (cheap, no subprocess)."""
+        return is_usable(self.path, Marker.read(self.path))
+
+    def run_env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The environment of a child process using this venv (the host's ``os.environ`` is not changed)."""
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONHOME", "PYTHONPATH")}
+        env["VIRTUAL_ENV"] = str(self.path)
+        env["PATH"] = os.pathsep.join([str(self.bin_dir), env.get("PATH", "")])
+        env.update(extra or {})
+        return env
+
+    def run_module(self, module: str, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        """Run ``python -m module args...`` in this venv (``subprocess.run`` keyword arguments allowed)."""
+        return self._run([str(self.python), "-m", module, *args], kwargs)
+
+    def run_command(self, command: str, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        """Run a script of this venv's bin folder (``dbt``, ``pip``...) with ``args``."""
+        script = shutil.which(command, path=str(self.bin_dir))
+        if script is None:
+            raise PrerequisitesException(f"{command!r} is not installed in the venv {self.path}")
+        return self._run([script, *args], kwargs)
+
+    def _run(self, argv: list[str], kwargs: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+        kwargs.setdefault("text", True)
+        kwargs["env"] = self.run_env(kwargs.get("env"))
+        return subprocess.run(argv, **kwargs)
+
+
+def get_venv(
+    destination: Any = None,
+    dbt_version: str | None = None,
+    *,
+    adapters: Iterable[str] | str | None = None,
+    venv_dir: PathLike | None = None,
+    index_url: str | None = None,
+    find_links: PathLike | Sequence[PathLike] | None = None,
+    no_index: bool = False,
+    python: PathLike | None = None,
+    installer: InstallerName = "auto",
+    lock_timeout: float = 900,
+) -> Venv:
+    """Make, or reuse when it already exists, a venv with dbt-core and the adapter(s) ``destination`` needs.
+
+    ``destination``: a connection URL, a profile-like mapping, a dlt pipeline or a destination type name
+    (``"duckdb"``, ``"motherduck"``, ``"mssql"``...); ``adapters`` overrides it with adapter types
+    (``"postgres"``) or distribution requirements (``"dbt-duckdb>=1.9"``).
+    ``dbt_version``: ``"1.11.2"`` (exact), ``"1.11"``/``"1.11.*"`` (any 1.11.x) or a specifier
+    (``">=1.10,<1.12"``). The default is ``">=1.10,<1.12"``: dbt-core 1.12 needs a binary downloaded from
+    GitHub while it is built, which fails offline; ask for it explicitly if your network allows that.
+
+    The venv lives in ``<venv_dir>/<key>``, where ``key`` hashes the Python version, the requirement set and
+    the index options; ``venv_dir`` defaults to ``<platform user cache dir>/dbt-kickoff/venvs``
+    (``~/.cache/dbt-kickoff/venvs`` on Linux). Reuse checks a few files only (no process is started unless
+    ``python`` is given). A missing, unfinished or broken venv is (re)built: with ``uv`` (``installer="uv"``;
+    the ``uv`` package ships it) or the stdlib ``venv`` + pip (``installer="pip"``; ``"auto"`` prefers uv),
+    under a per-key file lock, so concurrent callers share one build and a crash never leaves a folder that
+    looks finished. Firewalled: ``index_url`` (a PyPI mirror; may hold credentials, never shown),
+    ``find_links`` (folders or URLs of wheels), ``no_index=True``. ``python``: the interpreter to base the
+    venv on (default: this one).
+
+    Raises :class:`~dbt_kickoff.errors.ConfigurationError` for bad arguments and
+    :class:`~dbt_kickoff.PrerequisitesException` naming the requirement when the install fails.
+    """
+    requirements = resolve_requirements(destination, dbt_version, adapters)
+    index = IndexOptions(index_url=index_url or None, find_links=_links(find_links), no_index=bool(no_index))
+    base_python, identity = interpreter_identity(python)
+    key = venv_key({"python": identity, "requirements": list(requirements), "index": index.identity()})
+    root = cache_root(venv_dir)
+    reused = _reuse(root / key)
+    if reused is not None:
+        return reused
+    kind, uv = choose_installer(installer)
+    ensure_root(root)
+    try:
+        with lock_for(root, key, timeout=lock_timeout):
+            reused = _reuse(root / key)  # another process may have built it while we waited
+            if reused is not None:
+                return reused
+            remove_garbage(root, key)
+            _create(root, key, requirements, base_python, index, kind, uv)
+    except Timeout:
+        raise PrerequisitesException(
+            f"waited {lock_timeout}s for another process building the venv {root / key}; try again, or "
+            f"remove it with `dbt-kickoff venv remove {key}` if that process is gone"
+        ) from None
+    return Venv.restore(root / key)
+
+
+def _links(find_links: PathLike | Sequence[PathLike] | None) -> tuple[str, ...]:
+    if find_links is None:
+        return ()
+    if isinstance(find_links, (str, os.PathLike)):
+        find_links = [find_links]
+    links = []
+    for link in find_links:
+        text = os.fspath(link)
+        if "://" not in text:
+            folder = Path(text).expanduser()
+            if not folder.is_dir():
+                raise ConfigurationError(f"find_links folder {text!r} does not exist")
+            text = str(folder.absolute())
+        links.append(text)
+    return tuple(links)
+
+
+def _reuse(path: Path) -> Venv | None:
+    marker = Marker.read(path)
+    if not is_usable(path, marker):
+        return None
+    return Venv.restore(path)
+
+
+def _create(
+    root: Path,
+    key: str,
+    requirements: tuple[str, ...],
+    python: Path,
+    index: IndexOptions,
+    kind: str,
+    uv: Path | None,
+) -> None:
+    """Build under the lock: uv builds a relocatable venv in a temp sibling and renames it into place;
+    stdlib venvs are not relocatable, so pip builds at the final path. Either way the marker comes last."""
+    final = root / key
+    staging = root / f"{TMP_PREFIX}{key}-{secrets.token_hex(4)}" if kind == "uv" else final
+    try:
+        built = build(staging, requirements, python=python, index=index, installer=kind, uv=uv)
+        marker = Marker(
+            key=key,
+            requirements=requirements,
+            python=built.python.as_posix(),
+            site_packages=built.site_packages.as_posix(),
+            python_version=built.python_version,
+            installed=tuple(sorted(built.installed.items())),
+            installer=kind,
+            created_at=time.time(),
+        )
+        partial = staging / f"{MARKER}.partial"
+        partial.write_text(marker.to_json(), encoding="utf-8")
+        partial.replace(staging / MARKER)
+        if staging != final:
+            staging.rename(final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
