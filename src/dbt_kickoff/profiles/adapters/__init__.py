@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from dbt_kickoff.errors import ConfigurationError
+from dbt_kickoff.profiles.adapters.athena import ATHENA
 from dbt_kickoff.profiles.adapters.base import Adapter
+from dbt_kickoff.profiles.adapters.bigquery import BIGQUERY
+from dbt_kickoff.profiles.adapters.clickhouse import CLICKHOUSE
+from dbt_kickoff.profiles.adapters.databricks import DATABRICKS
 from dbt_kickoff.profiles.adapters.duckdb import DUCKDB, MOTHERDUCK
 from dbt_kickoff.profiles.adapters.postgres import POSTGRES, REDSHIFT
+from dbt_kickoff.profiles.adapters.snowflake import SNOWFLAKE
+from dbt_kickoff.profiles.adapters.sqlserver import MSSQL
+from dbt_kickoff.profiles.adapters.trino import TRINO
 
-ADAPTERS: tuple[Adapter, ...] = (DUCKDB, MOTHERDUCK, POSTGRES, REDSHIFT)
+ADAPTERS: tuple[Adapter, ...] = (
+    DUCKDB, MOTHERDUCK, POSTGRES, REDSHIFT, SNOWFLAKE, BIGQUERY, DATABRICKS, MSSQL, ATHENA, CLICKHOUSE, TRINO,
+)
 
 _BY_NAME = {name: a for a in ADAPTERS for name in (a.name, *a.aliases)}
 _BY_SCHEME = {scheme: a for a in ADAPTERS for scheme in a.schemes}
