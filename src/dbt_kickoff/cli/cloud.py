@@ -1,0 +1,244 @@
+"""``dbt-kickoff cloud …``: trigger, watch and cancel dbt Cloud runs, and serve the local emulator.
+
+The token is read from ``DBT_CLOUD__API_TOKEN`` only (never from argv); account, job and host come from the
+other ``DBT_CLOUD__*`` variables or the flags.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from dbt_kickoff.cloud.credentials import DbtCloudCredentials, resolve_credentials
+from dbt_kickoff.cloud.errors import (
+    DbtCloudAPIError,
+    DbtCloudRunCancelled,
+    DbtCloudRunFailed,
+    DbtCloudWaitTimeout,
+)
+from dbt_kickoff.cloud.runs import DbtCloud
+from dbt_kickoff.cloud.status import RunStatus
+from dbt_kickoff.errors import ConfigurationError
+from dbt_kickoff.results import NodeResult
+
+EXIT_OK, EXIT_FAILED = 0, 1
+
+
+def register(subparsers: Any) -> None:
+    cloud = subparsers.add_parser(
+        "cloud",
+        help="drive dbt Cloud jobs",
+        description="Trigger and watch dbt Cloud runs. The token comes from DBT_CLOUD__API_TOKEN.",
+    )
+    sub = cloud.add_subparsers(dest="cloud_command", metavar="CLOUD_COMMAND", required=True)
+
+    run = sub.add_parser("run", help="trigger a job run (and wait for it)")
+    run.add_argument("job_id", help="dbt Cloud job id")
+    run.add_argument("--data", help='trigger fields as a JSON object, e.g. \'{"git_branch": "main"}\'')
+    run.add_argument(
+        "--wait", action=argparse.BooleanOptionalAction, default=True, help="wait for the outcome"
+    )
+    run.add_argument("--timeout", type=float, help="give up waiting after S seconds")
+    run.add_argument("--cancel-on-timeout", action="store_true", help="cancel the run when --timeout passes")
+    run.add_argument("--poll-interval", type=float, default=10.0, help="seconds between status checks")
+    run.add_argument(
+        "--idempotency-key", help="reuse the run started earlier with this key instead of a new one"
+    )
+    run.add_argument("--attach", action="store_true", help="attach to a run of the job already in progress")
+    run.add_argument(
+        "--rerun-from-failure", action="store_true", help="rerun from failure if the last run failed"
+    )
+    _common(run)
+    run.set_defaults(handler=handle_run)
+
+    status = sub.add_parser("status", help="show a run (and optionally wait for it)")
+    status.add_argument("run_id", help="dbt Cloud run id")
+    status.add_argument(
+        "--wait", action=argparse.BooleanOptionalAction, default=False, help="wait for the end"
+    )
+    status.add_argument("--timeout", type=float, help="give up waiting after S seconds")
+    status.add_argument("--poll-interval", type=float, default=10.0, help="seconds between status checks")
+    _common(status)
+    status.set_defaults(handler=handle_status)
+
+    cancel = sub.add_parser("cancel", help="cancel a run")
+    cancel.add_argument("run_id", help="dbt Cloud run id")
+    _common(cancel)
+    cancel.set_defaults(handler=handle_cancel)
+
+    emulator = sub.add_parser("emulator", help="serve the local dbt Cloud API emulator (for tests and demos)")
+    emulator.add_argument("--port", type=int, default=8765, help="port to listen on (0: any free port)")
+    emulator.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    emulator.add_argument("--no-demo", action="store_true", help="start empty instead of with a demo account")
+    emulator.set_defaults(handler=handle_emulator)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--account-id", help="dbt Cloud account id (default: DBT_CLOUD__ACCOUNT_ID)")
+    parser.add_argument("--base-url", help="dbt Cloud access URL or host (default: DBT_CLOUD__BASE_URL)")
+    parser.add_argument("--json", action="store_true", help="print the run as JSON on stdout")
+
+
+def _credentials(args: argparse.Namespace) -> DbtCloudCredentials:
+    env = dict(os.environ)
+    if args.account_id:
+        env["DBT_CLOUD__ACCOUNT_ID"] = args.account_id
+    if args.base_url:
+        env["DBT_CLOUD__BASE_URL"] = args.base_url
+    return resolve_credentials(None, environ=env)
+
+
+def _parse_data(text: str | None) -> dict[str, Any] | None:
+    if not text:
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(f"--data must be a JSON object: {exc}") from None
+    if not isinstance(value, dict):
+        raise ConfigurationError('--data must be a JSON object, e.g. \'{"git_branch": "main"}\'')
+    return value
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+@contextmanager
+def _live_status(console: Console, enabled: bool) -> Iterator[Callable[[dict[str, Any]], None] | None]:
+    """A status line on stderr updated at every poll."""
+    if not enabled:
+        yield None
+        return
+    with console.status("waiting for dbt Cloud…") as status:
+
+        def update(run: dict[str, Any]) -> None:
+            duration = run.get("duration_humanized") or run.get("duration") or ""
+            status.update(f"dbt Cloud run {run.get('id')}: {run.get('status_humanized')} {duration}".rstrip())
+
+        yield update
+
+
+def _outcome(run: dict[str, Any]) -> str:
+    status = RunStatus.of(run)
+    return {RunStatus.SUCCESS: "success", RunStatus.ERROR: "failed", RunStatus.CANCELLED: "cancelled"}.get(
+        status, "in_progress"
+    )
+
+
+def _results(cloud: DbtCloud, run: dict[str, Any]) -> list[NodeResult]:
+    if not RunStatus.of(run).is_terminal:
+        return []
+    try:
+        return cloud.node_results(run)
+    except DbtCloudAPIError:
+        return []  # results are a bonus; the run's outcome stands without them
+
+
+def _print_run(console: Console, run: dict[str, Any], results: list[NodeResult]) -> None:
+    if results:
+        table = Table(title=f"dbt Cloud run {run.get('id')}")
+        for column in ("node", "type", "status", "time", "message"):
+            table.add_column(column)
+        for r in results:
+            table.add_row(r.model_name, r.resource_type, r.status, f"{r.time:.2f}s", (r.message or "")[:80])
+        console.print(table)
+    href = f" {run['href']}" if run.get("href") else ""
+    console.print(f"run {run.get('id')}: {run.get('status_humanized')}{href}")
+
+
+def _emit(
+    args: argparse.Namespace,
+    run: dict[str, Any],
+    results: list[NodeResult],
+    outcome: str,
+    error: str | None = None,
+) -> None:
+    if args.json:
+        payload = {"outcome": outcome, "error": error, "run": run, "results": [r.to_dict() for r in results]}
+        print(json.dumps(payload, indent=2, default=str))
+    else:
+        _print_run(Console(highlight=False), run, results)
+        if error:
+            _stderr().print(f"error: {error}", markup=False)
+
+
+def _finish(args: argparse.Namespace, cloud: DbtCloud, wait: Callable[[], dict[str, Any]]) -> int:
+    try:
+        run = wait()
+    except DbtCloudRunFailed as exc:  # also DbtCloudRunCancelled
+        outcome = "cancelled" if isinstance(exc, DbtCloudRunCancelled) else "failed"
+        _emit(args, exc.run, _results(cloud, exc.run), outcome, str(exc))
+        return EXIT_FAILED
+    except DbtCloudWaitTimeout as exc:
+        _emit(args, exc.run, [], "timed_out", str(exc))
+        return EXIT_FAILED
+    _emit(args, run, _results(cloud, run), _outcome(run))
+    return EXIT_OK
+
+
+def handle_run(args: argparse.Namespace) -> int:
+    data = _parse_data(args.data)
+    with DbtCloud(_credentials(args)) as cloud:
+        run = cloud.trigger(
+            args.job_id,
+            data,
+            idempotency_key=args.idempotency_key,
+            attach_to_running=args.attach,
+            rerun_from_failure=args.rerun_from_failure,
+        )
+        if not args.wait:
+            _emit(args, run, [], _outcome(run))
+            return EXIT_OK
+        with _live_status(_stderr(), not args.json) as on_poll:
+            return _finish(
+                args,
+                cloud,
+                lambda: cloud.wait(
+                    run,
+                    poll_interval=args.poll_interval,
+                    timeout=args.timeout,
+                    cancel_on_timeout=args.cancel_on_timeout,
+                    on_poll=on_poll,
+                    just_triggered=True,
+                ),
+            )
+
+
+def handle_status(args: argparse.Namespace) -> int:
+    with DbtCloud(_credentials(args)) as cloud:
+        run = cloud.get_run(args.run_id)
+        if not args.wait:
+            _emit(args, run, _results(cloud, run), _outcome(run))
+            return EXIT_FAILED if _outcome(run) in ("failed", "cancelled") else EXIT_OK
+        with _live_status(_stderr(), not args.json) as on_poll:
+            return _finish(
+                args,
+                cloud,
+                lambda: cloud.wait(
+                    run, poll_interval=args.poll_interval, timeout=args.timeout, on_poll=on_poll
+                ),
+            )
+
+
+def handle_cancel(args: argparse.Namespace) -> int:
+    with DbtCloud(_credentials(args)) as cloud:
+        run = cloud.cancel(args.run_id)
+        _emit(args, run, [], _outcome(run))
+    return EXIT_OK
+
+
+def handle_emulator(args: argparse.Namespace) -> int:
+    from dbt_kickoff.cloud.emulator import serve
+
+    print(f"dbt Cloud emulator on http://{args.host}:{args.port} (Ctrl-C to stop)", file=sys.stderr)
+    serve(args.port, args.host, seed_demo=not args.no_demo)
+    return EXIT_OK
