@@ -24,7 +24,6 @@ from dbt_kickoff.cloud import (
 from dbt_kickoff.cloud.client import RequestOutcomeUnknown, parse_retry_after
 from dbt_kickoff.cloud.emulator import DbtCloudEmulator, FakeClock
 from dbt_kickoff.errors import ConfigurationError, KickoffError
-
 from tests.cloud.conftest import ACCOUNT, JOB, TOKEN, assert_no_token
 
 
@@ -38,7 +37,7 @@ def _elapsed(clock: FakeClock, before: Any) -> float:
     return (clock.now() - before).total_seconds()
 
 
-# -- base URLs ------------------------------------------------------------------------------------------------
+# -- base URLs --
 
 
 @pytest.mark.parametrize(
@@ -76,7 +75,7 @@ def test_every_base_form_reaches_the_same_api(emulator: DbtCloudEmulator, creds:
     assert emulator.requests[-1].path == f"/api/v2/accounts/{ACCOUNT}/jobs/{JOB}/"
 
 
-# -- what goes on the wire ------------------------------------------------------------------------------------
+# -- what goes on the wire --
 
 
 def test_requests_carry_token_auth_trailing_slash_and_comma_separated_include_related(
@@ -107,10 +106,12 @@ def test_a_slow_answer_hits_the_request_timeout_and_is_retried(
     assert emulator.route_counts["get_job"] == 2
 
 
-# -- retries --------------------------------------------------------------------------------------------------
+# -- retries --
 
 
-def test_429_honours_retry_after_seconds(emulator: DbtCloudEmulator, client: DbtCloudClient, fake_clock) -> None:
+def test_429_honours_retry_after_seconds(
+    emulator: DbtCloudEmulator, client: DbtCloudClient, fake_clock
+) -> None:
     emulator.faults.fail(429, times=2, route="get_job", retry_after=40)
     before = fake_clock.now()
     assert client.get_job(JOB)["id"] == JOB
@@ -118,7 +119,9 @@ def test_429_honours_retry_after_seconds(emulator: DbtCloudEmulator, client: Dbt
     assert _elapsed(fake_clock, before) == pytest.approx(80, abs=1)
 
 
-def test_429_honours_retry_after_http_date(emulator: DbtCloudEmulator, client: DbtCloudClient, fake_clock) -> None:
+def test_429_honours_retry_after_http_date(
+    emulator: DbtCloudEmulator, client: DbtCloudClient, fake_clock
+) -> None:
     emulator.faults.fail(429, times=1, route="get_job", retry_after=120, retry_after_format="http-date")
     before = fake_clock.now()
     client.get_job(JOB)
@@ -136,7 +139,9 @@ def test_429_without_retry_after_backs_off_exponentially(
     assert _elapsed(fake_clock, before) == pytest.approx(2 + 4 + 8)
 
 
-def test_rate_limit_cooldown_is_waited_out(emulator: DbtCloudEmulator, client: DbtCloudClient, fake_clock) -> None:
+def test_rate_limit_cooldown_is_waited_out(
+    emulator: DbtCloudEmulator, client: DbtCloudClient, fake_clock
+) -> None:
     emulator.faults.rate_limit(3, cooldown_seconds=300)
     before = fake_clock.now()
     for _ in range(5):
@@ -171,9 +176,9 @@ def test_transient_failures_of_reads_are_retried(
 def test_retries_are_bounded(emulator: DbtCloudEmulator, creds: dict, fake_clock: FakeClock) -> None:
     emulator.faults.fail(503, response="html", times=None, route="get_job")
     policy = RetryPolicy(max_attempts=4)
-    with DbtCloudClient(resolve_credentials(creds), clock=fake_clock, retry=policy) as c:
-        with pytest.raises(DbtCloudUnavailableError, match="gave up after 4 attempts") as info:
-            c.get_job(JOB)
+    c = DbtCloudClient(resolve_credentials(creds), clock=fake_clock, retry=policy)
+    with c, pytest.raises(DbtCloudUnavailableError, match="gave up after 4 attempts") as info:
+        c.get_job(JOB)
     assert info.value.status_code == 503
     assert "text/html" in str(info.value)
     assert emulator.route_counts["get_job"] == 4
@@ -181,13 +186,15 @@ def test_retries_are_bounded(emulator: DbtCloudEmulator, creds: dict, fake_clock
 
 def test_connection_refused_is_retried_then_reported(creds: dict, fake_clock: FakeClock) -> None:
     creds = {**creds, "base_url": "http://127.0.0.1:9"}  # discard port: nothing listens
-    with DbtCloudClient(resolve_credentials(creds), clock=fake_clock, retry=RetryPolicy(max_attempts=3)) as c:
-        with pytest.raises(DbtCloudUnavailableError, match="could not connect") as info:
-            c.get_job(JOB)
+    c = DbtCloudClient(resolve_credentials(creds), clock=fake_clock, retry=RetryPolicy(max_attempts=3))
+    with c, pytest.raises(DbtCloudUnavailableError, match="could not connect") as info:
+        c.get_job(JOB)
     assert_no_token(info.value)
 
 
-@pytest.mark.parametrize(("status", "response"), [(500, "detail"), (502, "html"), (0, "reset"), (200, "empty")])
+@pytest.mark.parametrize(
+    ("status", "response"), [(500, "detail"), (502, "html"), (0, "reset"), (200, "empty")]
+)
 def test_a_trigger_is_never_resent_blindly(
     emulator: DbtCloudEmulator, client: DbtCloudClient, status: int, response: str
 ) -> None:
@@ -205,7 +212,9 @@ def test_a_rate_limited_trigger_is_retried(emulator: DbtCloudEmulator, client: D
     assert len(emulator.run_ids(JOB)) == 1
 
 
-def test_a_just_created_run_may_answer_404_for_a_moment(emulator: DbtCloudEmulator, client: DbtCloudClient) -> None:
+def test_a_just_created_run_may_answer_404_for_a_moment(
+    emulator: DbtCloudEmulator, client: DbtCloudClient
+) -> None:
     emulator.faults.new_run_404s = 2
     run = client.trigger_run(JOB, {"cause": "x"})
     with pytest.raises(DbtCloudNotFoundError):
@@ -224,10 +233,12 @@ def test_retry_after_parsing() -> None:
     assert parse_retry_after(None, now) is None
 
 
-# -- errors fail fast -----------------------------------------------------------------------------------------
+# -- errors fail fast --
 
 
-def test_400_reports_user_message_and_field_errors(emulator: DbtCloudEmulator, client: DbtCloudClient) -> None:
+def test_400_reports_user_message_and_field_errors(
+    emulator: DbtCloudEmulator, client: DbtCloudClient
+) -> None:
     with pytest.raises(DbtCloudValidationError) as info:
         client.post_json(client.api_path("jobs", JOB, "run"), {"cause": "", "threads_override": "many"})
     err = info.value
@@ -245,9 +256,8 @@ def test_400_for_a_malformed_filter(client: DbtCloudClient) -> None:
 
 def test_401_names_the_host_in_use(emulator: DbtCloudEmulator, creds: dict) -> None:
     emulator.faults.host_mismatch = True
-    with DbtCloudClient(resolve_credentials(creds)) as c:
-        with pytest.raises(DbtCloudAuthError) as info:
-            c.get_job(JOB)
+    with DbtCloudClient(resolve_credentials(creds)) as c, pytest.raises(DbtCloudAuthError) as info:
+        c.get_job(JOB)
     message = str(info.value)
     assert "Invalid token." in message
     assert emulator.base_url.split("://")[1] in message
@@ -257,17 +267,17 @@ def test_401_names_the_host_in_use(emulator: DbtCloudEmulator, creds: dict) -> N
 
 
 def test_401_for_an_unknown_token(emulator: DbtCloudEmulator, creds: dict) -> None:
-    with DbtCloudClient(resolve_credentials({**creds, "api_token": "dbtc_wrong"})) as c:
-        with pytest.raises(DbtCloudAuthError) as info:
-            c.list_runs(JOB)
+    c = DbtCloudClient(resolve_credentials({**creds, "api_token": "dbtc_wrong"}))
+    with c, pytest.raises(DbtCloudAuthError) as info:
+        c.list_runs(JOB)
     assert info.value.status_code == 401
 
 
 def test_403_from_the_ip_allowlist(emulator: DbtCloudEmulator, creds: dict) -> None:
     emulator.add_token("dbtc_denied-token", account_ids=[ACCOUNT], ip_denied=True)
-    with DbtCloudClient(resolve_credentials({**creds, "api_token": "dbtc_denied-token"})) as c:
-        with pytest.raises(DbtCloudPermissionError, match="allowlist") as info:
-            c.get_job(JOB)
+    c = DbtCloudClient(resolve_credentials({**creds, "api_token": "dbtc_denied-token"}))
+    with c, pytest.raises(DbtCloudPermissionError, match="allowlist") as info:
+        c.get_job(JOB)
     assert info.value.status_code == 403
     assert "dbtc_denied-token" not in str(info.value)
 
@@ -284,7 +294,7 @@ def test_every_api_error_is_a_kickoff_error(client: DbtCloudClient) -> None:
         client.get_run(123)
 
 
-# -- pagination -----------------------------------------------------------------------------------------------
+# -- pagination --
 
 
 def test_pagination_walks_every_page_with_limit_at_most_100(
@@ -310,7 +320,7 @@ def test_list_runs_newest_first_with_a_limit(emulator: DbtCloudEmulator, client:
     assert [r["id"] for r in newest] == emulator.run_ids(JOB)[-1:]
 
 
-# -- secrecy --------------------------------------------------------------------------------------------------
+# -- secrecy --
 
 
 def test_token_never_in_reprs_errors_logs_or_urls(
@@ -325,7 +335,11 @@ def test_token_never_in_reprs_errors_logs_or_urls(
         emulator.faults.fail(500, response="html", times=None, route="get_job")
         emulator.faults.reset_connection(times=None, route="trigger")
         emulator.faults.slow(2.0, times=None, route="list_runs")
-        for call in (lambda: c.get_job(JOB), lambda: c.trigger_run(JOB, {"cause": "x"}), lambda: c.list_runs(JOB)):
+        for call in (
+            lambda: c.get_job(JOB),
+            lambda: c.trigger_run(JOB, {"cause": "x"}),
+            lambda: c.list_runs(JOB),
+        ):
             with pytest.raises(KickoffError) as info:
                 call()
             failures.append(info.value)
@@ -342,14 +356,13 @@ def test_token_never_in_reprs_errors_logs_or_urls(
 
 def test_an_echoed_token_is_masked_in_errors(emulator: DbtCloudEmulator, creds: dict) -> None:
     # A 400 whose field error quotes the submitted value: the value here is the token itself.
-    with DbtCloudClient(resolve_credentials(creds)) as c:
-        with pytest.raises(DbtCloudValidationError) as info:
-            c.post_json(c.api_path("jobs", JOB, "run"), {"cause": "x", "threads_override": TOKEN})
+    with DbtCloudClient(resolve_credentials(creds)) as c, pytest.raises(DbtCloudValidationError) as info:
+        c.post_json(c.api_path("jobs", JOB, "run"), {"cause": "x", "threads_override": TOKEN})
     assert_no_token(info.value)
     assert all(TOKEN not in str(v) for v in info.value.field_errors.values())
 
 
-# -- credentials ----------------------------------------------------------------------------------------------
+# -- credentials --
 
 
 def test_credentials_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
