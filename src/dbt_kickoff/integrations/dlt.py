@@ -30,7 +30,8 @@ def dlt_destination_type(value: Any) -> str:
             f"dlt pipeline {getattr(value, 'pipeline_name', '?')!r} has no destination; create it with "
             "dlt.pipeline(..., destination='duckdb') (or your destination) before running dbt"
         )
-    kind = getattr(destination, "destination_name", None) or getattr(destination, "destination_type", None)
+    # destination_type is "dlt.destinations.<type>"; destination_name may be a user-chosen name
+    kind = getattr(destination, "destination_type", None)
     if not kind:
         raise PrerequisitesException(f"{type(value).__name__} is not a dlt pipeline or destination")
     return str(kind).rsplit(".", 1)[-1]

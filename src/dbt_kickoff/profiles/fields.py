@@ -78,9 +78,10 @@ class FieldReader:
             number = None
         if number is None or number < low or (high is not None and number > high):
             bounds = f"{low}..{high}" if high is not None else f">= {low}"
+            shown = repr(value) if number is not None else "a value that is not a whole number"
             raise ConfigurationError(
                 f"{self.ctx.destination_type} destination {self.ctx.where}: {names[0]!r} must be an integer "
-                f"in {bounds}, got {value!r}"
+                f"in {bounds}, got {shown}"  # never echo text: it may be a misplaced secret
             ) from None
         return number
 
@@ -99,8 +100,7 @@ class FieldReader:
         if lowered in ("0", "false", "no", "off"):
             return False
         raise ConfigurationError(
-            f"{self.ctx.destination_type} destination {self.ctx.where}: {names[0]!r} must be true or false, "
-            f"got {value!r}"
+            f"{self.ctx.destination_type} destination {self.ctx.where}: {names[0]!r} must be true or false"
         )
 
     def schema(self, *names: str, default: str) -> str:

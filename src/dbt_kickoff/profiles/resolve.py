@@ -111,7 +111,7 @@ def _threads(value: Any, where: str) -> int:
     except (TypeError, ValueError):
         number = 0
     if number < 1:
-        raise ConfigurationError(f"destination {where}: threads must be a positive integer, got {value!r}")
+        raise ConfigurationError(f"destination {where}: threads must be a positive integer")
     return number
 
 
