@@ -18,6 +18,7 @@ from dbt_kickoff.cloud.emulator.state import EmulatorState
 
 DEFAULT_PROJECT_ID = 70403103987401
 DEFAULT_ENVIRONMENT_ID = 70403103987402
+POLL_INTERVAL = 0.02  # how quickly stop() is noticed by the serving thread
 
 
 class DbtCloudEmulator:
@@ -45,7 +46,9 @@ class DbtCloudEmulator:
         with self._state.lock:
             self._state.base_url = f"http://{self._address[0]}:{server.server_port}"
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name="dbt-cloud-emulator", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, args=(POLL_INTERVAL,), name="dbt-cloud-emulator", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -234,6 +237,12 @@ class DbtCloudEmulator:
     def now(self) -> datetime:
         """The emulator clock's time."""
         return self.clock.now()
+
+    @property
+    def internal_errors(self) -> list[Exception]:
+        """Exceptions raised inside handlers (each answered as a 500); empty unless the emulator has a bug."""
+        with self._state.lock:
+            return list(self._state.internal_errors)
 
     @property
     def requests(self) -> list[RecordedRequest]:

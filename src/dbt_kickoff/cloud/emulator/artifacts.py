@@ -225,16 +225,15 @@ def summarize_logs(command: str, run_results: Mapping[str, Any] | None, *, faile
     lines = [f"Running with dbt={DBT_VERSION}", f"Registered adapter: postgres={DBT_VERSION}"]
     results = list((run_results or {}).get("results", []))
     for position, entry in enumerate(results, start=1):
-        status = str(entry["status"]).upper()
-        lines.append(
-            f"{position} of {len(results)} {status} {entry['unique_id']} [{entry['message'] or 'SKIP'}]"
-        )
+        status = str(entry.get("status")).upper()
+        message = entry.get("message") or "SKIP"
+        lines.append(f"{position} of {len(results)} {status} {entry.get('unique_id')} [{message}]")
     if failed:
         lines.append("")
         lines.append("Completed with 1 error, 0 partial successes, and 0 warnings:")
         for entry in results:
-            if entry["status"] in ("error", "fail"):
-                lines.append(str(entry["message"]))
+            if entry.get("status") in ("error", "fail"):
+                lines.append(str(entry.get("message")))
         if not results:
             lines.append(f"Encountered an error while running `{command}`")
     else:
@@ -243,7 +242,7 @@ def summarize_logs(command: str, run_results: Mapping[str, Any] | None, *, faile
     counts = {key: 0 for key in ("PASS", "WARN", "ERROR", "SKIP")}
     for entry in results:
         key = {"success": "PASS", "pass": "PASS", "warn": "WARN", "skipped": "SKIP"}.get(
-            entry["status"], "ERROR"
+            entry.get("status"), "ERROR"
         )
         counts[key] += 1
     total = sum(counts.values())

@@ -169,5 +169,8 @@ class Dispatcher:
                 reply = exc.reply
             except ValidationFailed as exc:
                 reply = json_reply(400, validation_error(exc.fields))
+            except Exception as exc:  # an emulator bug: answer like the real server, keep it for the tests
+                state.internal_errors.append(exc)
+                reply = detail_reply(500, SERVER_ERROR_DETAIL)
         after = state.faults.match(route_name, method, "after") if reply.status == 200 else None
         return fault_reply(after, state.clock.now()) if after is not None else reply

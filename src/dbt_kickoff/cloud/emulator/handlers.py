@@ -268,7 +268,7 @@ def get_run(state: EmulatorState, req: Request) -> Reply:
     if run.transient_404s > 0:
         run.transient_404s -= 1
         raise _not_found()
-    state.settle()
+    state.settle(polled_run_id=run.id)
     body = state.run_json(run, parse_include_related(req.query))
     state.count_poll(run)
     return ok(body)

@@ -65,15 +65,21 @@ def _enter(run: Run, status: int, now: datetime) -> None:
     run.updated_at = now
 
 
-def phase_done(run: Run, now: datetime) -> bool:
-    """Whether the current in-progress phase has used up its polls and its seconds."""
+def phase_done(run: Run, now: datetime, polled: bool) -> bool:
+    """Whether the current phase has used up its polls and its seconds.
+
+    A phase that counts polls only ends during a GET of the run (``polled``), so a run never moves on
+    behind the back of the client that last saw it; clock-only phases end on any request.
+    """
     script = run.script
     polls, seconds = {
         QUEUED: (script.queued_polls, script.queued_seconds),
         STARTING: (script.starting_polls, script.starting_seconds),
         RUNNING: (script.running_polls, script.running_seconds),
     }[run.status]
-    return run.phase_polls >= polls and _elapsed(run.phase_entered_at, now) >= seconds
+    return (
+        (polled or not polls) and run.phase_polls >= polls and _elapsed(run.phase_entered_at, now) >= seconds
+    )
 
 
 def dequeue(run: Run, now: datetime) -> None:
@@ -91,19 +97,21 @@ def start(run: Run, now: datetime) -> None:
     _advance_steps(run, 1, now)
 
 
-def advance_running(run: Run, now: datetime, timeout_seconds: int) -> bool:
+def advance_running(run: Run, now: datetime, timeout_seconds: int, polled: bool) -> bool:
     """Move a running run along: timeout, pending cancel, step progress, outcome. True when it changed."""
     if timeout_seconds and _elapsed(run.started_at, now) >= timeout_seconds:
         finish_cancelled(run, now, timeout_message(timeout_seconds))
         return True
     script = run.script
-    if run.cancel_requested_at is not None and (
-        run.cancel_polls >= script.cancel_polls
+    if (
+        run.cancel_requested_at is not None
+        and (polled or not script.cancel_polls)
+        and run.cancel_polls >= script.cancel_polls
         and _elapsed(run.cancel_requested_at, now) >= script.cancel_seconds
     ):
         finish_cancelled(run, now, USER_CANCEL_MESSAGE)
         return True
-    if phase_done(run, now):
+    if phase_done(run, now, polled):
         _finish_by_script(run, now)
         return True
     fractions = []

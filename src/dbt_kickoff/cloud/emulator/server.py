@@ -26,6 +26,8 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    wbufsize = -1  # headers and body leave in one write (flushed after each request)
     server: EmulatorHTTPServer
     server_version = "dbt-cloud-emulator"
     sys_version = ""

@@ -70,6 +70,7 @@ class EmulatorState:
         self.jobs: dict[int, Job] = {}
         self.runs: dict[int, Run] = {}
         self.default_script = RunScript()
+        self.internal_errors: list[Exception] = []
         self._next_scripts: dict[int, deque[RunScript]] = defaultdict(deque)
         self._next_run_id = FIRST_RUN_ID
         self._next_step_id = FIRST_STEP_ID
@@ -158,29 +159,32 @@ class EmulatorState:
         blocked = bool(active or earlier) or busy >= self.accounts[run.account_id].run_slots
         return (active or earlier), blocked
 
-    def settle(self) -> None:
-        """Apply every transition that is due now (clock, freed slots, finished blockers)."""
+    def settle(self, polled_run_id: int | None = None) -> None:
+        """Apply every transition that is due now (clock, freed slots, finished blockers).
+
+        Poll-counted transitions only happen for ``polled_run_id``, the run being fetched.
+        """
         now = self.clock.now()
         changed = True
         while changed:
             changed = False
             for run in sorted((r for r in self.runs.values() if not r.is_terminal), key=lambda r: r.id):
-                changed = self._advance(run, now) or changed
+                changed = self._advance(run, now, run.id == polled_run_id) or changed
 
-    def _advance(self, run: Run, now: datetime) -> bool:
+    def _advance(self, run: Run, now: datetime, polled: bool) -> bool:
         if run.status == QUEUED:
             blocked_by, blocked = self._blockers(run)
             run.blocked_by = blocked_by
-            if blocked or not phase_done(run, now):
+            if blocked or not phase_done(run, now, polled):
                 return False
             dequeue(run, now)
             return True
         if run.status == STARTING:
-            if not phase_done(run, now):
+            if not phase_done(run, now, polled):
                 return False
             start(run, now)
             return True
-        return advance_running(run, now, self.timeout_for(run))
+        return advance_running(run, now, self.timeout_for(run), polled)
 
     def count_poll(self, run: Run) -> None:
         """Record one GET of the run (drives poll-scripted progression)."""

@@ -1,0 +1,1 @@
+"""Tests of the dbt Cloud client, runner and emulator."""
