@@ -244,7 +244,7 @@ def test_400_reports_user_message_and_field_errors(
     err = info.value
     assert err.status_code == 400
     assert "cause" in err.field_errors and "threads_override" in err.field_errors
-    assert "cause" in str(err) and err.user_message and err.user_message in str(err)
+    assert "cause" in str(err) and err.user_message and err.user_message.rstrip(".") in str(err)
     assert emulator.route_counts["trigger"] == 1
 
 

@@ -97,8 +97,8 @@ def download_artifacts(
     """Download artifacts of a run into ``destination`` (kept relative to ``target/``); return the files.
 
     ``paths`` picks files (default: every listed file, without ``compiled/`` and ``run/`` unless
-    ``include_compiled``); ``step`` is the 1-based step to read them from (dbt Cloud's default: the last).
-    Each file is written atomically.
+    ``include_compiled``; listed files the step lacks are skipped); ``step`` is the 1-based step to read
+    them from (dbt Cloud's default: the last). Each file is written atomically.
     """
     target = Path(destination)
     if target.exists() and not target.is_dir():
@@ -115,7 +115,12 @@ def download_artifacts(
     written: list[Path] = []
     for name in wanted:
         rel = _safe_relative(name)
-        content = client.get_artifact(run_id, str(rel), step=step)
+        try:
+            content = client.get_artifact(run_id, str(rel), step=step)
+        except DbtCloudNotFoundError:
+            if paths is not None:
+                raise
+            continue  # the listing spans every step; this step does not have that file
         out = target.joinpath(*rel.parts)
         out.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{out.name}-", suffix=".part", dir=out.parent)

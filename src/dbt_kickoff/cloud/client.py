@@ -436,7 +436,7 @@ class DbtCloudClient:
             if code == 400 and isinstance(payload.get("data"), dict):
                 field_errors = payload["data"]
         said = user_message or (_describe_body(response) if payload is None else _snippet(str(payload)))
-        message = f"dbt Cloud answered {code} to {method} {path}: {said}"
+        message = f"dbt Cloud answered {code} to {method} {path}: {said.rstrip('.')}"
         if developer_message:
             message += f" ({developer_message})"
         if field_errors:
