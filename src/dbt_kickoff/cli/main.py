@@ -18,9 +18,9 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def _areas() -> list[object]:
-    from dbt_kickoff.cli import core
+    from dbt_kickoff.cli import cloud, core
 
-    return [core]
+    return [core, cloud]
 
 
 def build_parser() -> argparse.ArgumentParser:
