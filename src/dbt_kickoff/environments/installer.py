@@ -200,19 +200,29 @@ def failed_requirement(output: str, requirements: Sequence[str]) -> str | None:
     return blamed[0] if blamed else None
 
 
+_UNREACHABLE = re.compile(
+    r"Failed to fetch|Request failed|Could not fetch URL|Connection refused|NewConnectionError"
+)
+
+
 def install_error(
     what: str, requirements: Sequence[str], output: str, secrets: Sequence[str]
 ) -> PrerequisitesException:
+    """The installer failed: name the requirement it blames and say how to pin or point at another index."""
     for secret in secrets:
         output = output.replace(secret, "***")
     lines = [
-        line.rstrip() for line in output.splitlines() if line.strip() and not line.lstrip().startswith("+ ")
+        line.rstrip()
+        for line in output.splitlines()
+        if line.strip() and not line.lstrip().startswith(("+ ", "Using Python "))
     ]
-    tail = "\n".join(lines[-15:])
     culprit = failed_requirement(output, requirements) if requirements else None
-    offline = "Connect" in output or "connection" in output.lower() or "Name or service not known" in output
-    hint = "the package index cannot be reached; " if offline else ""
     blame = f" (failed requirement: {culprit})" if culprit else ""
+    built = _BUILD_FAILED.search(output)
+    if built and culprit and not culprit.lower().startswith(built.group(1).lower()):
+        blame += f"; its dependency {built.group(1)} failed to build"
+    hint = "the package index cannot be reached; " if _UNREACHABLE.search(output) else ""
+    tail = "\n".join(lines[-15:])
     return PrerequisitesException(f"{what} failed{blame}. To fix: {hint}{PIN_HINT}.\n{tail}")
 
 

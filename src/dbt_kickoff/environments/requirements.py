@@ -58,7 +58,7 @@ def adapter_requirements(name: str) -> tuple[str, ...]:
     from dbt_kickoff import profiles
 
     text = str(name).strip()
-    if text.lower().startswith("dbt-"):
+    if re.match(r"dbt[-_.]", text, re.IGNORECASE):
         try:
             requirement = Requirement(text)
         except InvalidRequirement as exc:

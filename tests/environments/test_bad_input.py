@@ -1,0 +1,101 @@
+"""Each bad input gets a clear typed error, and nothing half-built stays in the cache."""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+from dbt_kickoff.environments.venv import get_venv
+from dbt_kickoff.errors import ConfigurationError, PrerequisitesException
+from tests.environments.conftest import cache_entries
+
+
+def _closed_loopback_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_unknown_adapter(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="unknown dbt adapter 'duckdbx'"):
+        get_venv(adapters=["duckdbx"], venv_dir=tmp_path)
+    assert cache_entries(tmp_path) == []
+
+
+def test_invalid_version_specifier(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match=r"dbt_version='>=1\.10;<1\.12'"):
+        get_venv(adapters=["duckdb"], dbt_version=">=1.10;<1.12", venv_dir=tmp_path)
+
+
+def test_bad_installer_and_python(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="installer must be"):
+        get_venv(adapters=["duckdb"], venv_dir=tmp_path, installer="conda")  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="not an interpreter file"):
+        get_venv(adapters=["duckdb"], venv_dir=tmp_path, python=tmp_path / "python9")
+    with pytest.raises(ConfigurationError, match="find_links folder"):
+        get_venv(adapters=["duckdb"], venv_dir=tmp_path, find_links=tmp_path / "no-wheels-here")
+
+
+@pytest.mark.parametrize("dbt_version", ["==0.0.1", ">=99"])
+def test_unsatisfiable_version_names_dbt_core_and_how_to_pin(tmp_path: Path, dbt_version: str) -> None:
+    with pytest.raises(PrerequisitesException) as info:
+        get_venv(adapters=["duckdb"], dbt_version=dbt_version, venv_dir=tmp_path)
+    message = str(info.value)
+    assert f"failed requirement: dbt-core{dbt_version}" in message
+    assert 'dbt_version="1.11.*"' in message and "no_index" in message
+    assert cache_entries(tmp_path) == []
+
+
+def test_package_not_found_names_it(tmp_path: Path) -> None:
+    with pytest.raises(PrerequisitesException, match="failed requirement: dbt-no-such-adapter-kickoff"):
+        get_venv(adapters=["dbt-no-such-adapter-kickoff"], venv_dir=tmp_path)
+    assert cache_entries(tmp_path) == []
+
+
+def test_unreachable_index_says_so_and_never_shows_its_credentials(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("UV_HTTP_RETRIES", "0")  # fail at once instead of retrying the closed port
+    index = f"http://mirror-user:idx-s3cret@127.0.0.1:{_closed_loopback_port()}/simple"
+    with pytest.raises(PrerequisitesException) as info:
+        get_venv(adapters=["duckdb"], venv_dir=tmp_path / "cache", index_url=index)
+    message = str(info.value)
+    assert "cannot be reached" in message and "failed requirement: dbt-" in message
+    assert "idx-s3cret" not in message and "idx-s3cret" not in repr(info.value)
+    chained: BaseException | None = info.value
+    while chained is not None:
+        assert "idx-s3cret" not in str(chained)
+        chained = chained.__cause__ or chained.__context__
+    leftovers = [
+        p for p in (tmp_path / "cache").rglob("*") if p.is_file() and "idx-s3cret" in p.read_text("latin-1")
+    ]
+    assert leftovers == [] and cache_entries(tmp_path / "cache") == []
+
+
+def test_no_index_with_an_empty_wheel_folder(tmp_path: Path) -> None:
+    empty = tmp_path / "wheels"
+    empty.mkdir()
+    with pytest.raises(PrerequisitesException, match=r"failed requirement: dbt-core<1\.12,>=1\.10") as info:
+        get_venv(adapters=["duckdb"], venv_dir=tmp_path / "cache", no_index=True, find_links=empty)
+    assert "find_links=" in str(info.value)
+    assert cache_entries(tmp_path / "cache") == []
+
+
+def test_cache_folder_under_a_regular_file(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    with pytest.raises(ConfigurationError, match=r"cannot be used.*pass venv_dir= a writable folder"):
+        get_venv(adapters=["duckdb"], venv_dir=blocker / "venvs")
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root can write to a read-only folder")
+def test_read_only_cache_folder(tmp_path: Path) -> None:
+    tmp_path.chmod(0o500)
+    try:
+        with pytest.raises(ConfigurationError, match="cannot be used"):
+            get_venv(adapters=["duckdb"], venv_dir=tmp_path)
+    finally:
+        tmp_path.chmod(0o700)
