@@ -7,12 +7,17 @@ from dbt_kickoff.errors import (
     PrerequisitesException,
 )
 from dbt_kickoff.results import NodeResult
+from dbt_kickoff.runner import PackageRunner, RunReport, StepReport, package
 
 __all__ = [
     "DBTProcessingError",
     "IncrementalSchemaOutOfSyncError",
     "KickoffError",
     "NodeResult",
+    "PackageRunner",
     "PrerequisitesException",
+    "RunReport",
+    "StepReport",
+    "package",
 ]
 __version__ = "0.1.0"

@@ -1,0 +1,125 @@
+"""``dbt-kickoff run``: run a dbt package (local folder or git URL) against a destination."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from contextlib import nullcontext
+from typing import Any
+
+from rich.console import Console
+
+from dbt_kickoff.errors import ConfigurationError, DBTProcessingError
+from dbt_kickoff.progress import NodeProgress, results_table
+from dbt_kickoff.runner import PackageRunner, RunReport, package
+
+COMMANDS = ("run_all", "build", "run", "test", "seed", "snapshot", "source_freshness", "deps")
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "run", help="run a dbt package against a destination",
+        description="Run a dbt package (local folder or git URL) against a destination and report every node.",
+    )
+    parser.add_argument("package_location", help="folder with dbt_project.yml, or a git URL")
+    parser.add_argument("--destination", help="connection URL, e.g. duckdb:///warehouse.duckdb or "
+                        "postgresql://user@host:5432/db (omit to use the package's profiles.yml)")
+    parser.add_argument("--command", choices=COMMANDS, default="run_all", help="what to run (default: run_all)")
+    parser.add_argument("--dataset-name", help="schema dbt builds into")
+    parser.add_argument("--branch", dest="package_repository_branch", help="git branch, tag or commit sha")
+    parser.add_argument("--subdirectory", help="folder of the dbt project inside the repository")
+    parser.add_argument("--working-dir", help="where git checkouts are cached")
+    parser.add_argument("--profiles-dir", help="profiles.yml folder (without --destination)")
+    parser.add_argument("--profile", dest="profile_name", help="profile name (without --destination)")
+    parser.add_argument("--target", help="dbt target name")
+    parser.add_argument("--threads", type=int, help="dbt threads")
+    parser.add_argument("--vars", help="extra dbt vars as a JSON object")
+    parser.add_argument("--select", help="dbt selection (not for run_all)")
+    parser.add_argument("--full-refresh", action="store_true", help="rebuild incremental models and seeds")
+    parser.add_argument("--source-tests-selector", help="run_all: test these sources before the run")
+    parser.add_argument("--dbt-version", help="run in a cached virtual environment with this dbt version")
+    parser.add_argument("--no-auto-full-refresh", action="store_true",
+                        help="fail instead of refreshing an incremental model whose schema is out of sync")
+    parser.add_argument("--timeout", type=float, help="seconds each dbt command may take")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
+    parser.set_defaults(handler=handle_run)
+
+
+def _parse_vars(text: str | None) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigurationError(f"--vars must be a JSON object: {exc}") from None
+    if not isinstance(value, dict):
+        raise ConfigurationError("--vars must be a JSON object, e.g. '{\"day\": \"2026-11-24\"}'")
+    return value
+
+
+def report_json(report: RunReport, success: bool, error: str | None = None) -> str:
+    return json.dumps(
+        {
+            "success": success,
+            "error": error,
+            "commit_sha": report.commit_sha,
+            "steps": [
+                {"command": s.command, "duration": round(s.duration, 3), "full_refresh_retry": s.full_refresh_retry,
+                 "results": [r.to_dict() for r in s.results]}
+                for s in report.steps
+            ],
+        },
+        indent=2,
+        default=str,
+    )
+
+
+def _venv(args: argparse.Namespace) -> Any:
+    if not args.dbt_version:
+        return None
+    from dbt_kickoff.environments.venv import get_venv
+
+    return get_venv(args.destination, args.dbt_version)
+
+
+def execute(runner: PackageRunner, args: argparse.Namespace) -> None:
+    extra_vars = _parse_vars(args.vars)
+    params = ["--select", args.select] if args.select else []
+    if args.command == "run_all":
+        if args.select:
+            raise ConfigurationError("--select does not apply to run_all; use --command build/run/test")
+        runner.run_all(additional_vars=extra_vars, source_tests_selector=args.source_tests_selector,
+                       full_refresh=args.full_refresh)
+    elif args.command == "deps":
+        runner.deps()
+    elif args.command in ("run", "build", "seed"):
+        getattr(runner, args.command)(params, additional_vars=extra_vars, full_refresh=args.full_refresh)
+    else:
+        getattr(runner, args.command)(params, additional_vars=extra_vars)
+
+
+def handle_run(args: argparse.Namespace) -> int:
+    console = Console(stderr=True)
+    progress = NodeProgress(console) if not args.json else None
+    runner = package(
+        args.destination, args.package_location, package_repository_branch=args.package_repository_branch,
+        subdirectory=args.subdirectory, working_dir=args.working_dir, dataset_name=args.dataset_name,
+        profiles_dir=args.profiles_dir, profile_name=args.profile_name, target=args.target, threads=args.threads,
+        auto_full_refresh_when_out_of_sync=not args.no_auto_full_refresh, command_timeout=args.timeout,
+        venv=_venv(args), on_event=progress,
+    )
+    with runner, progress or nullcontext():
+        try:
+            execute(runner, args)
+        except DBTProcessingError as exc:
+            if args.json:
+                print(report_json(runner.last_report, False, str(exc)))
+            raise
+    if args.json:
+        print(report_json(runner.last_report, True))
+    else:
+        Console().print(results_table(runner.last_report.results))
+        if runner.last_report.commit_sha:
+            print(f"package commit: {runner.last_report.commit_sha}", file=sys.stderr)
+    return 0

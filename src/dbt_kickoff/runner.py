@@ -1,0 +1,442 @@
+"""``PackageRunner``: runs dbt commands for one package and destination, keeping one warm dbt process."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+import weakref
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+from filelock import FileLock
+
+from dbt_kickoff import commands
+from dbt_kickoff.engines import DbtEvent, EventHandler, Invocation, SubprocessEngine, WorkerEngine, make_engine
+from dbt_kickoff.environments import DbtEnvironment, resolve_environment
+from dbt_kickoff.errors import ConfigurationError, IncrementalSchemaOutOfSyncError
+from dbt_kickoff.profiles import Profile, ProfilesDir, resolve_destination
+from dbt_kickoff.redaction import Redactor
+from dbt_kickoff.results import NodeResult
+from dbt_kickoff.sources import LocalSource, PackageSource, ResolvedPackage, open_source, read_project_file
+
+logger = logging.getLogger("dbt_kickoff")
+
+
+@dataclass
+class StepReport:
+    """One dbt command of a run: its arguments, node results and wall time."""
+
+    command: str
+    results: list[NodeResult]
+    duration: float
+    warnings: list[str] = field(default_factory=list)
+    full_refresh_retry: bool = False
+
+
+@dataclass
+class RunReport:
+    """What the last public call did, step by step, and on which commit of the package."""
+
+    steps: list[StepReport] = field(default_factory=list)
+    commit_sha: str | None = None
+
+    @property
+    def results(self) -> list[NodeResult]:
+        return [r for step in self.steps for r in step.results]
+
+
+def _lock_path(project_dir: Path) -> Path:
+    key = hashlib.sha256(str(project_dir).encode()).hexdigest()[:20]
+    folder = Path(platformdirs.user_cache_dir("dbt-kickoff")) / "locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{key}.lock"
+
+
+class PackageRunner:
+    """Runs dbt commands on one dbt package against one destination.
+
+    Create it with :func:`dbt_kickoff.package`. All commands of a runner share one warm dbt process (dbt is
+    imported once); close the runner (or use it as a context manager) to stop that process and remove the
+    generated profiles. Two runners on the same package folder are serialized by a file lock.
+    """
+
+    def __init__(
+        self,
+        *,
+        source: PackageSource,
+        profile_for: Callable[[str | None], Profile | None],
+        environment: DbtEnvironment,
+        dataset_name: str | None = None,
+        profiles_dir: Path | None = None,
+        profile_name: str | None = None,
+        target: str | None = None,
+        threads: int | None = None,
+        auto_full_refresh_when_out_of_sync: bool = True,
+        command_timeout: float | None = None,
+        on_event: EventHandler | None = None,
+    ) -> None:
+        self.source = source
+        self._profile_for = profile_for
+        self.profile = profile_for(dataset_name)
+        self.environment = environment
+        self.dataset_name = dataset_name
+        self.profiles_dir = profiles_dir
+        self.profile_name = profile_name
+        self.target = target
+        self.threads = threads
+        self.auto_full_refresh_when_out_of_sync = auto_full_refresh_when_out_of_sync
+        self.command_timeout = command_timeout
+        self.on_event = on_event
+        self.last_report = RunReport()
+        self._redact = Redactor(self.profile.secret_env.values() if self.profile else ())
+        self._package: ResolvedPackage | None = None
+        self._project: dict[str, Any] = {}
+        self._state = _RunnerState()
+        weakref.finalize(self, self._state.release)
+
+    # -- public API -------------------------------------------------------------------------------------------
+    @property
+    def package_dir(self) -> Path:
+        return self._resolved().project_dir
+
+    @property
+    def commit_sha(self) -> str | None:
+        """The commit of the package in use (git packages), else ``None``."""
+        return self._resolved().commit_sha
+
+    @property
+    def dbt_version(self) -> str | None:
+        return self._state.engine.dbt_version if self._state.engine else None
+
+    def ensure_newest_package(self) -> ResolvedPackage:
+        """Clone the package, or move it to the newest commit of the requested ref (a local folder: re-check)."""
+        self._set_package(self.source.ensure_newest())
+        return self._resolved()
+
+    def run_all(
+        self,
+        run_params: Sequence[str] | None = ("--fail-fast",),
+        additional_vars: Mapping[str, Any] | None = None,
+        source_tests_selector: str | None = None,
+        destination_dataset_name: str | None = None,
+        full_refresh: bool = False,
+    ) -> list[NodeResult]:
+        """deps (when the package has packages), seed, source tests (when a selector is given), run, test.
+
+        Stops at the first failing step with :class:`DBTProcessingError`. Returns the node results of every
+        step, in order (``last_report`` has them per step).
+        """
+        report = self._new_report()
+        with self._locked():
+            self.ensure_newest_package()
+            report.commit_sha = self.commit_sha
+            common = {"additional_vars": additional_vars, "dataset": destination_dataset_name}
+            if commands.has_package_dependencies(self.package_dir):
+                self._step(["deps"], **common)
+            if commands.has_seeds(self.package_dir, self._project):
+                self._step(["seed"], full_refresh=full_refresh, **common)
+            if source_tests_selector:
+                self._step(["test", "--select", source_tests_selector], **common)
+            self._step(["run", *(run_params or ())], full_refresh=full_refresh, **common)
+            self._step(["test"], **common)
+        return report.results
+
+    def run(self, cmd_params: Sequence[str] = (), additional_vars: Mapping[str, Any] | None = None,
+            destination_dataset_name: str | None = None, full_refresh: bool = False) -> list[NodeResult]:
+        """``dbt run``; an incremental model out of sync is retried with ``--full-refresh`` when allowed."""
+        return self._single(["run", *cmd_params], additional_vars, destination_dataset_name, full_refresh)
+
+    def build(self, cmd_params: Sequence[str] = (), additional_vars: Mapping[str, Any] | None = None,
+              destination_dataset_name: str | None = None, full_refresh: bool = False) -> list[NodeResult]:
+        """``dbt build`` (seeds, models, snapshots and tests in DAG order)."""
+        return self._single(["build", *cmd_params], additional_vars, destination_dataset_name, full_refresh)
+
+    def test(self, cmd_params: Sequence[str] = (), additional_vars: Mapping[str, Any] | None = None,
+             destination_dataset_name: str | None = None) -> list[NodeResult]:
+        """``dbt test``."""
+        return self._single(["test", *cmd_params], additional_vars, destination_dataset_name)
+
+    def seed(self, cmd_params: Sequence[str] = (), additional_vars: Mapping[str, Any] | None = None,
+             destination_dataset_name: str | None = None, full_refresh: bool = False) -> list[NodeResult]:
+        """``dbt seed``."""
+        return self._single(["seed", *cmd_params], additional_vars, destination_dataset_name, full_refresh)
+
+    def snapshot(self, cmd_params: Sequence[str] = (), additional_vars: Mapping[str, Any] | None = None,
+                 destination_dataset_name: str | None = None) -> list[NodeResult]:
+        """``dbt snapshot``."""
+        return self._single(["snapshot", *cmd_params], additional_vars, destination_dataset_name)
+
+    def source_freshness(self, cmd_params: Sequence[str] = (), additional_vars: Mapping[str, Any] | None = None,
+                         destination_dataset_name: str | None = None) -> list[NodeResult]:
+        """``dbt source freshness`` (results from sources.json)."""
+        return self._single(["source", "freshness", *cmd_params], additional_vars, destination_dataset_name)
+
+    def deps(self) -> list[NodeResult]:
+        """``dbt deps``: install the packages in packages.yml / dependencies.yml."""
+        return self._single(["deps"], None, None)
+
+    def invoke(self, args: Sequence[str], additional_vars: Mapping[str, Any] | None = None) -> list[NodeResult]:
+        """Any other dbt command, e.g. ``invoke(["ls", "--select", "tag:daily"])``."""
+        if not args:
+            raise ConfigurationError("invoke() needs a dbt command, e.g. ['compile']")
+        return self._single(list(args), additional_vars, None)
+
+    def close(self) -> None:
+        """Stop the dbt process and remove the generated profiles. The runner can be used again afterwards."""
+        self._state.release()
+
+    def __enter__(self) -> PackageRunner:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        where = self._package.location if self._package else "(not resolved yet)"
+        dest = self.profile.destination_type if self.profile else "package profiles.yml"
+        return f"PackageRunner(package={where!r}, destination={dest!r}, environment={self.environment.description!r})"
+
+    # -- internals --------------------------------------------------------------------------------------------
+    def _new_report(self) -> RunReport:
+        self.last_report = RunReport()
+        return self.last_report
+
+    def _single(self, command: list[str], additional_vars: Mapping[str, Any] | None, dataset: str | None,
+                full_refresh: bool = False) -> list[NodeResult]:
+        report = self._new_report()
+        with self._locked():
+            report.commit_sha = self.commit_sha
+            self._step(command, additional_vars=additional_vars, dataset=dataset, full_refresh=full_refresh)
+        return report.results
+
+    def _set_package(self, package: ResolvedPackage) -> None:
+        if self._package is not None and package.project_dir != self._package.project_dir:
+            self._state.close_engine()
+        self._package = package
+        self._project = read_project_file(package.project_dir, package.location)
+
+    def _resolved(self) -> ResolvedPackage:
+        if self._package is None:
+            self._set_package(self.source.resolve())
+        assert self._package is not None
+        return self._package
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        lock = FileLock(_lock_path(self.package_dir))
+        with lock:
+            yield
+
+    def _engine_for(self, project_dir: Path) -> WorkerEngine | SubprocessEngine:
+        if self._state.engine is None:
+            env = dict(self.profile.secret_env) if self.profile else {}
+            self._state.engine = make_engine(self.environment, cwd=project_dir, env=env, redact=self._redact)
+        return self._state.engine
+
+    def _destination_dataset(self, override: str | None) -> str | None:
+        if override:
+            return override
+        if self.dataset_name:
+            return self.dataset_name
+        if self.profile is not None:
+            return profile_dataset(self.profile)
+        return None
+
+    def _profile_args(self, dataset: str | None) -> list[str]:
+        package = self._resolved()
+        if self.profile is None:
+            args: list[str] = []
+            profiles_dir = self.profiles_dir or (
+                package.project_dir if (package.project_dir / "profiles.yml").is_file() else None
+            )
+            if profiles_dir is not None:
+                args += ["--profiles-dir", str(profiles_dir)]
+            if self.profile_name:
+                args += ["--profile", self.profile_name]
+            if self.target:
+                args += ["--target", self.target]
+            return args
+        key = dataset or ""
+        generated = self._state.profiles.get(key)
+        if generated is None:
+            profile = self._profile_for(dataset) if dataset and dataset != profile_dataset(self.profile) else None
+            profile = profile or self.profile
+            generated = ProfilesDir(profile, self._profile_name(), target=self._target_name())
+            self._state.profiles[key] = generated
+        return ["--profiles-dir", str(generated.path), "--profile", self._profile_name(), "--target",
+                self._target_name()]
+
+    def _target_name(self) -> str:
+        return self.target or (self.profile.destination_type if self.profile else "dev")
+
+    def _profile_name(self) -> str:
+        return self.profile_name or self._resolved().profile_name or "dbt_kickoff"
+
+    def _vars(self, dataset: str | None, additional_vars: Mapping[str, Any] | None) -> dict[str, Any]:
+        variables: dict[str, Any] = {}
+        destination = self._destination_dataset(dataset)
+        source = self.profile.source_dataset_name if self.profile else None
+        if destination or source:
+            variables["source_dataset_name"] = source or destination
+            variables["destination_dataset_name"] = destination or source
+        variables.update(additional_vars or {})
+        return variables
+
+    def _command_line(self, command: list[str], *, dataset: str | None, additional_vars: Mapping[str, Any] | None,
+                      full_refresh: bool) -> list[str]:
+        package = self._resolved()
+        name = command[0]
+        args = [*command, "--project-dir", str(package.project_dir), "--no-use-colors"]
+        if name in commands.NO_PROFILE_COMMANDS:
+            return args
+        args += self._profile_args(self._destination_dataset(dataset) if self.profile else None)
+        variables = self._vars(dataset, additional_vars)
+        if variables:
+            args += ["--vars", json.dumps(variables, default=str)]
+        if self.threads and name in commands.THREADED_COMMANDS and "--threads" not in command:
+            args += ["--threads", str(self.threads)]
+        if full_refresh and name in commands.FULL_REFRESH_COMMANDS and "--full-refresh" not in command:
+            args.append("--full-refresh")
+        return args
+
+    def _step(self, command: list[str], *, additional_vars: Mapping[str, Any] | None, dataset: str | None,
+              full_refresh: bool = False) -> list[NodeResult]:
+        try:
+            return self._execute(command, additional_vars=additional_vars, dataset=dataset, full_refresh=full_refresh)
+        except IncrementalSchemaOutOfSyncError:
+            if not self.auto_full_refresh_when_out_of_sync or full_refresh or command[0] not in {"run", "build"}:
+                raise
+            logger.warning(
+                "an incremental model's schema is out of sync with its table: running dbt %s again with "
+                "--full-refresh (pass auto_full_refresh_when_out_of_sync=False to fail instead)", command[0]
+            )
+            failed_attempt = self.last_report.steps.pop()
+            results = self._execute(command, additional_vars=additional_vars, dataset=dataset, full_refresh=True)
+            retry = self.last_report.steps[-1]
+            retry.full_refresh_retry = True
+            retry.duration += failed_attempt.duration
+            return results
+
+    def _execute(self, command: list[str], *, additional_vars: Mapping[str, Any] | None, dataset: str | None,
+                 full_refresh: bool) -> list[NodeResult]:
+        package = self._resolved()
+        args = self._command_line(command, dataset=dataset, additional_vars=additional_vars, full_refresh=full_refresh)
+        engine = self._engine_for(package.project_dir)
+        command_name = " ".join(command[:2]) if command[:2] == ["source", "freshness"] else command[0]
+        logger.info("dbt %s in %s", command_name, package.location)
+        started = time.perf_counter()
+        outcome = engine.execute(Invocation(args=args, timeout=self.command_timeout), self._handle_event)
+        results = commands.read_results(command, commands.target_dir(package.project_dir, self._project), outcome)
+        self.last_report.steps.append(
+            StepReport(command=command_name, results=results, duration=time.perf_counter() - started,
+                       warnings=outcome.warnings)
+        )
+        if outcome.nothing_selected and not results:
+            logger.warning("dbt %s: the selection matched no nodes; nothing was run", command_name)
+        commands.raise_for_outcome(command_name, results, outcome)
+        return results
+
+    def _handle_event(self, event: DbtEvent) -> None:
+        if event.finished and event.node is not None:
+            node = event.node
+            logger.info("%s %s: %s (%.2fs)", node.resource_type, node.name, node.status, node.execution_time or 0.0)
+        elif event.level == "error" and event.message:
+            logger.error("dbt: %s", event.message)
+        elif event.level == "warn" and event.message:
+            logger.warning("dbt: %s", event.message)
+        if self.on_event is not None:
+            self.on_event(event)
+
+
+
+def profile_dataset(profile: Profile) -> str | None:
+    """The schema (dataset) a generated profile makes dbt build into."""
+    value = profile.output.get("schema") or profile.output.get("dataset")
+    return str(value) if value else None
+
+
+@dataclass
+class _RunnerState:
+    """What a runner must release: its dbt process and its generated profiles (also at garbage collection)."""
+
+    engine: WorkerEngine | SubprocessEngine | None = None
+    profiles: dict[str, ProfilesDir] = field(default_factory=dict)
+
+    def close_engine(self) -> None:
+        engine, self.engine = self.engine, None
+        if engine is not None:
+            engine.close()
+
+    def release(self) -> None:
+        self.close_engine()
+        for profiles_dir in self.profiles.values():
+            profiles_dir.cleanup()
+        self.profiles.clear()
+
+
+def package(
+    destination: Any,
+    package_location: str | Path,
+    *,
+    package_repository_branch: str | None = None,
+    package_repository_ssh_key: str | None = None,
+    venv: Any = None,
+    dataset_name: str | None = None,
+    profiles_dir: str | Path | None = None,
+    profile_name: str | None = None,
+    target: str | None = None,
+    working_dir: str | Path | None = None,
+    auto_full_refresh_when_out_of_sync: bool = True,
+    threads: int | None = None,
+    subdirectory: str | None = None,
+    package_repository_token: str | None = None,
+    command_timeout: float | None = None,
+    connect_timeout: float | None = None,
+    on_event: EventHandler | None = None,
+) -> PackageRunner:
+    """A :class:`PackageRunner` for the dbt package at ``package_location`` writing to ``destination``.
+
+    ``destination``: a dlt pipeline, a connection URL, a mapping with ``type``, or ``None`` for the package's
+    own profiles.yml (``profiles_dir``/``profile_name``/``target`` select it). ``package_location``: a local
+    folder or a git URL (``package_repository_branch`` = branch, tag or sha; ``working_dir`` = checkout cache).
+    ``venv``: ``None`` for the dbt of this interpreter, or a :func:`dbt_kickoff.get_venv` environment.
+    ``dataset_name``: the schema dbt builds into. Bad input raises a :class:`KickoffError` right here.
+    """
+    if threads is not None and threads < 1:
+        raise ConfigurationError(f"threads must be a positive number, not {threads}")
+    if destination is None and dataset_name is None and profiles_dir is not None and not Path(profiles_dir).is_dir():
+        raise ConfigurationError(f"profiles_dir {profiles_dir} is not a folder")
+
+    def profile_for(dataset: str | None) -> Profile | None:
+        return resolve_destination(destination, dataset_name=dataset, threads=threads, connect_timeout=connect_timeout)
+
+    source = open_source(
+        package_location,
+        ref=package_repository_branch,
+        ssh_key=package_repository_ssh_key,
+        token=package_repository_token,
+        subdirectory=subdirectory,
+        cache_dir=Path(working_dir) if working_dir else None,
+    )
+    runner = PackageRunner(
+        source=source,
+        profile_for=profile_for,
+        environment=resolve_environment(venv),
+        dataset_name=dataset_name,
+        profiles_dir=Path(profiles_dir) if profiles_dir else None,
+        profile_name=profile_name,
+        target=target,
+        threads=threads,
+        auto_full_refresh_when_out_of_sync=auto_full_refresh_when_out_of_sync,
+        command_timeout=command_timeout,
+        on_event=on_event,
+    )
+    if isinstance(source, LocalSource):
+        runner.package_dir  # noqa: B018 - a local folder is checked now, so bad input fails at once
+    return runner
