@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -109,3 +110,15 @@ def test_repository_missing_on_the_ssh_server(
     url = ssh_server.url(upstream.bare.with_name("absent.git"))
     with pytest.raises(PrerequisitesException, match="does not exist or is not readable"):
         open_source(url, ssh_key=ssh_server.client_key, cache_dir=cache_dir).resolve()
+
+
+def test_key_folder_left_by_a_killed_process_is_removed(
+    upstream: Upstream, ssh_server: SshServer, cache_dir: Path, private_tmp: Path
+) -> None:
+    finished = subprocess.Popen(["true"])
+    finished.wait()
+    orphan = private_tmp / f"dbt-kickoff-ssh-{finished.pid}-k1lled"
+    orphan.mkdir(mode=0o700)
+    (orphan / "key").write_text("left behind by SIGKILL")
+    open_source(ssh_server.url(upstream.bare), ssh_key=ssh_server.client_key, cache_dir=cache_dir).resolve()
+    assert list(private_tmp.iterdir()) == []

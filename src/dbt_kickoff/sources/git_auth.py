@@ -22,6 +22,7 @@ from dbt_kickoff.sources.git_urls import GitUrl, Redactor
 HostKeyPolicy = Literal["strict", "accept-new"]
 HOST_KEY_POLICIES: tuple[HostKeyPolicy, ...] = ("strict", "accept-new")
 DEFAULT_TOKEN_USERNAME = "x-access-token"
+_PRIVATE_PREFIX = "dbt-kickoff-ssh-"
 _CLEARED = (
     "GIT_ASKPASS",
     "SSH_ASKPASS",
@@ -124,7 +125,8 @@ def git_environment(
             f"{url.display} is an ssh URL but no ssh client was found; install OpenSSH (apt-get install "
             "openssh-client)"
         )
-    with tempfile.TemporaryDirectory(prefix="dbt-kickoff-ssh-") as private_dir:
+    _remove_orphaned_private_dirs()
+    with tempfile.TemporaryDirectory(prefix=f"{_PRIVATE_PREFIX}{os.getpid()}-") as private_dir:
         os.chmod(private_dir, 0o700)
         options = ["-o", "BatchMode=yes", "-o", "ConnectTimeout=30"]
         if access.ssh_key:
@@ -135,6 +137,28 @@ def git_environment(
             env["GIT_SSH_COMMAND"] = shlex.join(["ssh", *options])
             env["GIT_SSH_VARIANT"] = "ssh"
         yield GitEnvironment(env=env, redact=redact)
+
+
+def _remove_orphaned_private_dirs() -> None:
+    """Delete key folders left by processes that were killed (SIGKILL) before they could clean up."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{_PRIVATE_PREFIX}*-*"):
+        pid = folder.name.removeprefix(_PRIVATE_PREFIX).split("-", 1)[0]
+        try:
+            if not pid.isdigit() or folder.stat().st_uid != os.getuid() or _process_alive(int(pid)):
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _host_key_options(access: GitAccess, private_dir: Path, known_hosts_store: Path) -> list[str]:
