@@ -1,5 +1,6 @@
 """dbt-kickoff: run a dbt Core package or a dbt Cloud job right after your load, and get every node's result."""
 
+from dbt_kickoff.environments.venv import Venv, get_venv
 from dbt_kickoff.errors import (
     DBTProcessingError,
     IncrementalSchemaOutOfSyncError,
@@ -18,6 +19,8 @@ __all__ = [
     "PrerequisitesException",
     "RunReport",
     "StepReport",
+    "Venv",
+    "get_venv",
     "package",
 ]
 __version__ = "0.1.0"
