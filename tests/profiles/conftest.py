@@ -39,9 +39,25 @@ def run_dbt_debug(profile: Profile, tmp_path: Path) -> DebugRun:
     env = {**os.environ, **profile.secret_env, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     with ProfilesDir(profile, PROFILE_NAME) as profiles:
         proc = subprocess.run(
-            [sys.executable, "-c", _DEBUG_SCRIPT, "debug", "--project-dir", str(project),
-             "--profiles-dir", str(profiles.path), "--target", profiles.target],
-            cwd=project, env=env, capture_output=True, text=True, timeout=120,
+            [
+                sys.executable,
+                "-c",
+                _DEBUG_SCRIPT,
+                "--no-use-colors",
+                "debug",
+                "--connection",
+                "--project-dir",
+                str(project),
+                "--profiles-dir",
+                str(profiles.path),
+                "--target",
+                profiles.target,
+            ],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
     return DebugRun(proc.returncode, proc.stdout + proc.stderr, project)
 

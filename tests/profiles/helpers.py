@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from dbt_kickoff.profiles import Profile
 
-ENV_REF = re.compile(r"^\{\{ env_var\('(DBT_ENV_SECRET_[A-Z0-9_]+)'\) \}\}$")
+ENV_REF = re.compile(r"^\{\{ env_var\('(DBT_ENV_SECRET_[A-Z0-9_]+)'\)( \| as_number| \| as_bool)? \}\}$")
 
 
 def walk(value: object) -> Iterable[object]:

@@ -354,10 +354,6 @@ def test_every_type_has_packages() -> None:
         ),
         ({"type": "trino", "method": "ldap", "user": "u", "host": "h", "database": "c"}, "needs a password"),
         ({"type": "postgres", "host": "h", "user": "u", "dbname": "d", "threads": "many"}, "threads"),
-        (
-            {"type": "postgres", "host": "h", "user": "u", "dbname": "d", "secret_map": {"a": PW}},
-            "must be a string",
-        ),
     ],
 )
 def test_bad_mappings(mapping: dict[str, object], expected: str) -> None:
@@ -365,6 +361,26 @@ def test_bad_mappings(mapping: dict[str, object], expected: str) -> None:
         resolve_destination(mapping)
     assert expected in str(info.value)
     assert PW not in str(info.value)
+
+
+def test_nested_and_typed_secrets_in_pass_through_fields(tmp_path: Path) -> None:
+    profile = resolve(
+        {
+            "type": "duckdb",
+            "path": str(tmp_path / "x.duckdb"),
+            "settings": {"s3_region": "eu-west-1", "s3_secret_access_key": PW},
+            "secrets": [{"type": "s3", "key_id": "AKIA", "secret": "s-" + PW}],
+            "api_token_ttl": 3600,
+            "token_refresh": True,
+            "credentials_json_map": {"inner": "c-" + PW},
+        },
+    )
+    out = profile.output
+    assert out["settings"]["s3_region"] == "eu-west-1"
+    assert "AKIA" not in repr(out)  # everything under a secret-named key is hidden
+    assert out["api_token_ttl"].endswith("| as_number }}") and out["token_refresh"].endswith("| as_bool }}")
+    assert profile.secret_env[out["api_token_ttl"].split("'")[1]] == "3600"
+    assert_secrets_hidden(profile, PW, "s-" + PW, "c-" + PW)
 
 
 def test_unsupported_destination_object() -> None:

@@ -12,7 +12,7 @@ from dbt_kickoff.profiles.adapters import adapter_for_scheme, adapter_for_type, 
 from dbt_kickoff.profiles.adapters.base import Adapter
 from dbt_kickoff.profiles.fields import Context, FieldReader, Origin
 from dbt_kickoff.profiles.model import Profile
-from dbt_kickoff.profiles.secrets import SecretEnv, is_secret_key
+from dbt_kickoff.profiles.secrets import SecretEnv, hide_secrets
 from dbt_kickoff.profiles.urls import parse_url, redact_url, url_scheme
 
 DEFAULT_THREADS = 4
@@ -139,8 +139,7 @@ def _build(
     if origin is Origin.MAPPING:
         for key, value in leftovers.items():
             if key not in output:
-                secret = is_secret_key(key) and _scalar(key, value, where)
-                output[key] = secrets.ref(key, value) if secret else value
+                output[key] = hide_secrets(key, value, secrets)
     output["threads"] = threads or DEFAULT_THREADS
     return Profile(
         adapter_type=adapter.adapter_type,
@@ -150,9 +149,3 @@ def _build(
         destination_type=adapter.name,
         dbt_packages=adapter.packages,
     )
-
-
-def _scalar(key: str, value: Any, where: str) -> bool:
-    if isinstance(value, (Mapping, list, tuple, set)):
-        raise ConfigurationError(f"destination {where}: secret field {key!r} must be a string")
-    return True
