@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from dbt_kickoff.errors import ConfigurationError
 from dbt_kickoff.profiles import Profile, ProfilesDir, resolve_destination
 
 PW = "pr0files-Dir-secret"
@@ -87,3 +88,19 @@ def test_no_secret_left_in_temp_after_cleanup(tmp_path: Path, monkeypatch: pytes
     with ProfilesDir(_profile(), "p") as profiles:
         assert profiles.path.parent == tmp_path
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("name", "target"), [("", "kickoff"), ("p", ""), ("bad name", "t"), ("p", "a:b")])
+def test_bad_profile_or_target_name(name: str, target: str) -> None:
+    with pytest.raises(ConfigurationError, match="not usable"):
+        ProfilesDir(_profile(), name, target=target)
+
+
+def test_with_schema_and_hash() -> None:
+    profile = _profile()
+    other = profile.with_schema("marts")
+    assert other.schema == "marts" and profile.schema == "raw"
+    assert other.secret_env == profile.secret_env and other.output["password"] == profile.output["password"]
+    assert hash(profile) == hash(_profile()) and profile == _profile() and profile != other
+    bq = resolve_destination("bigquery://p/ds")
+    assert bq is not None and bq.with_schema("x").output["dataset"] == "x"

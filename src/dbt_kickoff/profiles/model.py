@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 SECRET_ENV_PREFIX = "DBT_ENV_SECRET_"
@@ -31,10 +31,22 @@ class Profile:
         object.__setattr__(self, "secret_env", dict(self.secret_env))
 
     @property
+    def _schema_key(self) -> str:
+        return "dataset" if self.adapter_type == "bigquery" else "schema"
+
+    @property
     def schema(self) -> str | None:
-        """The schema (dataset, for BigQuery) dbt builds into."""
-        value = self.output.get("dataset" if self.adapter_type == "bigquery" else "schema")
+        """The schema (dataset, for BigQuery; database, for ClickHouse) dbt builds into."""
+        value = self.output.get(self._schema_key)
         return None if value is None else str(value)
+
+    def with_schema(self, schema: str) -> Profile:
+        """A copy that makes dbt build into ``schema`` (everything else, secrets included, unchanged)."""
+        return replace(self, output={**self.output, self._schema_key: schema})
+
+    def __hash__(self) -> int:
+        return hash((self.adapter_type, self.destination_type, self.source_dataset_name, self.dbt_packages,
+                     repr(sorted(self.output.items()))))
 
     def __repr__(self) -> str:
         return (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import weakref
@@ -11,9 +12,11 @@ from types import TracebackType
 
 import yaml
 
+from dbt_kickoff.errors import ConfigurationError
 from dbt_kickoff.profiles.model import Profile
 
 PROFILES_FILE = "profiles.yml"
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 
 class ProfilesDir:
@@ -24,6 +27,13 @@ class ProfilesDir:
     """
 
     def __init__(self, profile: Profile, profile_name: str, target: str = "kickoff") -> None:
+        for what, value in (("profile_name", profile_name), ("target", target)):
+            if not isinstance(value, str) or not _NAME.match(value):
+                raise ConfigurationError(
+                    f"{what} {value!r} is not usable as a dbt {what.split('_')[0]} name: use letters, "
+                    "digits, "
+                    "'_', '-' or '.'"
+                )
         self.profile_name = profile_name
         self.target = target
         folder = Path(tempfile.mkdtemp(prefix="dbt-kickoff-profiles-"))  # mkdtemp creates it 0700
