@@ -156,6 +156,11 @@ def _parse_json(response: httpx.Response) -> Any:
 def _describe_body(response: httpx.Response) -> str:
     if not response.content.strip():
         return "an empty body"
+    payload = _parse_json(response)
+    if isinstance(payload, dict):
+        status = payload.get("status")
+        said = (status.get("user_message") if isinstance(status, dict) else None) or payload.get("detail")
+        return f"message {said!r}" if said else f"body {_snippet(str(payload))}"
     kind = response.headers.get("content-type", "unknown type").split(";")[0]
     return f"a non-JSON body ({kind}): {_snippet(response.text)}"
 
