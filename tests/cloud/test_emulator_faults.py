@@ -264,3 +264,19 @@ def test_faults_are_recorded_with_their_status(emu: DbtCloudEmulator, api: httpx
     api.get("/runs/")
     assert [r.status for r in emu.requests] == [503, 200]
     assert emu.route_counts == {"list_runs": 2}
+
+
+def test_artifact_redirect_to_another_host(emu: DbtCloudEmulator, api: httpx.Client) -> None:
+    emu.default_script = RunScript(queued_polls=0, starting_polls=0, running_polls=0)
+    run_id = trigger(api)["id"]
+    direct = api.get(f"/runs/{run_id}/artifacts/run_results.json").content
+    emu.faults.artifact_redirect_host = "localhost"
+    redirected = api.get(f"/runs/{run_id}/artifacts/run_results.json")
+    assert redirected.status_code == 302
+    assert redirected.headers["location"].startswith(f"http://localhost:{emu.port}/storage/runs/{run_id}/")
+    followed = api.get(f"/runs/{run_id}/artifacts/run_results.json", follow_redirects=True)
+    assert followed.status_code == 200 and followed.content == direct
+    storage = emu.requests[-1]
+    assert storage.route == "storage_artifact"
+    assert "Authorization" not in storage.headers  # httpx drops it when the redirect leaves the origin
+    assert httpx.get(redirected.headers["location"].replace("run_results", "nothing")).status_code == 404

@@ -24,7 +24,6 @@ _VERB_TYPES = {
     "snapshot": ("snapshot",),
     "retry": ("seed", "model", "snapshot", "test"),
 }
-_NODE_FREE_VERBS = ("docs", "deps", "parse", "compile", "source", "debug", "clean", "ls", "list", "show")
 _CONTENT_TYPES = {
     ".json": "application/json",
     ".parquet": "application/x-parquet",

@@ -24,6 +24,7 @@ from dbt_kickoff.cloud.emulator.routing import Route, resolve
 from dbt_kickoff.cloud.emulator.state import EmulatorState
 from dbt_kickoff.cloud.emulator.wire import error_envelope, validation_error
 
+ANONYMOUS = Token("", ())
 STATUS_MESSAGES = {
     408: "Request Timeout",
     429: "Too many requests. Please wait before retrying.",
@@ -146,6 +147,9 @@ class Dispatcher:
             rule = state.faults.match(route_name, method, "before")
         if rule is not None:
             return fault_reply(rule, state.clock.now())
+        if route.public and method in route.methods:
+            with state.lock:
+                return route.methods[method][1](state, Request(method, query, params, body, ANONYMOUS))
         account_id = int(params["account_id"]) if "account_id" in params else None
         if account_id is not None:
             limited = state.faults.check_rate(account_id, state.clock.now())

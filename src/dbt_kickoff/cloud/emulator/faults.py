@@ -29,6 +29,7 @@ ROUTES = (
     "list_artifacts",
     "get_artifact",
     "get_step",
+    "storage_artifact",
 )
 
 
@@ -104,7 +105,9 @@ class Faults:
     Switches: ``host_mismatch`` (every token -> 401, the legacy-host pitfall), ``legacy_redirects`` (a
     missing trailing slash -> 301 instead of 308), ``limit_over_max`` (``"error"`` -> 400 or ``"clamp"``
     for ``limit`` > 100), ``new_run_404s`` (each new run answers 404 to its first K GETs),
-    ``max_cause_length`` (longer ``cause`` -> 400; ``None`` = unlimited).
+    ``max_cause_length`` (longer ``cause`` -> 400; ``None`` = unlimited), ``artifact_redirect_host``
+    (e.g. ``"localhost"``: artifact downloads answer 302 to that host, a different origin serving the file
+    without a token, to check that a client does not carry its token across hosts).
     """
 
     host_mismatch: bool = False
@@ -112,6 +115,7 @@ class Faults:
     limit_over_max: LimitMode = "error"
     new_run_404s: int = 0
     max_cause_length: int | None = 255
+    artifact_redirect_host: str | None = None
     rules: list[FaultRule] = field(default_factory=list)
     rate: RateLimit | None = None
     _poll_budgets: dict[str, int] = field(default_factory=dict, repr=False)

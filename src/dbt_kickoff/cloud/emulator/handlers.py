@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote, unquote
 
 from dbt_kickoff.cloud.emulator.artifacts import content_type_for
 from dbt_kickoff.cloud.emulator.models import SUCCESS, Run, Token
@@ -264,7 +265,7 @@ def list_runs(state: EmulatorState, req: Request) -> Reply:
 
 def get_run(state: EmulatorState, req: Request) -> Reply:
     run = _run(state, req)
-    state.faults.spend_poll(_token_value(req))
+    state.faults.spend_poll(req.token.value)
     if run.transient_404s > 0:
         run.transient_404s -= 1
         raise _not_found()
@@ -272,10 +273,6 @@ def get_run(state: EmulatorState, req: Request) -> Reply:
     body = state.run_json(run, parse_include_related(req.query))
     state.count_poll(run)
     return ok(body)
-
-
-def _token_value(req: Request) -> str:
-    return req.token.value
 
 
 def cancel(state: EmulatorState, req: Request) -> Reply:
@@ -350,19 +347,24 @@ def list_artifacts(state: EmulatorState, req: Request) -> Reply:
     return ok(paths)
 
 
-def _artifact_reply(run: Run, path: str, query: Query) -> Reply:
+def _artifact_reply(state: EmulatorState, run: Run, path: str, query: Query) -> Reply:
     steps = run.visible_steps
     index = parse_int(query, "step")
     step = (steps[-1] if steps else None) if index is None else run.step_by_index(index)
     if step is None or not step.started or path not in step.artifacts:
         raise _not_found()
+    storage_host = state.faults.artifact_redirect_host
+    if storage_host is not None:
+        port = state.base_url.rsplit(":", 1)[1]
+        location = f"http://{storage_host}:{port}/storage/runs/{run.id}/steps/{step.index}/{quote(path)}"
+        return Reply(302, b"", None, {"Location": location})
     return Reply(200, step.artifacts[path], content_type_for(path))
 
 
 def get_artifact(state: EmulatorState, req: Request) -> Reply:
     run = _run(state, req)
     state.settle()
-    return _artifact_reply(run, req.params["path"], req.query)
+    return _artifact_reply(state, run, req.params["path"], req.query)
 
 
 def job_artifact(state: EmulatorState, req: Request) -> Reply:
@@ -371,4 +373,14 @@ def job_artifact(state: EmulatorState, req: Request) -> Reply:
     done = [r for r in state.runs.values() if r.job_id == job.id and r.status == SUCCESS]
     if not done:
         raise _not_found()
-    return _artifact_reply(max(done, key=lambda r: r.id), req.params["path"], req.query)
+    return _artifact_reply(state, max(done, key=lambda r: r.id), req.params["path"], req.query)
+
+
+def storage_artifact(state: EmulatorState, req: Request) -> Reply:
+    """The object-storage side of an artifact redirect: no token needed (the URL is the credential)."""
+    run = state.runs.get(int(req.params["run_id"]))
+    step = run.step_by_index(int(req.params["step"])) if run else None
+    path = unquote(req.params["path"])
+    if step is None or path not in step.artifacts:
+        return Reply(404, b"NoSuchKey", "text/plain")
+    return Reply(200, step.artifacts[path], content_type_for(path))

@@ -10,7 +10,6 @@ from typing import Any, Literal
 Outcome = Literal["success", "error", "cancelled"]
 
 QUEUED, STARTING, RUNNING, SUCCESS, ERROR, CANCELLED = 1, 2, 3, 10, 20, 30
-IN_PROGRESS = (QUEUED, STARTING, RUNNING)
 TERMINAL = (SUCCESS, ERROR, CANCELLED)
 NOT_STARTED = 0  # internal: a planned step that has not begun (never on the wire)
 

@@ -18,6 +18,7 @@ class Route:
 
     pattern: re.Pattern[str]
     methods: Mapping[str, tuple[str, Handler]]
+    public: bool = False
 
     @property
     def name(self) -> str:
@@ -47,6 +48,11 @@ ROUTES: tuple[Route, ...] = (
     _route(f"{_A}/runs/(?P<run_id>\\d+)/artifacts/", GET=("list_artifacts", handlers.list_artifacts)),
     _route(f"{_A}/runs/(?P<run_id>\\d+)/artifacts/(?P<path>.+)", GET=("get_artifact", handlers.get_artifact)),
     _route(f"{_A}/steps/(?P<step_id>\\d+)/", GET=("get_step", handlers.get_step)),
+    Route(
+        re.compile(r"^/storage/runs/(?P<run_id>\d+)/steps/(?P<step>\d+)/(?P<path>.+)$"),
+        {"GET": ("storage_artifact", handlers.storage_artifact)},
+        public=True,
+    ),
 )
 
 

@@ -24,7 +24,6 @@ INTEGER_FIELDS = (
 )
 BOOLEAN_FIELDS = ("generate_docs_override",)
 KNOWN_FIELDS = ("cause", *STRING_FIELDS, *INTEGER_FIELDS, *BOOLEAN_FIELDS, "steps_override")
-PR_FIELDS = INTEGER_FIELDS[:4]
 
 
 def validate_trigger(body: Any, *, max_cause_length: int | None) -> dict[str, Any]:
