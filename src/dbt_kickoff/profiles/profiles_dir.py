@@ -31,8 +31,7 @@ class ProfilesDir:
             if not isinstance(value, str) or not _NAME.match(value):
                 raise ConfigurationError(
                     f"{what} {value!r} is not usable as a dbt {what.split('_')[0]} name: use letters, "
-                    "digits, "
-                    "'_', '-' or '.'"
+                    "digits, '_', '-' or '.'"
                 )
         self.profile_name = profile_name
         self.target = target
