@@ -121,7 +121,7 @@ def test_revoked_token_is_rejected(emu: DbtCloudEmulator, api: httpx.Client) -> 
     assert api.get("/").status_code == 401
 
 
-# --- envelopes, jobs, pagination ------------------------------------------------------------------------
+# --- envelopes, jobs, pagination ------------------------------------------------------------------
 
 
 def test_success_envelope_and_account_object(api: httpx.Client) -> None:
@@ -518,3 +518,15 @@ def test_emulator_repr_and_token_repr_hide_the_secret(emu: DbtCloudEmulator) -> 
     token = emu.add_token("dbtc_hidden-secret", account_ids=[1])
     assert "dbtc_hidden-secret" not in repr(token)
     assert emu.base_url in repr(emu)
+
+
+def test_chunked_request_body_is_read(emu: DbtCloudEmulator, api: httpx.Client) -> None:
+    def body() -> Iterator[bytes]:
+        yield b'{"cause": '
+        yield b'"chunked"}'
+
+    response = api.post(f"/jobs/{JOB}/run/", content=body(), headers={"Content-Type": "application/json"})
+    assert emu.requests[-1].headers.get("Transfer-Encoding") == "chunked"
+    assert response.status_code == 200
+    assert response.json()["data"]["trigger"]["cause"] == "chunked"
+    assert api.get("/").status_code == 200  # the connection is still in sync

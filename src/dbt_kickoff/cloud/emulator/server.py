@@ -32,9 +32,20 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "dbt-cloud-emulator"
     sys_version = ""
 
-    def _serve(self) -> None:
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                pass  # trailers
+            return b"".join(chunks)
         length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _serve(self) -> None:
+        body = self._read_body()
         reply = self.server.dispatcher.handle(self.command, self.path, list(self.headers.items()), body)
         if self.server.stopping.is_set():
             self.close_connection = True
