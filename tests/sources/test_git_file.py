@@ -208,3 +208,38 @@ def test_token_or_key_with_the_wrong_transport(upstream: Upstream, cache_dir: Pa
         _source(upstream, cache_dir, token="abcd-token").resolve()
     with pytest.raises(ConfigurationError, match="does not look like a private key"):
         _source(upstream, cache_dir, ssh_key="/home/me/.ssh/id_ed25519")
+
+
+def test_git_locks_left_by_a_killed_update_do_not_block_the_next_one(
+    upstream: Upstream, cache_dir: Path
+) -> None:
+    source = _source(upstream, cache_dir)
+    checkout = source.resolve().project_dir
+    for name in ("index.lock", "shallow.lock", "HEAD.lock"):
+        (checkout / ".git" / name).write_text("")
+    pushed = upstream.commit({"models/after_kill.sql": "select 1"}, "after kill")
+    assert source.ensure_newest().commit_sha == pushed
+    assert (checkout / "models" / "after_kill.sql").is_file()
+
+
+def test_force_pushed_branch_is_followed(upstream: Upstream, cache_dir: Path) -> None:
+    source = _source(upstream, cache_dir, ref="main")
+    source.resolve()
+    upstream.commit({"models/doomed.sql": "select 1"}, "doomed")
+    assert (source.ensure_newest().project_dir / "models" / "doomed.sql").is_file()
+    git("reset", "-q", "--hard", "HEAD~1", cwd=upstream.work)
+    rewritten = upstream.commit({"models/rewritten.sql": "select 2"}, "rewritten", push=False)
+    git("push", "-q", "--force", "origin", "main", cwd=upstream.work)
+    resolved = source.ensure_newest()
+    assert resolved.commit_sha == rewritten
+    assert not (resolved.project_dir / "models" / "doomed.sql").exists()
+
+
+def test_deleted_branch_is_an_error_even_in_stale_mode(upstream: Upstream, cache_dir: Path) -> None:
+    upstream.switch("feature", create=True)
+    upstream.commit({"models/feature.sql": "select 1"}, "feature")
+    source = _source(upstream, cache_dir, ref="feature", allow_stale=True)
+    source.resolve()
+    git("push", "-q", "origin", "--delete", "feature", cwd=upstream.work)
+    with pytest.raises(PrerequisitesException, match=r"ref 'feature' does not exist .*branches: main"):
+        source.ensure_newest()

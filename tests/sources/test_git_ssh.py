@@ -68,9 +68,10 @@ def test_wrong_key_is_refused_with_a_clear_error(
     source = open_source(ssh_server.url(upstream.bare), ssh_key=ssh_server.other_key, cache_dir=cache_dir)
     with (
         caplog.at_level(logging.DEBUG),
-        pytest.raises(ConfigurationError, match="check package_repository_ssh_key"),
+        pytest.raises(ConfigurationError, match="check package_repository_ssh_key") as caught,
     ):
         source.resolve()
+    assert _key_body(ssh_server.other_key) not in str(caught.value) + repr(caught.value.__cause__)
     assert _key_body(ssh_server.other_key) not in caplog.text
     assert list(private_tmp.iterdir()) == []
     assert list((cache_dir / ".tmp").iterdir()) == []

@@ -91,6 +91,15 @@ class CacheEntry:
             for leftover in temp_root.glob(f"{self.key}-*"):
                 shutil.rmtree(leftover, ignore_errors=True)
 
+    def remove_stale_git_locks(self) -> None:
+        """Delete git's own lock files (index.lock, shallow.lock, ref locks) left by a killed git.
+
+        Safe only while holding the entry's lock: then no other git process works in this checkout.
+        """
+        git_dir = self.path / ".git"
+        for lock in [*git_dir.glob("*.lock"), *git_dir.glob("refs/**/*.lock")]:
+            lock.unlink(missing_ok=True)
+
     def install(self, checkout: Path) -> None:
         """Move a complete checkout into place, replacing whatever was there. Call while holding the lock."""
         if self.path.exists() or self.path.is_symlink():

@@ -97,6 +97,13 @@ class GitSource:
             try:
                 commit = self._fetch(env, self.entry.path)
             except GitCommandError as exc:
+                if exc.failure is Failure.LOCAL:
+                    logger.warning(
+                        "could not fetch into the cached checkout of %s (%s); cloning it again",
+                        self.remote.display,
+                        exc.detail,
+                    )
+                    return self._clone(env)
                 error = self._explain(exc, env)
                 if self.allow_stale and isinstance(error, RepositoryUnavailable):
                     logger.warning(
@@ -119,6 +126,7 @@ class GitSource:
     def _usable_checkout(self, env: GitEnvironment) -> CheckoutState | None:
         """The cached checkout's state after repairing local damage, or None when it must be cloned again."""
         self.entry.remove_leftovers()
+        self.entry.remove_stale_git_locks()
         state = self.entry.read_state()
         if state is None or state.url != self.remote.cache_key or state.ref != self.ref:
             if self.entry.path.exists():
