@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from dbt_kickoff.cloud.emulator.artifacts import content_type_for
-from dbt_kickoff.cloud.emulator.models import SUCCESS, Run, Token
+from dbt_kickoff.cloud.emulator.models import SUCCESS, Job, Run, Token
 from dbt_kickoff.cloud.emulator.queries import (
     Query,
     ValidationFailed,
@@ -67,7 +67,7 @@ def _account_id(req: Request) -> int:
     return int(req.params["account_id"])
 
 
-def _job(state: EmulatorState, req: Request, *, active: bool = False) -> Any:
+def _job(state: EmulatorState, req: Request, *, active: bool = False) -> Job:
     job = state.job_for(req.token, _account_id(req), int(req.params["job_id"]), active=active)
     if job is None:
         raise _not_found()

@@ -52,7 +52,9 @@ class Token:
 class RunScript:
     """How one run progresses. Both clocks apply: a phase ends once its polls *and* its seconds are spent.
 
-    Polls are GETs of that run (``GET …/runs/{id}/``); seconds are read from the emulator's clock.
+    Polls are GETs of that run (``GET …/runs/{id}/``); seconds are read from the emulator's clock. A phase
+    that counts polls ends only during a GET of the run; a clock-only phase ends on any request.
+    Scheduling comes first: a queued run also waits for its job's earlier runs and for a free run slot.
     ``failing_step`` is 1-based over all steps (1-3 are setup steps; the first dbt command is step 4) and
     defaults to the first dbt command. ``step_logs``/``debug_logs`` override a step's log text,
     ``run_results`` a step's ``run_results.json`` (``None`` = the step has none), ``artifacts`` adds or

@@ -22,6 +22,7 @@ from dbt_kickoff.cloud.emulator.models import (
     CANCELLED,
     DOCS_COMMAND,
     ERROR,
+    NOT_STARTED,
     QUEUED,
     RUNNING,
     SETUP_STEP_COUNT,
@@ -115,7 +116,7 @@ def advance_running(run: Run, now: datetime, timeout_seconds: int, polled: bool)
         _finish_by_script(run, now)
         return True
     fractions = []
-    if script.running_polls:
+    if script.running_polls and polled:
         fractions.append(run.phase_polls / script.running_polls)
     if script.running_seconds:
         fractions.append(_elapsed(run.phase_entered_at, now) / script.running_seconds)
@@ -126,7 +127,7 @@ def advance_running(run: Run, now: datetime, timeout_seconds: int, polled: bool)
 def _advance_steps(run: Run, current: int, now: datetime) -> bool:
     changed = False
     for step in run.steps:
-        if step.index < current and step.status in (0, RUNNING):
+        if step.index < current and step.status in (NOT_STARTED, RUNNING):
             if not step.started:
                 _start_step(step, now)
             finish_step(run, step, SUCCESS, now)
