@@ -1,4 +1,4 @@
-"""Two processes asking for the same venv share one build; a build killed midway leaves nothing that counts."""
+"""Two processes asking for one venv share one build; a build killed midway leaves nothing that counts."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,7 @@ from tests.environments.conftest import cache_entries
 pytestmark = pytest.mark.slow
 
 
-def _build_and_count(root: str, start: multiprocessing.synchronize.Event, results: multiprocessing.Queue) -> None:
+def _build_and_count(root: str, start: Any, results: Any) -> None:
     venv_creations: list[list[str]] = []
 
     def audit(event: str, args: tuple[object, ...]) -> None:
@@ -34,7 +35,9 @@ def _build_and_count(root: str, start: multiprocessing.synchronize.Event, result
 def test_two_processes_one_build_both_succeed(tmp_path: Path) -> None:
     context = multiprocessing.get_context("spawn")
     start, results = context.Event(), context.Queue()
-    workers = [context.Process(target=_build_and_count, args=(str(tmp_path), start, results)) for _ in range(2)]
+    workers = [
+        context.Process(target=_build_and_count, args=(str(tmp_path), start, results)) for _ in range(2)
+    ]
     for worker in workers:
         worker.start()
     start.set()
