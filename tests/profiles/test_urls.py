@@ -235,12 +235,22 @@ def test_bad_urls_raise_clear_errors_without_secrets(url: str, expected: str) ->
     assert info.value.__cause__ is None or SECRET not in str(info.value.__cause__)
 
 
+@pytest.mark.parametrize("raw", ["pa#ss-Wd9", "12/345-Wd9", "p?ss-Wd9", "p@ss/W#d9"])
+def test_unencoded_special_characters_in_password(raw: str) -> None:
+    url = f"postgresql://loader:{raw}@db.local:5432/wh?sslmode=require"
+    with pytest.raises(ConfigurationError, match="percent-encode") as info:
+        resolve_destination(url)
+    assert raw not in str(info.value) and "loader:***@" in str(info.value)
+    assert "Wd9" not in redact_url(url)
+
+
 def test_redact_url() -> None:
     assert redact_url("postgresql://user:pw@host:5432/db") == "postgresql://user:***@host:5432/db"
     assert redact_url("md:db?motherduck_token=abc&x=1") == "md:db?motherduck_token=***&x=1"
     assert redact_url("motherduck://tok@db") == "motherduck://***@db"
     assert "abc" not in redact_url("snowflake://u@a/db?private_key_passphrase=abc&warehouse=w")
-    assert redact_url("postgresql://u:pw@[::1/db") == "postgresql://<unparseable URL hidden>"
+    assert redact_url("postgresql://u:pw@[::1/db") == "postgresql://u:***@[::1/db"
+    assert redact_url("postgresql://u:a/b#c@h/db") == "postgresql://u:***@h/db"
 
 
 @pytest.mark.parametrize("threads", [0, -1, "4", True])

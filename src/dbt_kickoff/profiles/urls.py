@@ -37,30 +37,33 @@ class UrlParts:
         return [s for s in self.path.split("/") if s]
 
 
-def _redact_parts(scheme: str, netloc: str, path: str, query: str) -> str:
-    if "@" in netloc:
-        userinfo, _, hostport = netloc.rpartition("@")
+def _mask_query(query: str) -> str:
+    pairs = parse_qsl(query, keep_blank_values=True)
+    return "&".join(f"{k}={MASK if is_secret_key(k) else v}" for k, v in pairs)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with passwords and secret query values replaced by ``***``; safe to log or raise.
+
+    Works on the raw text, so a password with unencoded ``/``, ``#``, ``?`` or ``@`` is still masked whole
+    (everything between the user name and the last ``@``).
+    """
+    text = url.strip()
+    scheme = url_scheme(text)
+    if not scheme:
+        return text if "@" not in text and "?" not in text else "<destination hidden: it may hold a secret>"
+    head, slashes, rest = text.partition("://")
+    if not slashes:
+        head, rest = text[: len(scheme) + 1], text[len(scheme) + 1 :]
+    if slashes and "@" in rest:
+        userinfo, _, after = rest.rpartition("@")
         user, has_password, _ = userinfo.partition(":")
         # motherduck://TOKEN@db puts a token where a user name goes
         if has_password or scheme in ("md", "motherduck"):
             userinfo = f"{user}:{MASK}" if has_password and user else MASK
-        netloc = f"{userinfo}@{hostport}"
-    pairs = parse_qsl(query, keep_blank_values=True)
-    shown = "&".join(f"{k}={MASK if is_secret_key(k) else v}" for k, v in pairs)
-    slashes = "//" if netloc or path.startswith("/") else ""
-    return f"{scheme}:{slashes}{netloc}{path}" + (f"?{shown}" if shown else "")
-
-
-def redact_url(url: str) -> str:
-    """``url`` with passwords and secret query values replaced by ``***``; safe to log or raise."""
-    scheme = url_scheme(url) or ""
-    if not scheme:
-        return url if "@" not in url and "?" not in url else "<destination hidden: it may hold a secret>"
-    try:
-        parts = urlsplit(url.strip())
-        return _redact_parts(parts.scheme.lower(), parts.netloc, parts.path, parts.query)
-    except ValueError:
-        return f"{scheme}://<unparseable URL hidden>"
+        rest = f"{userinfo}@{after}"
+    base, question, query = rest.partition("?")
+    return f"{head}{slashes}{base}" + (f"?{_mask_query(query)}" if question else "")
 
 
 def _host(netloc: str, hostname: str | None) -> str | None:
@@ -74,18 +77,21 @@ def _host(netloc: str, hostname: str | None) -> str | None:
 def parse_url(url: str) -> UrlParts:
     """Split ``url``; a malformed URL or port raises :class:`ConfigurationError` without echoing secrets."""
     redacted = redact_url(url)
+    hint = (
+        "percent-encode special characters in the user name and password ('/' as %2F, '#' as %23, "
+        "'?' as %3F, '@' as %40)"
+    )
     try:
         parts = urlsplit(url.strip())
+        stray_at = "@" in url.strip().partition("://")[2] and "@" not in parts.netloc
+        if stray_at or "@" in parts.path or parts.fragment:  # a password cut short by '/', '?' or '#'
+            raise ConfigurationError(f"cannot read destination URL {redacted}: {hint}")
         port = parts.port
     except ValueError as exc:
         reason = "the port must be a number in 1..65535" if "port" in str(exc).lower() else "it is malformed"
-        raise ConfigurationError(
-            f"cannot read destination URL {redacted}: {reason}. Percent-encode special characters in the "
-            f"user name and password (e.g. '@' as %40, '/' as %2F)."
-        ) from None
+        raise ConfigurationError(f"cannot read destination URL {redacted}: {reason}; {hint}") from None
     if port == 0:
         raise ConfigurationError(f"destination URL {redacted}: the port must be a number in 1..65535")
-    query = {k: v for k, v in parse_qsl(parts.query, keep_blank_values=True)}
     return UrlParts(
         scheme=parts.scheme.lower(),
         username=unquote(parts.username) if parts.username else None,
@@ -93,6 +99,6 @@ def parse_url(url: str) -> UrlParts:
         host=_host(parts.netloc, parts.hostname),
         port=port,
         path=unquote(parts.path[1:] if parts.path.startswith("/") else parts.path),
-        query=query,
+        query=dict(parse_qsl(parts.query, keep_blank_values=True)),
         redacted=redacted,
     )

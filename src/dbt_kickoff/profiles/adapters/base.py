@@ -27,7 +27,3 @@ class Adapter:
     aliases: tuple[str, ...] = ()  # other names accepted as `type`
     url_forms: tuple[str, ...] = ()  # documented URL forms, for docs and error messages
 
-
-def query_fields(parts: UrlParts, *names: str) -> dict[str, Any]:
-    """Query parameters of ``parts`` restricted to ``names``; any other parameter is an error later."""
-    return {k: v for k, v in parts.query.items() if not names or k in names}
