@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -288,6 +289,28 @@ def test_unsure_whether_a_run_exists_raises_and_never_resends(
     assert emulator.route_counts["trigger"] == 1
     assert len(emulator.run_ids(JOB)) == 1
     assert_no_token(info.value)
+
+
+def test_a_timed_out_trigger_is_not_resent(
+    emulator: DbtCloudEmulator, creds: dict, fake_clock: FakeClock, state_dir: Path
+) -> None:
+    emulator.faults.slow(1.0, route="trigger")  # the server answers (and creates the run) after our timeout
+    with DbtCloud(creds, clock=fake_clock, state_dir=state_dir, http_timeout=0.2) as worker:
+        try:
+            first: int | None = worker.trigger(JOB, idempotency_key="slow")["id"]
+        except DbtCloudTriggerUncertain as exc:
+            assert "A run may exist" in str(exc) and exc.marker in str(exc)
+            first = None
+    for _ in range(200):  # let the slow request finish server-side
+        if emulator.run_ids(JOB):
+            break
+        time.sleep(0.02)
+    assert emulator.route_counts["trigger"] == 1
+    (only,) = emulator.run_ids(JOB)
+    assert first in (None, only)
+    with DbtCloud(creds, clock=fake_clock, state_dir=state_dir) as retried:
+        assert retried.trigger(JOB, idempotency_key="slow")["id"] == only
+    assert emulator.run_ids(JOB) == [only]
 
 
 def test_persistent_ambiguous_failures_are_bounded(emulator: DbtCloudEmulator, cloud: DbtCloud) -> None:

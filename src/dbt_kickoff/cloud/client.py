@@ -131,12 +131,17 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
 class RequestOutcomeUnknown(DbtCloudUnavailableError):
     """A non-idempotent request failed after it may have reached dbt Cloud; it may or may not have acted.
 
-    ``server_answered`` is True when dbt Cloud sent a (bad) response, so it finished handling the request.
+    ``server_answered``: dbt Cloud sent a (bad) response, so it finished handling the request.
+    ``timed_out``: no answer within the timeout, so dbt Cloud may still be handling it.
+    Otherwise the connection was dropped without an answer.
     """
 
-    def __init__(self, message: str, *, server_answered: bool, **kwargs: Any) -> None:
+    def __init__(
+        self, message: str, *, server_answered: bool, timed_out: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(message, **kwargs)
         self.server_answered = server_answered
+        self.timed_out = timed_out
 
 
 def _snippet(text: str) -> str:
@@ -351,7 +356,7 @@ class DbtCloudClient:
         while True:
             attempt += 1
             retry_after: float | None = None
-            answered = False
+            answered = timed_out = False
             status_code: int | None = None
             try:
                 response = self._http.request(
@@ -364,9 +369,13 @@ class DbtCloudClient:
                 problem, safe = f"could not connect to {self.host} ({type(exc).__name__})", True
             except httpx.TimeoutException as exc:
                 problem = f"no answer from {self.host} within {self.timeout:g}s ({type(exc).__name__})"
-                safe = idempotent
+                safe, timed_out = idempotent, True
             except httpx.TransportError as exc:
                 problem, safe = f"connection to {self.host} failed ({type(exc).__name__})", idempotent
+            except httpx.HTTPError as exc:  # redirects, decoding: retrying would not help
+                raise DbtCloudAPIError(
+                    f"dbt Cloud {method} {path} failed: {type(exc).__name__}", method=method, path=path
+                ) from None
             else:
                 status_code = response.status_code
                 logger.debug("dbt Cloud %s %s -> %s (attempt %d)", method, path, status_code, attempt)
@@ -401,6 +410,7 @@ class DbtCloudClient:
                 raise RequestOutcomeUnknown(
                     f"dbt Cloud {where}: {problem}; the request may have been applied",
                     server_answered=answered,
+                    timed_out=timed_out,
                     status_code=status_code,
                     method=method,
                     path=path,

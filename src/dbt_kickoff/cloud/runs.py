@@ -403,8 +403,7 @@ class DbtCloud:
             try:
                 return self.client.trigger_run(job, body)
             except RequestOutcomeUnknown as exc:
-                problem = str(exc)
-                answered = exc.server_answered
+                problem, answered, timed_out = str(exc), exc.server_answered, exc.timed_out
             logger.warning(
                 "%s; looking for a run of job %s carrying %s before deciding", problem, job, marker
             )
@@ -412,6 +411,14 @@ class DbtCloud:
             if found is not None:
                 logger.info("the trigger did reach dbt Cloud: adopting run %s", found["id"])
                 return found
+            if timed_out:  # dbt Cloud may still be working on it: re-sending could start a second run
+                raise DbtCloudTriggerUncertain(
+                    f"triggering dbt Cloud job {job} timed out ({problem}) and no run carrying {marker} has "
+                    "appeared yet. A run may exist: check the job's runs for that marker before retrying, or "
+                    "retry with an idempotency_key, which finds the run if it does exist.",
+                    job_id=job,
+                    marker=marker,
+                )
             if attempt >= policy.max_attempts:
                 raise DbtCloudTriggerUncertain(
                     f"could not trigger dbt Cloud job {job} after {attempt} attempts ({problem}). No run "
