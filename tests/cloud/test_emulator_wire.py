@@ -530,3 +530,129 @@ def test_chunked_request_body_is_read(emu: DbtCloudEmulator, api: httpx.Client) 
     assert response.status_code == 200
     assert response.json()["data"]["trigger"]["cause"] == "chunked"
     assert api.get("/").status_code == 200  # the connection is still in sync
+
+
+RUN_FIELDS = [
+    "id",
+    "trigger_id",
+    "account_id",
+    "environment_id",
+    "project_id",
+    "job_definition_id",
+    "job_id",
+    "status",
+    "status_humanized",
+    "status_message",
+    "dbt_version",
+    "git_branch",
+    "git_sha",
+    "owner_thread_id",
+    "executed_by_thread_id",
+    "deferring_run_id",
+    "artifacts_saved",
+    "artifact_s3_path",
+    "has_docs_generated",
+    "has_sources_generated",
+    "notifications_sent",
+    "blocked_by",
+    "created_at",
+    "updated_at",
+    "dequeued_at",
+    "started_at",
+    "finished_at",
+    "last_checked_at",
+    "last_heartbeat_at",
+    "should_start_at",
+    "trigger",
+    "job",
+    "environment",
+    "run_steps",
+    "deprecation",
+    "in_progress",
+    "is_complete",
+    "is_success",
+    "is_error",
+    "is_cancelled",
+    "is_running",
+    "duration",
+    "queued_duration",
+    "run_duration",
+    "duration_humanized",
+    "queued_duration_humanized",
+    "run_duration_humanized",
+    "created_at_humanized",
+    "finished_at_humanized",
+    "retrying_run_id",
+    "can_retry",
+    "retry_not_supported_reason",
+    "href",
+    "used_repo_cache",
+    "audit",
+]
+JOB_FIELDS = [
+    "id",
+    "account_id",
+    "project_id",
+    "environment_id",
+    "name",
+    "description",
+    "dbt_version",
+    "raw_dbt_version",
+    "execute_steps",
+    "settings",
+    "execution",
+    "generate_docs",
+    "run_generate_sources",
+    "triggers",
+    "schedule",
+    "state",
+    "job_type",
+    "deferring_job_definition_id",
+    "deferring_environment_id",
+    "is_deferrable",
+    "run_failure_count",
+    "lifecycle_webhooks",
+    "job_completion_trigger_condition",
+    "created_at",
+    "updated_at",
+    "cron_humanized",
+    "next_run",
+    "next_run_humanized",
+    "deactivated",
+]
+STEP_FIELDS = [
+    "id",
+    "run_id",
+    "account_id",
+    "index",
+    "name",
+    "status",
+    "status_humanized",
+    "status_color",
+    "logs",
+    "truncated_debug_logs",
+    "debug_logs",
+    "log_path",
+    "debug_log_path",
+    "started_at",
+    "finished_at",
+    "created_at",
+    "updated_at",
+    "duration",
+    "duration_humanized",
+]
+
+
+def test_run_job_and_step_objects_carry_every_documented_field(api: httpx.Client) -> None:
+    run = trigger(api)
+    for _ in range(4):
+        fetched = api.get(f"/runs/{run['id']}/", params={"include_related": "run_steps,job,audit"}).json()[
+            "data"
+        ]
+    assert fetched["status"] == 10
+    assert set(RUN_FIELDS) <= set(fetched)
+    assert set(JOB_FIELDS) <= set(fetched["job"])
+    assert all(set(STEP_FIELDS) <= set(step) for step in fetched["run_steps"])
+    assert fetched["deprecation"] == {"count": 0}
+    assert fetched["is_running"] is None
+    assert fetched["audit"]["trigger"]["actor"]["type"] == "service_token"
