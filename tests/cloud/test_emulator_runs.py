@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -497,3 +498,27 @@ def test_artifacts_of_an_unfinished_step_are_404(api: httpx.Client) -> None:
     run_id = trigger(api)["id"]
     assert api.get(f"/runs/{run_id}/artifacts/").json()["data"] == []
     assert api.get(f"/runs/{run_id}/artifacts/run_results.json").status_code == 404
+
+
+def test_concurrent_clients_get_consistent_runs(emu: DbtCloudEmulator) -> None:
+    emu.add_job(1, JOB + 9, "CI", job_type="ci")
+    finished: list[int] = []
+
+    def worker() -> None:
+        with httpx.Client(
+            base_url=f"{emu.base_url}/api/v2/accounts/1",
+            headers={"Authorization": f"Token {TOKEN}"},
+            timeout=10,
+        ) as client:
+            for _ in range(3):
+                run_id = trigger(client, JOB + 9)["id"]
+                finished.append(poll_until_done(client, run_id)[-1]["id"])
+
+    threads = [threading.Thread(target=worker) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(finished) == emu.run_ids(JOB + 9)
+    assert len(set(finished)) == 18
+    assert emu.internal_errors == []
