@@ -77,6 +77,22 @@ def test_postgres_pipeline(postgres: PostgresServer, tmp_path: Path) -> None:
     assert mapping["type"] == "postgres" and mapping["dataset_name"] == "raw_pg"
 
 
+def test_dataset_name_as_dlt_normalized_it(tmp_path: Path) -> None:
+    db = tmp_path / "norm.duckdb"
+    pipeline = dlt.pipeline(
+        "kick_norm",
+        destination=dlt.destinations.duckdb(str(db)),
+        dataset_name="Raw Events",
+        pipelines_dir=str(tmp_path / "pipes"),
+    )
+    pipeline.run(ROWS, table_name="users")
+    profile = resolve_destination(pipeline)
+    assert profile is not None
+    assert profile.output["schema"] == "raw_events" and profile.source_dataset_name == "raw_events"
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select count(*) from raw_events.users").fetchone() == (2,)
+
+
 def test_dlt_type_detection(tmp_path: Path) -> None:
     factory = dlt.destinations.postgres(destination_name="my_warehouse")
     assert is_dlt_object(factory) and not is_dlt_object({"type": "duckdb"})

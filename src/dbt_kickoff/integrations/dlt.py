@@ -55,7 +55,8 @@ def destination_from_dlt(value: Any) -> dict[str, Any]:
     name = value.pipeline_name
     dlt_destination_type(value)  # raises when there is no destination
     try:
-        config = value.destination_client().config
+        client = value.destination_client()
+        config = client.config
     except Exception as exc:  # dlt raises its own exception types; their text names fields, not values
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise PrerequisitesException(
@@ -63,7 +64,7 @@ def destination_from_dlt(value: Any) -> dict[str, Any]:
             "Configure the destination credentials as dlt expects (secrets.toml, environment or the "
             "destination factory) before running dbt"
         ) from None
-    dataset = getattr(config, "dataset_name", None) or value.dataset_name
+    dataset = _normalized_dataset(client) or value.dataset_name
     if not dataset:
         raise PrerequisitesException(
             f"dlt pipeline {name!r} has no dataset_name; create it with dlt.pipeline(..., dataset_name='...')"
@@ -78,6 +79,19 @@ def destination_from_dlt(value: Any) -> dict[str, Any]:
         "dataset_name": str(dataset),
         "_where": f"(dlt pipeline {name!r})",
     }
+
+
+def _normalized_dataset(client: Any) -> str | None:
+    """The dataset name as it exists in the destination (dlt normalizes e.g. "Raw Events" to "raw_events")."""
+    config = client.config
+    normalize = getattr(config, "normalize_dataset_name", None)
+    if callable(normalize) and getattr(client, "schema", None) is not None:
+        try:
+            return str(normalize(client.schema)) or None
+        except Exception:  # a destination without dataset normalization: fall back to the configured name
+            pass
+    name = getattr(config, "dataset_name", None)
+    return str(name) if name else None
 
 
 def _flatten(credentials: Any) -> dict[str, Any]:
