@@ -158,3 +158,11 @@ def test_emulator_command_serves(tmp_path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_output_never_shows_the_token(live: DbtCloudEmulator, capsys: pytest.CaptureFixture[str]) -> None:
+    live.script_next_run(JOB, RunScript(outcome="error", step_logs={4: f"echoing {TOKEN} by mistake"}))
+    assert main(["cloud", "run", str(JOB), "--json", *FAST]) == 1
+    out = capsys.readouterr()
+    assert "echoing *** by mistake" in out.out
+    assert TOKEN not in out.out + out.err

@@ -157,6 +157,7 @@ def _print_run(console: Console, run: dict[str, Any], results: list[NodeResult])
 
 def _emit(
     args: argparse.Namespace,
+    cloud: DbtCloud,
     run: dict[str, Any],
     results: list[NodeResult],
     outcome: str,
@@ -164,7 +165,7 @@ def _emit(
 ) -> None:
     if args.json:
         payload = {"outcome": outcome, "error": error, "run": run, "results": [r.to_dict() for r in results]}
-        print(json.dumps(payload, indent=2, default=str))
+        print(cloud.client.scrub(json.dumps(payload, indent=2, default=str)))  # logs may echo anything
     else:
         _print_run(Console(highlight=False), run, results)
         if error:
@@ -176,12 +177,12 @@ def _finish(args: argparse.Namespace, cloud: DbtCloud, wait: Callable[[], dict[s
         run = wait()
     except DbtCloudRunFailed as exc:  # also DbtCloudRunCancelled
         outcome = "cancelled" if isinstance(exc, DbtCloudRunCancelled) else "failed"
-        _emit(args, exc.run, _results(cloud, exc.run), outcome, str(exc))
+        _emit(args, cloud, exc.run, _results(cloud, exc.run), outcome, str(exc))
         return EXIT_FAILED
     except DbtCloudWaitTimeout as exc:
-        _emit(args, exc.run, [], "timed_out", str(exc))
+        _emit(args, cloud, exc.run, [], "timed_out", str(exc))
         return EXIT_FAILED
-    _emit(args, run, _results(cloud, run), _outcome(run))
+    _emit(args, cloud, run, _results(cloud, run), _outcome(run))
     return EXIT_OK
 
 
@@ -196,7 +197,7 @@ def handle_run(args: argparse.Namespace) -> int:
             rerun_from_failure=args.rerun_from_failure,
         )
         if not args.wait:
-            _emit(args, run, [], _outcome(run))
+            _emit(args, cloud, run, [], _outcome(run))
             return EXIT_OK
         with _live_status(_stderr(), not args.json) as on_poll:
             return _finish(
@@ -217,7 +218,7 @@ def handle_status(args: argparse.Namespace) -> int:
     with DbtCloud(_credentials(args)) as cloud:
         run = cloud.get_run(args.run_id)
         if not args.wait:
-            _emit(args, run, _results(cloud, run), _outcome(run))
+            _emit(args, cloud, run, _results(cloud, run), _outcome(run))
             return EXIT_FAILED if _outcome(run) in ("failed", "cancelled") else EXIT_OK
         with _live_status(_stderr(), not args.json) as on_poll:
             return _finish(
@@ -232,7 +233,7 @@ def handle_status(args: argparse.Namespace) -> int:
 def handle_cancel(args: argparse.Namespace) -> int:
     with DbtCloud(_credentials(args)) as cloud:
         run = cloud.cancel(args.run_id)
-        _emit(args, run, [], _outcome(run))
+        _emit(args, cloud, run, [], _outcome(run))
     return EXIT_OK
 
 

@@ -55,11 +55,11 @@ def result_steps(run: Mapping[str, Any]) -> list[int]:
 
 
 def fetch_node_results(client: DbtCloudClient, run: Mapping[str, Any]) -> list[NodeResult]:
-    """Node results of every result-producing step of ``run`` (which must include ``run_steps``).
+    """Node results of every result-producing step of ``run`` (its steps are fetched unless included).
 
     A step without a ``run_results.json`` (dbt failed before writing it) contributes nothing.
     """
-    if "run_steps" not in run or run["run_steps"] is None:
+    if not run.get("run_steps"):  # dbt Cloud sends [] when run_steps was not requested
         run = client.get_run(int(run["id"]), ("run_steps",))
     results: list[NodeResult] = []
     for index in result_steps(run):

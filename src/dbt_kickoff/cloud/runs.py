@@ -341,12 +341,7 @@ class DbtCloud:
     def node_results(self, run: Mapping[str, Any] | int | str) -> list[NodeResult]:
         """One :class:`NodeResult` per node the run's dbt commands executed, read from their
         ``run_results.json`` (build/run/test/seed/snapshot steps; never the docs step)."""
-        detailed = (
-            run
-            if isinstance(run, Mapping) and run.get("run_steps")
-            else self.get_run(run["id"] if isinstance(run, Mapping) else run, ("run_steps",))
-        )
-        return fetch_node_results(self.client, detailed)
+        return fetch_node_results(self.client, run if isinstance(run, Mapping) else {"id": _run_id(run)})
 
     def download_artifacts(
         self,
