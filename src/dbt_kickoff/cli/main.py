@@ -18,9 +18,9 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def _areas() -> list[object]:
-    from dbt_kickoff.cli import cloud, core, venvs
+    from dbt_kickoff.cli import cloud, core, demo, venvs
 
-    return [core, cloud, venvs]
+    return [core, demo, cloud, venvs]
 
 
 def build_parser() -> argparse.ArgumentParser:
