@@ -656,3 +656,34 @@ def test_run_job_and_step_objects_carry_every_documented_field(api: httpx.Client
     assert fetched["deprecation"] == {"count": 0}
     assert fetched["is_running"] is None
     assert fetched["audit"]["trigger"]["actor"]["type"] == "service_token"
+
+
+def test_v3_project_and_environment_lookups_by_name(emu: DbtCloudEmulator) -> None:
+    emu.add_project(1, 501, "Marketing analytics")
+    emu.add_environment(1, 501, 601, "Prod deploy")
+    emu.add_environment(1, 501, 602, "Staging", deployment_type="staging")
+    emu.add_environment(1, 501, 603, "Dev", deployment_type=None)
+    headers = {"Authorization": f"Token {TOKEN}"}
+    with httpx.Client(base_url=f"{emu.base_url}/api/v3/accounts/1", headers=headers) as v3:
+        body = v3.get("/projects/", params={"name__icontains": "MARKET"}).json()
+        assert [p["id"] for p in body["data"]] == [501]
+        assert body["extra"]["filters"]["name__icontains"] == "MARKET"
+        assert body["extra"]["pagination"] == {"count": 1, "total_count": 1}
+        all_projects = v3.get("/projects/").json()["data"]
+        assert {p["name"] for p in all_projects} == {"Marketing analytics", "Analytics"}  # the job's project
+        environments = v3.get("/projects/501/environments/", params={"name__icontains": "prod"}).json()[
+            "data"
+        ]
+        assert [(e["id"], e["type"], e["deployment_type"]) for e in environments] == [
+            (601, "deployment", "production")
+        ]
+        dev = v3.get("/projects/501/environments/", params={"name__icontains": "dev"}).json()["data"]
+        assert dev[0]["type"] == "development"
+        assert v3.get("/projects/999/environments/").status_code == 404
+    emu.add_job(1, JOB + 5, "Marketing", project_id=501, environment_id=602)
+    job = httpx.get(
+        f"{emu.base_url}/api/v2/accounts/1/jobs/{JOB + 5}/",
+        params={"include_related": "environment"},
+        headers=headers,
+    ).json()["data"]
+    assert job["environment"]["name"] == "Staging"

@@ -1,7 +1,9 @@
 """A dbt Cloud Administrative API (v2) emulator: a real HTTP server on 127.0.0.1 for tests and demos.
 
 It follows DBT_CLOUD_API.md §7: envelopes, tokens, jobs, trigger/rerun/retry/cancel, runs and their steps,
-per-step artifacts, serial runs per job, run slots, timeouts, and fault injection.
+per-step artifacts, serial runs per job, run slots, timeouts, and fault injection. Routes: the v2 account,
+job, trigger, rerun, run, cancel, retry, step and artifact endpoints, plus the v3 project/environment lists
+(``name__icontains``) used to find a job by names.
 
 Usage::
 
@@ -19,6 +21,11 @@ Usage::
         ...                       # point a client at `base` with `Authorization: Token secret-token`
         emu.requests              # [RecordedRequest(method, path, query, headers (masked), body, ...)]
         emu.route_counts          # {"trigger": 1, "get_run": 7, ...}
+        emu.peek_run(run_id)      # the run as the API shows it, without counting a poll
+        emu.internal_errors       # exceptions inside the emulator (answered as 500s); [] unless it has a bug
+
+Other set-up: ``add_project``/``add_environment`` (names for the v3 lookups; ``add_job`` creates missing
+ones), ``delete_job`` (state 2, in-flight runs cancelled), ``revoke_token``, ``run_ids``, ``trigger_body``.
 
 Progression (:class:`RunScript`): a run leaves a state once it has been polled (``GET …/runs/{id}/``) the
 scripted number of times *and* the scripted seconds have passed on the emulator's clock. The default script
@@ -33,7 +40,8 @@ times=, route=, method=, after=, retry_after=, retry_after_format="seconds"|"htt
 (the run is created, the answer lost), ``rate_limit(per_minute, cooldown_seconds=300, retry_after=...)``,
 ``revoke_token_after(token, polls)``; switches ``host_mismatch``, ``legacy_redirects`` (301 instead of 308),
 ``limit_over_max`` ("error" | "clamp"), ``new_run_404s`` (first K GETs of each new run -> 404),
-``max_cause_length``. Route names for ``route=``: see :data:`ROUTES`.
+``max_cause_length``, ``artifact_redirect_host`` (artifact downloads redirect to another origin that needs
+no token). Route names for ``route=``: see :data:`ROUTES`.
 
 Command line: ``serve(port)`` runs a demo server until Ctrl-C. Pytest: ``pytest_plugins =
 ["dbt_kickoff.cloud.emulator.pytest_plugin"]`` gives the ``dbt_cloud_emulator`` fixture.

@@ -11,7 +11,7 @@ from typing import Any
 from dbt_kickoff.cloud.emulator.clock import Clock, RealClock
 from dbt_kickoff.cloud.emulator.dispatch import Dispatcher
 from dbt_kickoff.cloud.emulator.faults import Faults
-from dbt_kickoff.cloud.emulator.models import Account, Job, RunScript, Token
+from dbt_kickoff.cloud.emulator.models import Account, Environment, Job, Project, RunScript, Token
 from dbt_kickoff.cloud.emulator.recording import RecordedRequest, Recorder
 from dbt_kickoff.cloud.emulator.server import EmulatorHTTPServer
 from dbt_kickoff.cloud.emulator.state import EmulatorState
@@ -144,6 +144,40 @@ class DbtCloudEmulator:
         with self._state.lock:
             self._state.tokens[value].revoked = True
 
+    def add_project(
+        self, account_id: int = 1, project_id: int = DEFAULT_PROJECT_ID, name: str = "Analytics"
+    ) -> Project:
+        """Create (or rename) a project."""
+        with self._state.lock:
+            self._require_account(account_id)
+            project = Project(project_id, account_id, name)
+            self._state.projects[project_id] = project
+        return project
+
+    def add_environment(
+        self,
+        account_id: int = 1,
+        project_id: int = DEFAULT_PROJECT_ID,
+        environment_id: int = DEFAULT_ENVIRONMENT_ID,
+        name: str = "Production",
+        *,
+        deployment_type: str | None = "production",
+        dbt_version: str = "versionless",
+    ) -> Environment:
+        """Create (or replace) an environment; its project is created when missing."""
+        with self._state.lock:
+            if project_id not in self._state.projects:
+                self.add_project(account_id, project_id)
+            environment = Environment(
+                environment_id, account_id, project_id, name, deployment_type, dbt_version
+            )
+            self._state.environments[environment_id] = environment
+        return environment
+
+    def _require_account(self, account_id: int) -> None:
+        if account_id not in self._state.accounts:
+            raise ValueError(f"add account {account_id} before its projects, environments and jobs")
+
     def add_job(
         self,
         account_id: int = 1,
@@ -162,10 +196,12 @@ class DbtCloudEmulator:
         description: str = "",
         script: RunScript | None = None,
     ) -> Job:
-        """Create a job; ``script`` is the default progression of its runs (else ``default_script``)."""
+        """Create a job (and its project/environment when missing); ``script`` is the default progression of
+        its runs (else ``default_script``)."""
         with self._state.lock:
-            if account_id not in self._state.accounts:
-                raise ValueError(f"add account {account_id} before its jobs")
+            self._require_account(account_id)
+            if environment_id not in self._state.environments:
+                self.add_environment(account_id, project_id, environment_id)
             if job_id is None:
                 job_id = max(self._state.jobs, default=70403103900000) + 1
             now = self.clock.now()

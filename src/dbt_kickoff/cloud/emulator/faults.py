@@ -30,6 +30,8 @@ ROUTES = (
     "get_artifact",
     "get_step",
     "storage_artifact",
+    "list_projects",
+    "list_environments",
 )
 
 

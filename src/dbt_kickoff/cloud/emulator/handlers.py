@@ -29,9 +29,11 @@ from dbt_kickoff.cloud.emulator.validation import validate_trigger
 from dbt_kickoff.cloud.emulator.wire import (
     account_object,
     envelope,
+    environment_object,
     error_envelope,
     list_extra,
     not_found,
+    project_object,
     step_object,
 )
 
@@ -182,6 +184,42 @@ def rerun(state: EmulatorState, req: Request) -> Reply:
     except QueueFull as exc:
         raise _queue_full(exc) from None
     return ok(state.run_json(run, TRIGGER_INCLUDE))
+
+
+# --- v3 lookups (projects and environments by name) ---------------------------------------------------------
+
+
+def _named_page(state: EmulatorState, req: Request, items: list[Any], to_json: Callable[[Any], Any]) -> Reply:
+    query = req.query
+    limit, offset = parse_paging(query, clamp=state.faults.limit_over_max == "clamp")
+    echo, field, descending = parse_order_by(query, ("id", "name"), "id")
+    filters: dict[str, Any] = {"limit": limit, "offset": offset, "account_id": _account_id(req)}
+    name_part = first(query, "name__icontains")
+    if name_part is not None:
+        filters["name__icontains"] = name_part
+        items = [i for i in items if name_part.lower() in i.name.lower()]
+    items.sort(key=lambda i: (getattr(i, field), i.id), reverse=descending)
+    page = [to_json(i) for i in items[offset : offset + limit]]
+    return ok(page, list_extra(filters, echo, len(page), len(items)))
+
+
+def list_projects(state: EmulatorState, req: Request) -> Reply:
+    account_id = _account_id(req)
+    if state.account_for(req.token, account_id) is None or not req.token.can_read:
+        raise _not_found()
+    projects = [p for p in state.projects.values() if p.account_id == account_id]
+    return _named_page(state, req, projects, project_object)
+
+
+def list_environments(state: EmulatorState, req: Request) -> Reply:
+    account_id, project_id = _account_id(req), int(req.params["project_id"])
+    project = state.projects.get(project_id)
+    if state.account_for(req.token, account_id) is None or not req.token.can_read:
+        raise _not_found()
+    if project is None or project.account_id != account_id:
+        raise _not_found()
+    environments = [e for e in state.environments.values() if e.project_id == project_id]
+    return _named_page(state, req, environments, environment_object)
 
 
 # --- runs --------------------------------------------------------------------------------------------------

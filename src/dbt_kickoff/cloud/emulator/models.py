@@ -48,6 +48,27 @@ class Token:
         return f"Token(kind={self.kind!r}, account_ids={self.account_ids!r}, revoked={self.revoked})"
 
 
+@dataclass
+class Project:
+    """A dbt project of an account."""
+
+    id: int
+    account_id: int
+    name: str
+
+
+@dataclass
+class Environment:
+    """A deployment environment of a project."""
+
+    id: int
+    account_id: int
+    project_id: int
+    name: str
+    deployment_type: str | None = "production"
+    dbt_version: str = "versionless"
+
+
 @dataclass(frozen=True)
 class RunScript:
     """How one run progresses. Both clocks apply: a phase ends once its polls *and* its seconds are spent.

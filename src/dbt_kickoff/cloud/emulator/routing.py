@@ -10,6 +10,7 @@ from dbt_kickoff.cloud.emulator import handlers
 from dbt_kickoff.cloud.emulator.handlers import Handler
 
 _A = r"/api/v2/accounts/(?P<account_id>\d+)"
+_V3 = r"/api/v3/accounts/(?P<account_id>\d+)"
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,11 @@ ROUTES: tuple[Route, ...] = (
     _route(f"{_A}/runs/(?P<run_id>\\d+)/artifacts/", GET=("list_artifacts", handlers.list_artifacts)),
     _route(f"{_A}/runs/(?P<run_id>\\d+)/artifacts/(?P<path>.+)", GET=("get_artifact", handlers.get_artifact)),
     _route(f"{_A}/steps/(?P<step_id>\\d+)/", GET=("get_step", handlers.get_step)),
+    _route(f"{_V3}/projects/", GET=("list_projects", handlers.list_projects)),
+    _route(
+        f"{_V3}/projects/(?P<project_id>\\d+)/environments/",
+        GET=("list_environments", handlers.list_environments),
+    ),
     Route(
         re.compile(r"^/storage/runs/(?P<run_id>\d+)/steps/(?P<step>\d+)/(?P<path>.+)$"),
         {"GET": ("storage_artifact", handlers.storage_artifact)},

@@ -21,7 +21,9 @@ from dbt_kickoff.cloud.emulator.models import (
     SOURCES_COMMAND,
     STARTING,
     Account,
+    Environment,
     Job,
+    Project,
     Run,
     RunScript,
     Step,
@@ -68,6 +70,8 @@ class EmulatorState:
         self.accounts: dict[int, Account] = {}
         self.tokens: dict[str, Token] = {}
         self.jobs: dict[int, Job] = {}
+        self.projects: dict[int, Project] = {}
+        self.environments: dict[int, Environment] = {}
         self.runs: dict[int, Run] = {}
         self.default_script = RunScript()
         self.internal_errors: list[Exception] = []
@@ -338,7 +342,7 @@ class EmulatorState:
         if "job" in include:
             related["job"] = job_object(job)
         if "environment" in include:
-            related["environment"] = environment_object(job)
+            related["environment"] = environment_object(self.environments[job.environment_id])
         body = run_object(
             run,
             base_url=self.base_url,
@@ -356,7 +360,7 @@ class EmulatorState:
         related: dict[str, Any] = {}
         runs = sorted((r for r in self.runs.values() if r.job_id == job.id), key=lambda r: r.id)
         if "environment" in include:
-            related["environment"] = environment_object(job)
+            related["environment"] = environment_object(self.environments[job.environment_id])
         if "most_recent_run" in include:
             related["most_recent_run"] = self.run_json(runs[-1], ()) if runs else None
         if "most_recent_completed_run" in include:

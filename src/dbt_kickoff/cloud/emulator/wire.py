@@ -14,7 +14,9 @@ from dbt_kickoff.cloud.emulator.models import (
     STARTING,
     SUCCESS,
     Account,
+    Environment,
     Job,
+    Project,
     Run,
     Step,
 )
@@ -153,21 +155,36 @@ def account_object(account: Account) -> dict[str, Any]:
     }
 
 
-def environment_object(job: Job) -> dict[str, Any]:
-    """The deployment environment a job runs in."""
+def environment_object(environment: Environment) -> dict[str, Any]:
+    """An environment object (v2 ``include_related=environment`` and v3 lists)."""
     return {
-        "id": job.environment_id,
-        "account_id": job.account_id,
-        "project_id": job.project_id,
-        "name": "Production",
-        "type": "deployment",
-        "deployment_type": "production",
-        "dbt_version": job.dbt_version or "versionless",
+        "id": environment.id,
+        "account_id": environment.account_id,
+        "project_id": environment.project_id,
+        "name": environment.name,
+        "type": "deployment" if environment.deployment_type else "development",
+        "deployment_type": environment.deployment_type,
+        "dbt_version": environment.dbt_version,
         "use_custom_branch": False,
         "custom_branch": None,
         "state": 1,
-        "connection_id": job.environment_id + 1,
-        "credentials_id": job.environment_id + 2,
+        "connection_id": environment.id + 1,
+        "credentials_id": environment.id + 2,
+    }
+
+
+def project_object(project: Project) -> dict[str, Any]:
+    """A project object (v3 lists)."""
+    return {
+        "id": project.id,
+        "account_id": project.account_id,
+        "name": project.name,
+        "description": "",
+        "dbt_project_subdirectory": None,
+        "connection_id": None,
+        "repository_id": project.id + 1,
+        "state": 1,
+        "type": 0,
     }
 
 
