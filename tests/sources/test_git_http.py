@@ -6,6 +6,7 @@ import base64
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
 import time
 from collections.abc import Iterator
@@ -85,7 +86,9 @@ def test_wrong_token_fails_clearly_without_showing_it(
 def test_private_repository_without_token_does_not_prompt(
     upstream: Upstream, private_server: GitHttpServer, cache_dir: Path
 ) -> None:
-    with pytest.raises(ConfigurationError, match="pass a token for this private repository"):
+    with pytest.raises(
+        ConfigurationError, match=r"is private \(or does not exist\): pass package_repository_token"
+    ):
         open_source(private_server.url(upstream.bare), cache_dir=cache_dir).resolve()
 
 
@@ -183,3 +186,29 @@ def test_clone_killed_midway_is_cleaned_up_and_redone(
     resolved = open_source(url, cache_dir=cache_dir).resolve()
     assert resolved.commit_sha == upstream.head()
     assert list((cache_dir / ".tmp").iterdir()) == []
+
+
+def test_secrets_never_reach_git_argv(
+    upstream: Upstream,
+    private_server: GitHttpServer,
+    cache_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A ``git`` shim first on PATH records every command line the library runs, then runs the real git."""
+    real_git = shutil.which("git")
+    assert real_git is not None
+    shim_dir, argv_log = tmp_path / "shim", tmp_path / "argv.log"
+    shim_dir.mkdir()
+    shim = shim_dir / "git"
+    shim.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> "{argv_log}"\nexec "{real_git}" "$@"\n')
+    shim.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{shim_dir}{os.pathsep}{os.environ['PATH']}")
+    source = open_source(private_server.url(upstream.bare), token=TOKEN, cache_dir=cache_dir)
+    source.resolve()
+    upstream.commit({"models/argv.sql": "select 1"}, "argv")
+    source.ensure_newest()
+    recorded = argv_log.read_text()
+    assert "fetch" in recorded and "clone" not in recorded.split()
+    for secret in _secret_forms():
+        assert secret not in recorded

@@ -248,7 +248,7 @@ class GitSource:
                 fix = (
                     "check the token (and username): it was refused"
                     if self.access.token or self.remote.password
-                    else "pass a token for this private repository"
+                    else "the repository is private (or does not exist): pass package_repository_token"
                 )
             return ConfigurationError(f"access to {where} was denied: {fix}. git said: {exc.detail}")
         if exc.failure is Failure.HOST_KEY:
