@@ -114,6 +114,13 @@ def test_slow_response_trips_a_client_timeout(emu: DbtCloudEmulator, api: httpx.
     assert api.get("/").status_code == 200
 
 
+def test_slow_rule_without_limit_slows_every_request(emu: DbtCloudEmulator, api: httpx.Client) -> None:
+    rule = emu.faults.slow(0.05, times=None, route="get_account")
+    emu.faults.fail(503, route="get_account")
+    assert [api.get("/").status_code for _ in range(3)] == [503, 200, 200]
+    assert rule.hits == 3
+
+
 def test_stop_cuts_a_slow_response_short(clock: FakeClock) -> None:
     emulator = DbtCloudEmulator(clock).start()
     emulator.add_account(1, "Acme")

@@ -141,10 +141,9 @@ class Dispatcher:
             return detail_reply(404, "Not found.")
         route, params = resolved
         route_name = _route_name(route, method)
-        rule = state.faults.match(route_name, method, "before")
-        while rule is not None and rule.response is None:
-            self.sleep(rule.delay)
-            rule = state.faults.match(route_name, method, "before")
+        delay, rule = state.faults.match_before(route_name, method)
+        if delay:
+            self.sleep(delay)
         if rule is not None:
             return fault_reply(rule, state.clock.now())
         if route.public and method in route.methods:
@@ -176,5 +175,5 @@ class Dispatcher:
             except Exception as exc:  # an emulator bug: answer like the real server, keep it for the tests
                 state.internal_errors.append(exc)
                 reply = detail_reply(500, SERVER_ERROR_DETAIL)
-        after = state.faults.match(route_name, method, "after") if reply.status == 200 else None
+        after = state.faults.match_after(route_name, method) if reply.status == 200 else None
         return fault_reply(after, state.clock.now()) if after is not None else reply

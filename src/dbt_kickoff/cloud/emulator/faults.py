@@ -210,11 +210,23 @@ class Faults:
         with self._lock:
             return self._poll_budgets.get(token, 1) <= 0
 
-    def match(self, route: str | None, method: str, phase: str) -> FaultRule | None:
-        """The first rule that fires for this request, if any."""
+    def match_before(self, route: str | None, method: str) -> tuple[float, FaultRule | None]:
+        """``(delay, rule)`` for a request about to be handled: the summed delay of the slow rules that fire,
+        and the first rule that answers instead of the server (if any)."""
+        delay = 0.0
         with self._lock:
             for rule in self.rules:
-                if rule.take(route, method, phase):
+                if rule.take(route, method, "before"):
+                    if rule.response is not None:
+                        return delay, rule
+                    delay += rule.delay
+        return delay, None
+
+    def match_after(self, route: str | None, method: str) -> FaultRule | None:
+        """The first rule replacing the answer of a request the server has handled, if any."""
+        with self._lock:
+            for rule in self.rules:
+                if rule.take(route, method, "after"):
                     return rule
         return None
 
