@@ -213,14 +213,7 @@ def load_sample_data(
     is where dlt keeps the pipeline's state (dlt's default folder when ``None``). Load ``batch=1, 2, ...``
     into the same file later to simulate incremental loads.
     """
-    try:
-        import dlt
-    except ImportError:
-        raise PrerequisitesException(
-            "the demo loads its sample data with dlt, which is not installed: "
-            "pip install 'dbt-kickoff[demo]' (or 'dlt[duckdb]')"
-        ) from None
-    data = generate_sample_data(seed, batch)
+    dlt = _import_dlt()
     duckdb_path = Path(duckdb_path)
     duckdb_path.parent.mkdir(parents=True, exist_ok=True)
     options: dict[str, Any] = {"pipelines_dir": str(pipelines_dir)} if pipelines_dir is not None else {}
@@ -230,11 +223,15 @@ def load_sample_data(
         dataset_name=dataset_name,
         **options,
     )
-    load_info = pipeline.run(_resources(dlt, data))
+    load_info = pipeline.run(sample_resources(seed, batch))
     return pipeline, load_info
 
 
-def _resources(dlt: Any, data: SampleData) -> list[Any]:
+def sample_resources(seed: int = DEFAULT_SEED, batch: int = 0) -> list[Any]:
+    """The rows of load ``batch`` as dlt resources (typed columns, primary keys, merge or append), ready for
+    ``pipeline.run`` on any dlt destination."""
+    dlt = _import_dlt()
+    data = generate_sample_data(seed, batch)
     text, ts, bigint, flag, money = "text", "timestamp", "bigint", "bool", "money"
     types: dict[str, dict[str, str]] = {
         "customers": {
@@ -317,6 +314,17 @@ def _resources(dlt: Any, data: SampleData) -> list[Any]:
             )
         )
     return resources
+
+
+def _import_dlt() -> Any:
+    try:
+        import dlt
+    except ImportError:
+        raise PrerequisitesException(
+            "the demo loads its sample data with dlt, which is not installed: "
+            "pip install 'dbt-kickoff[demo]' (or 'dlt[duckdb]')"
+        ) from None
+    return dlt
 
 
 def _column_hint(kind: str) -> dict[str, Any]:
