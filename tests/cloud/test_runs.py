@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -341,6 +342,25 @@ def test_an_idempotency_key_reattaches_across_a_restart(
     assert [p.name for p in state_dir.iterdir() if p.suffix == ".tmp"] == []
     other = run_dbt_cloud_job(creds, idempotency_key="load-2026-11-25", clock=fake_clock, state_dir=state_dir)
     assert other["id"] != started["id"]
+
+
+def test_two_workers_with_one_key_at_once_start_one_run(
+    emulator: DbtCloudEmulator, creds: dict, fake_clock: FakeClock, state_dir: Path
+) -> None:
+    emulator.faults.slow(0.3, route="trigger")  # widen the window between lookup and trigger
+    ids: list[int] = []
+
+    def worker() -> None:
+        with DbtCloud(creds, clock=fake_clock, state_dir=state_dir) as cloud:
+            ids.append(cloud.trigger(JOB, idempotency_key="same-load")["id"])
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(ids) == 3 and len(set(ids)) == 1
+    assert emulator.run_ids(JOB) == ids[:1]
 
 
 def test_an_idempotency_key_finds_its_run_when_the_local_record_is_lost(

@@ -43,6 +43,12 @@ class RunLedger:
     def __repr__(self) -> str:
         return f"RunLedger({str(self.path)!r})"
 
+    def claim(self, marker: str) -> FileLock:
+        """A lock held while one worker looks up, triggers and records ``marker``: two workers with the same
+        idempotency key at the same moment start one run, not two."""
+        self._lock()  # creates the folder
+        return FileLock(str(self.directory / f".{marker.rsplit(':', 1)[-1]}.lock"), timeout=300)
+
     def _lock(self) -> FileLock:
         try:
             self.directory.mkdir(parents=True, exist_ok=True)

@@ -234,10 +234,25 @@ class DbtCloud:
             else f"dbt-kickoff:{uuid.uuid4().hex[:16]}"
         )
         body = build_trigger_body(data, marker, self.credentials.trigger_defaults)
-        if idempotency_key is not None:
-            existing = self._reattach(job, marker)
-            if existing is not None:
-                return existing
+        if idempotency_key is None:
+            return self._start(job, body, marker, data, attach_to_running, rerun_from_failure)
+        with self.ledger.claim(marker):
+            run = self._reattach(job, marker)
+            if run is None:
+                run = self._start(job, body, marker, data, attach_to_running, rerun_from_failure)
+                self.ledger.record(marker, int(run["id"]), job)
+            return run
+
+    def _start(
+        self,
+        job: int,
+        body: Mapping[str, Any],
+        marker: str,
+        data: Mapping[str, Any] | None,
+        attach_to_running: bool,
+        rerun_from_failure: bool,
+    ) -> dict[str, Any]:
+        """Attach, rerun or trigger, as asked."""
         run: dict[str, Any] | None = None
         if attach_to_running:
             active = self.client.list_runs(job, order_by="-id", status_in=IN_PROGRESS, limit=1)
@@ -251,8 +266,6 @@ class DbtCloud:
         if run is None:
             run = self._post_trigger(job, body, marker)
             logger.info("triggered dbt Cloud run %s of job %s (%s)", run["id"], job, marker)
-        if idempotency_key is not None:
-            self.ledger.record(marker, int(run["id"]), job)
         return run
 
     def wait(
