@@ -5,54 +5,64 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import dlt
 import pytest
 
 from dbt_kickoff.profiles import resolve_destination
 from tests.postgres_server import PostgresServer
-from tests.profiles.conftest import files_containing, run_dbt_debug
+from tests.profiles.conftest import DebugRun, files_containing, run_dbt_debug
+
+WRONG_PASSWORD = "Wr0ng-Pg-Passw0rd-x7"
 
 
-@pytest.mark.slow
-def test_dbt_debug_connects_to_a_duckdb_file(tmp_path: Path) -> None:
-    db = tmp_path / "w.duckdb"
+@pytest.fixture(scope="module")
+def debug_runs(postgres: PostgresServer, tmp_path_factory: pytest.TempPathFactory) -> dict[str, DebugRun]:
+    """One dbt process checks three generated profiles: a dlt DuckDB file, PostgreSQL, PostgreSQL with a bad
+    password."""
+    root = tmp_path_factory.mktemp("debug")
+    db = root / "w.duckdb"
     pipeline = dlt.pipeline(
         "kick_debug_duck",
         destination=dlt.destinations.duckdb(str(db)),
         dataset_name="raw",
-        pipelines_dir=str(tmp_path / "pipes"),
+        pipelines_dir=str(root / "pipes"),
     )
     pipeline.run([{"id": 1}], table_name="t")
-    profile = resolve_destination(pipeline)
-    assert profile is not None
-    run = run_dbt_debug(profile, tmp_path)
-    assert run.returncode == 0, run.output
+    profiles = {
+        "duckdb": resolve_destination(pipeline),
+        "postgres": resolve_destination(postgres.url(), dataset_name="analytics"),
+        "wrong_password": resolve_destination(postgres.url(password=WRONG_PASSWORD)),
+    }
+    jobs = [(profile, root / name) for name, profile in profiles.items() if profile is not None]
+    return dict(zip(profiles, run_dbt_debug(jobs), strict=True))
+
+
+@pytest.mark.slow
+def test_dbt_debug_connects_to_a_duckdb_file(debug_runs: dict[str, DebugRun]) -> None:
+    run = debug_runs["duckdb"]
+    assert run.success, run.output
     assert "Connection test: [OK connection ok]" in run.output
 
 
 @pytest.mark.slow
-def test_dbt_debug_connects_to_postgres_with_secret_env(postgres: PostgresServer, tmp_path: Path) -> None:
-    profile = resolve_destination(postgres.url(), dataset_name="analytics")
-    assert profile is not None and profile.secret_env
-    run = run_dbt_debug(profile, tmp_path)
-    assert run.returncode == 0, run.output
-    assert "Connection test: [OK connection ok]" in run.output
+def test_dbt_debug_connects_to_postgres_with_secret_env(
+    debug_runs: dict[str, DebugRun], postgres: PostgresServer
+) -> None:
+    run = debug_runs["postgres"]
+    assert run.success, run.output
+    assert "Connection test: [OK connection ok]" in run.output and "schema: analytics" in run.output
     assert postgres.password not in run.output
-    assert files_containing(run.project_dir, postgres.password) == []
+    assert files_containing(run.project_dir.parent.parent, postgres.password) == []
 
 
 @pytest.mark.slow
-def test_wrong_postgres_password_fails_without_showing_it(postgres: PostgresServer, tmp_path: Path) -> None:
-    wrong = "Wr0ng-Pg-Passw0rd-x7"
-    profile = resolve_destination(postgres.url(password=wrong))
-    assert profile is not None
-    run = run_dbt_debug(profile, tmp_path)
-    assert run.returncode != 0
+def test_wrong_postgres_password_fails_without_showing_it(debug_runs: dict[str, DebugRun]) -> None:
+    run = debug_runs["wrong_password"]
+    assert not run.success
     assert "password authentication failed" in run.output
-    assert wrong not in run.output
-    assert files_containing(run.project_dir, wrong) == []
+    assert WRONG_PASSWORD not in run.output
+    assert files_containing(run.project_dir.parent.parent, WRONG_PASSWORD) == []
 
 
 _VALIDATE_SCRIPT = """

@@ -386,3 +386,16 @@ def test_nested_and_typed_secrets_in_pass_through_fields(tmp_path: Path) -> None
 def test_unsupported_destination_object() -> None:
     with pytest.raises(PrerequisitesException, match="unsupported destination of type int"):
         resolve_destination(42)
+
+
+def test_secret_env_names_never_collide() -> None:
+    from dbt_kickoff.profiles.secrets import SecretEnv
+
+    secrets = SecretEnv()
+    first, second, same = (
+        secrets.ref("password", "a1"),
+        secrets.ref("PASSWORD", "b2"),
+        secrets.ref("password", "a1"),
+    )
+    assert first == same != second
+    assert secrets.values == {"DBT_ENV_SECRET_PASSWORD": "a1", "DBT_ENV_SECRET_PASSWORD_2": "b2"}
