@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import threading
 
+from dbt_kickoff.cloud.emulator.app import DbtCloudEmulator
 from dbt_kickoff.cloud.emulator.models import RunScript
 
 DEMO_ACCOUNT_ID = 1
@@ -16,8 +17,6 @@ DEMO_SCRIPT = RunScript(
 
 def serve(port: int = 0, host: str = "127.0.0.1", *, seed_demo: bool = True) -> None:
     """Serve until interrupted; prints the base URL and, with ``seed_demo``, a ready account/token/job."""
-    from dbt_kickoff.cloud.emulator.app import DbtCloudEmulator
-
     emulator = DbtCloudEmulator(host=host, port=port)
     token = f"dbtc_emulator_{secrets.token_urlsafe(18)}"
     if seed_demo:
