@@ -16,13 +16,14 @@ from dbt_kickoff.cloud import (
     DbtCloudRunCancelled,
     DbtCloudRunFailed,
     DbtCloudTriggerUncertain,
+    DbtCloudUnavailableError,
     DbtCloudWaitTimeout,
     RunStatus,
     get_dbt_cloud_run_status,
     run_dbt_cloud_job,
 )
 from dbt_kickoff.cloud.emulator import DbtCloudEmulator, FakeClock, RunScript
-from dbt_kickoff.cloud.runs import MAX_CAUSE_LENGTH, TRIGGER_FIELDS
+from dbt_kickoff.cloud.runs import MAX_CAUSE_LENGTH, MAX_FAILED_POLLS, TRIGGER_FIELDS
 from dbt_kickoff.errors import ConfigurationError, KickoffError
 from tests.cloud.conftest import JOB, TOKEN, assert_no_token
 
@@ -239,6 +240,22 @@ def test_a_just_triggered_run_answering_404_is_waited_for(
 ) -> None:
     emulator.faults.new_run_404s = 2
     assert cloud.run_job(JOB)["is_success"]
+
+
+def test_a_wait_outlives_an_outage_longer_than_the_retries(
+    emulator: DbtCloudEmulator, cloud: DbtCloud
+) -> None:
+    attempts = cloud.client.retry.max_attempts
+    emulator.faults.fail(503, response="html", route="get_run", after=1, times=2 * attempts)  # two lost polls
+    assert cloud.run_job(JOB)["is_success"]
+
+
+def test_a_wait_gives_up_on_a_lasting_outage(emulator: DbtCloudEmulator, cloud: DbtCloud) -> None:
+    emulator.script_next_run(JOB, RunScript(queued_polls=3))
+    emulator.faults.fail(503, route="get_run", after=1, times=None)
+    with pytest.raises(DbtCloudUnavailableError):
+        cloud.run_job(JOB)
+    assert emulator.route_counts["get_run"] == 1 + MAX_FAILED_POLLS * cloud.client.retry.max_attempts
 
 
 def test_bad_wait_settings(cloud: DbtCloud) -> None:

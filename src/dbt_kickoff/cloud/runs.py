@@ -18,6 +18,7 @@ from dbt_kickoff.cloud.errors import (
     DbtCloudRunCancelled,
     DbtCloudRunFailed,
     DbtCloudTriggerUncertain,
+    DbtCloudUnavailableError,
     DbtCloudWaitTimeout,
 )
 from dbt_kickoff.cloud.ledger import RunLedger, idempotency_marker
@@ -33,6 +34,7 @@ DEFAULT_POLL_INTERVAL = 10.0
 LOG_TAIL_LINES = 25
 RECONCILE_WINDOW = 50
 CANCEL_SETTLE_POLLS = 12
+MAX_FAILED_POLLS = 5  # consecutive polls that may fail (each after its own retries) before a wait gives up
 
 _STR, _INT, _BOOL, _LIST = "a non-empty string", "an integer", "true or false", "a list of non-empty strings"
 TRIGGER_FIELDS: dict[str, str] = {
@@ -299,6 +301,7 @@ class DbtCloud:
         deadline = None if timeout is None else start + timeout
         next_poll = start + poll_interval if current is not None else start
         not_found_retries = self.client.retry.not_found_retries if just_triggered else 0
+        failed_polls = 0
         while current is None or not RunStatus.of(current).is_terminal:
             now = clock.monotonic()
             if current is not None and deadline is not None and now >= deadline:
@@ -306,12 +309,21 @@ class DbtCloud:
             wake = next_poll if deadline is None else min(next_poll, deadline)
             if wake > now:
                 clock.sleep(wake - now)
-            current = self.client.get_run(run_id, not_found_retries=not_found_retries)
-            not_found_retries = 0
+            try:
+                polled_run = self.client.get_run(run_id, not_found_retries=not_found_retries)
+            except DbtCloudUnavailableError as exc:
+                failed_polls += 1  # an outage outlasting the retries; the run goes on meanwhile
+                if current is None or failed_polls >= MAX_FAILED_POLLS:
+                    raise
+                logger.warning(
+                    "still waiting for dbt Cloud run %s: %s (%d poll(s) failed)", run_id, exc, failed_polls
+                )
+            else:
+                current, failed_polls, not_found_retries = polled_run, 0, 0
+                if on_poll is not None:
+                    on_poll(current)
             polled = clock.monotonic()
             next_poll = wake + poll_interval if wake + poll_interval > polled else polled + poll_interval
-            if on_poll is not None:
-                on_poll(current)
         return self._finish(current, raise_on_failure)
 
     def run_job(
