@@ -432,6 +432,26 @@ def test_rerun_from_failure_only_when_the_newest_run_failed(
     assert emulator.route_counts["rerun"] == 1 and emulator.route_counts["trigger"] == 2
 
 
+def test_a_lost_rerun_response_is_reconciled(emulator: DbtCloudEmulator, cloud: DbtCloud) -> None:
+    emulator.script_next_run(JOB, RunScript(outcome="error"))
+    failed = cloud.run_job(JOB, raise_on_failure=False)
+    emulator.faults.lose_trigger_response("html", route="rerun")
+    rerun = cloud.trigger(JOB, rerun_from_failure=True)
+    assert emulator.run_ids(JOB) == [failed["id"], rerun["id"]]
+    assert emulator.route_counts["rerun"] == 1
+
+
+def test_a_failure_is_reported_even_when_its_steps_cannot_be_read(
+    emulator: DbtCloudEmulator, cloud: DbtCloud
+) -> None:
+    emulator.script_next_run(JOB, RunScript(outcome="error"))
+    run = cloud.trigger(JOB)
+    cloud.wait(run, raise_on_failure=False)  # finish it, then make the detail request fail
+    emulator.faults.fail(503, route="get_run", times=None, after=1)
+    with pytest.raises(DbtCloudRunFailed, match="failed"):
+        cloud.wait(run["id"])
+
+
 def test_rerun_on_a_job_without_runs_triggers(emulator: DbtCloudEmulator, cloud: DbtCloud) -> None:
     cloud.trigger(JOB, rerun_from_failure=True)
     assert "rerun" not in emulator.route_counts and emulator.route_counts["trigger"] == 1

@@ -514,7 +514,11 @@ class DbtCloud:
         status = RunStatus.of(run)
         if status == RunStatus.SUCCESS:
             return run
-        detailed = {**run, **self.client.get_run(int(run["id"]), ("run_steps",))}
+        try:
+            detailed = {**run, **self.client.get_run(int(run["id"]), ("run_steps",))}
+        except DbtCloudAPIError as exc:  # the outcome is known; only the step details are missing
+            logger.warning("could not read the steps of dbt Cloud run %s: %s", run["id"], exc)
+            detailed = dict(run)
         if not raise_on_failure:
             return detailed
         message = self.client.scrub(describe_run_failure(detailed))
