@@ -66,6 +66,15 @@ def test_after_and_method_narrow_a_rule(emu: DbtCloudEmulator, api: httpx.Client
     assert emu.run_ids() == []  # a "before" fault answers instead of the server: nothing happened
 
 
+def test_fault_for_one_run_only(emu: DbtCloudEmulator, api: httpx.Client) -> None:
+    first, second = trigger(api)["id"], trigger(api)["id"]
+    emu.faults.fail(502, times=None, run_id=second)
+    assert api.get(f"/runs/{first}/").status_code == 200
+    assert api.get(f"/runs/{second}/").status_code == 502
+    assert api.post(f"/runs/{second}/cancel/").status_code == 502
+    assert api.get("/runs/").status_code == 200
+
+
 def test_unknown_route_name_is_refused(emu: DbtCloudEmulator) -> None:
     with pytest.raises(ValueError, match="unknown route"):
         emu.faults.fail(500, route="get_runs")

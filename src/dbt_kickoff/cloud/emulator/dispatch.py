@@ -141,7 +141,8 @@ class Dispatcher:
             return detail_reply(404, "Not found.")
         route, params = resolved
         route_name = _route_name(route, method)
-        delay, rule = state.faults.match_before(route_name, method)
+        run_id = int(params["run_id"]) if "run_id" in params else None
+        delay, rule = state.faults.match_before(route_name, method, run_id)
         if delay:
             self.sleep(delay)
         if rule is not None:
@@ -175,5 +176,5 @@ class Dispatcher:
             except Exception as exc:  # an emulator bug: answer like the real server, keep it for the tests
                 state.internal_errors.append(exc)
                 reply = detail_reply(500, SERVER_ERROR_DETAIL)
-        after = state.faults.match_after(route_name, method) if reply.status == 200 else None
+        after = state.faults.match_after(route_name, method, run_id) if reply.status == 200 else None
         return fault_reply(after, state.clock.now()) if after is not None else reply

@@ -37,7 +37,9 @@ ROUTES = (
 
 @dataclass
 class FaultRule:
-    """One injected fault. ``times=None`` repeats forever; ``after`` lets that many matching requests pass.
+    """One injected fault, for every request or only those of a ``route`` name, ``method`` or ``run_id`` (any
+    route under ``…/runs/{run_id}/``). ``times=None`` repeats forever; ``after`` lets that many matching
+    requests pass first.
 
     ``phase="before"`` answers instead of the real handler (nothing happens server-side);
     ``phase="after"`` runs the handler first (e.g. the run *is* created) and then replaces its response.
@@ -48,6 +50,7 @@ class FaultRule:
     response: ResponseKind | None = "envelope"
     route: str | None = None
     method: str | None = None
+    run_id: int | None = None
     times: int | None = 1
     after: int = 0
     delay: float = 0.0
@@ -57,9 +60,11 @@ class FaultRule:
     seen: int = 0
     hits: int = 0
 
-    def take(self, route: str | None, method: str, phase: str) -> bool:
+    def take(self, route: str | None, method: str, phase: str, run_id: int | None) -> bool:
         """Whether this rule fires for the request (and count it)."""
         if self.phase != phase or (self.route is not None and self.route != route):
+            return False
+        if self.run_id is not None and self.run_id != run_id:
             return False
         if self.method is not None and self.method.upper() != method:
             return False
@@ -139,6 +144,7 @@ class Faults:
         times: int | None = 1,
         route: str | None = None,
         method: str | None = None,
+        run_id: int | None = None,
         after: int = 0,
         retry_after: int | None = None,
         retry_after_format: RetryAfterFormat = "seconds",
@@ -151,6 +157,7 @@ class Faults:
                 times=times,
                 route=route,
                 method=method,
+                run_id=run_id,
                 after=after,
                 retry_after=retry_after,
                 retry_after_format=retry_after_format,
@@ -170,10 +177,18 @@ class Faults:
         return self.fail(0, response="reset", **kwargs)  # type: ignore[arg-type]
 
     def slow(
-        self, seconds: float, *, times: int | None = 1, route: str | None = None, method: str | None = None
+        self,
+        seconds: float,
+        *,
+        times: int | None = 1,
+        route: str | None = None,
+        method: str | None = None,
+        run_id: int | None = None,
     ) -> FaultRule:
         """Wait ``seconds`` before answering normally (to exercise client timeouts)."""
-        return self.add(FaultRule(response=None, delay=seconds, times=times, route=route, method=method))
+        return self.add(
+            FaultRule(response=None, delay=seconds, times=times, route=route, method=method, run_id=run_id)
+        )
 
     def lose_trigger_response(
         self, how: Literal["500", "html", "reset"] = "500", *, times: int | None = 1, route: str = "trigger"
@@ -210,23 +225,25 @@ class Faults:
         with self._lock:
             return self._poll_budgets.get(token, 1) <= 0
 
-    def match_before(self, route: str | None, method: str) -> tuple[float, FaultRule | None]:
+    def match_before(
+        self, route: str | None, method: str, run_id: int | None
+    ) -> tuple[float, FaultRule | None]:
         """``(delay, rule)`` for a request about to be handled: the summed delay of the slow rules that fire,
         and the first rule that answers instead of the server (if any)."""
         delay = 0.0
         with self._lock:
             for rule in self.rules:
-                if rule.take(route, method, "before"):
+                if rule.take(route, method, "before", run_id):
                     if rule.response is not None:
                         return delay, rule
                     delay += rule.delay
         return delay, None
 
-    def match_after(self, route: str | None, method: str) -> FaultRule | None:
+    def match_after(self, route: str | None, method: str, run_id: int | None) -> FaultRule | None:
         """The first rule replacing the answer of a request the server has handled, if any."""
         with self._lock:
             for rule in self.rules:
-                if rule.take(route, method, "after"):
+                if rule.take(route, method, "after", run_id):
                     return rule
         return None
 
