@@ -36,8 +36,9 @@ have started are listed. ``emu.script_next_run(job_id, script)`` queues a script
 
 Faults (``emu.faults``, :class:`Faults`):
 ``fail(status, response="envelope"|"detail"|"html"|"empty"|"reset", times=, route=, method=, run_id=, after=,
-retry_after=, retry_after_format="seconds"|"http-date")``, ``html_error``, ``empty_success``, ``reset_connection``, ``slow(seconds)``, ``lose_trigger_response("500"|"html"|"reset")``
-(the run is created, the answer lost), ``rate_limit(per_minute, cooldown_seconds=300, retry_after=...)``,
+retry_after=, retry_after_format="seconds"|"http-date")``, ``html_error``, ``empty_success``,
+``reset_connection``, ``slow(seconds)``, ``lose_trigger_response("500"|"html"|"reset")`` (the run is
+created, the answer lost), ``rate_limit(per_minute, cooldown_seconds=300, retry_after=...)``,
 ``revoke_token_after(token, polls)``; switches ``host_mismatch``, ``legacy_redirects`` (301 instead of 308),
 ``limit_over_max`` ("error" | "clamp"), ``new_run_404s`` (first K GETs of each new run -> 404),
 ``max_cause_length``, ``artifact_redirect_host`` (artifact downloads redirect to another origin that needs
