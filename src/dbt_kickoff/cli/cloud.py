@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -240,6 +239,5 @@ def handle_cancel(args: argparse.Namespace) -> int:
 def handle_emulator(args: argparse.Namespace) -> int:
     from dbt_kickoff.cloud.emulator import serve
 
-    print(f"dbt Cloud emulator on http://{args.host}:{args.port} (Ctrl-C to stop)", file=sys.stderr)
     serve(args.port, args.host, seed_demo=not args.no_demo)
     return EXIT_OK
