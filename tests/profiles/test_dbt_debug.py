@@ -18,8 +18,8 @@ WRONG_PASSWORD = "Wr0ng-Pg-Passw0rd-x7"
 
 @pytest.fixture(scope="module")
 def debug_runs(postgres: PostgresServer, tmp_path_factory: pytest.TempPathFactory) -> dict[str, DebugRun]:
-    """One dbt process checks three generated profiles: a dlt DuckDB file, PostgreSQL, PostgreSQL with a bad
-    password."""
+    """One dbt process checks the generated profiles: a dlt DuckDB file, PostgreSQL, PostgreSQL with a bad
+    password, an unreachable host."""
     root = tmp_path_factory.mktemp("debug")
     db = root / "w.duckdb"
     pipeline = dlt.pipeline(
@@ -33,6 +33,10 @@ def debug_runs(postgres: PostgresServer, tmp_path_factory: pytest.TempPathFactor
         "duckdb": resolve_destination(pipeline),
         "postgres": resolve_destination(postgres.url(), dataset_name="analytics"),
         "wrong_password": resolve_destination(postgres.url(password=WRONG_PASSWORD)),
+        # TEST-NET-1: never routed, so connecting can only end by the connect timeout (or at once, offline)
+        "unreachable": resolve_destination(
+            f"postgresql://u:{WRONG_PASSWORD}@192.0.2.1:5432/db", connect_timeout=1
+        ),
     }
     jobs = [(profile, root / name) for name, profile in profiles.items() if profile is not None]
     return dict(zip(profiles, run_dbt_debug(jobs), strict=True))
@@ -63,6 +67,15 @@ def test_wrong_postgres_password_fails_without_showing_it(debug_runs: dict[str, 
     assert "password authentication failed" in run.output
     assert WRONG_PASSWORD not in run.output
     assert files_containing(run.project_dir.parent.parent, WRONG_PASSWORD) == []
+
+
+@pytest.mark.slow
+def test_unreachable_host_fails_with_the_short_connect_timeout(debug_runs: dict[str, DebugRun]) -> None:
+    run = debug_runs["unreachable"]
+    assert not run.success
+    assert "connect_timeout: 1" in run.output and "retries: 1" in run.output
+    assert "unable to connect" in run.output
+    assert WRONG_PASSWORD not in run.output
 
 
 _VALIDATE_SCRIPT = """
