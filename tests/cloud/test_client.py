@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from dbt_kickoff.cloud import (
+    DbtCloudAPIError,
     DbtCloudAuthError,
     DbtCloudClient,
     DbtCloudCredentials,
@@ -287,6 +288,20 @@ def test_404_fails_fast_and_hints_at_permissions(emulator: DbtCloudEmulator, cli
         client.get_job(999)
     assert info.value.status_code == 404
     assert emulator.route_counts["get_job"] == 1
+
+
+def test_detail_error_bodies_are_reported(emulator: DbtCloudEmulator, client: DbtCloudClient) -> None:
+    # A path without its trailing slash: the legacy 301 turns the POST into a GET -> 405 {"detail": ...}.
+    emulator.faults.legacy_redirects = True
+    with pytest.raises(DbtCloudAPIError) as info:
+        client.post_json(f"/api/v2/accounts/{ACCOUNT}/jobs/{JOB}/run", {"cause": "x"})
+    assert info.value.status_code == 405 and "not allowed" in str(info.value)
+    assert emulator.run_ids(JOB) == []
+
+
+def test_a_308_keeps_the_method(emulator: DbtCloudEmulator, client: DbtCloudClient) -> None:
+    run = client.post_json(f"/api/v2/accounts/{ACCOUNT}/jobs/{JOB}/run", {"cause": "x"})["data"]
+    assert emulator.run_ids(JOB) == [run["id"]]
 
 
 def test_every_api_error_is_a_kickoff_error(client: DbtCloudClient) -> None:

@@ -13,6 +13,7 @@ import pytest
 
 from dbt_kickoff.cloud import (
     DbtCloud,
+    DbtCloudAuthError,
     DbtCloudRunCancelled,
     DbtCloudRunFailed,
     DbtCloudTriggerUncertain,
@@ -256,6 +257,15 @@ def test_a_wait_gives_up_on_a_lasting_outage(emulator: DbtCloudEmulator, cloud: 
     with pytest.raises(DbtCloudUnavailableError):
         cloud.run_job(JOB)
     assert emulator.route_counts["get_run"] == 1 + MAX_FAILED_POLLS * cloud.client.retry.max_attempts
+
+
+def test_a_token_revoked_mid_wait_fails_fast(emulator: DbtCloudEmulator, cloud: DbtCloud) -> None:
+    emulator.script_next_run(JOB, RunScript(running_polls=10))
+    emulator.faults.revoke_token_after(TOKEN, polls=3)
+    with pytest.raises(DbtCloudAuthError) as info:
+        cloud.run_job(JOB)
+    assert emulator.route_counts["get_run"] == 4
+    assert_no_token(info.value)
 
 
 def test_bad_wait_settings(cloud: DbtCloud) -> None:
