@@ -28,6 +28,7 @@ def test_none_means_the_package_profiles() -> None:
 def test_a_profile_is_returned_as_is(tmp_path: Path) -> None:
     profile = resolve(f"duckdb:///{tmp_path}/x.duckdb")
     assert resolve_destination(profile) is profile
+    assert resolve(profile, dataset_name="marts").schema == "marts"
 
 
 def test_path_object_is_a_duckdb_file(tmp_path: Path) -> None:

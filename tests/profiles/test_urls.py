@@ -244,6 +244,14 @@ def test_unencoded_special_characters_in_password(raw: str) -> None:
     assert "Wd9" not in redact_url(url)
 
 
+@pytest.mark.parametrize("text", [f"loader:{SECRET}@db.local/wh", f"{SECRET}@db.local", f"x y {ENCODED}@h"])
+def test_url_without_scheme_never_shows_its_password(text: str) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        resolve_destination(text)
+    assert SECRET not in str(info.value) and ENCODED not in str(info.value)
+    assert "Sup3r" not in redact_url(text)
+
+
 def test_redact_url() -> None:
     assert redact_url("postgresql://user:pw@host:5432/db") == "postgresql://user:***@host:5432/db"
     assert redact_url("md:db?motherduck_token=abc&x=1") == "md:db?motherduck_token=***&x=1"

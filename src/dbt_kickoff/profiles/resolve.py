@@ -42,7 +42,7 @@ def resolve_destination(
     if destination is None:
         return None
     if isinstance(destination, Profile):
-        return destination
+        return destination.with_schema(dataset_name) if dataset_name else destination
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise ConfigurationError(f"threads must be a positive integer, got {threads!r}")
     if connect_timeout is not None and not connect_timeout > 0:
@@ -69,9 +69,11 @@ def resolve_destination(
 def _from_url(url: str, dataset: str | None, threads: int | None, timeout: float | None) -> Profile:
     scheme = url_scheme(url)
     if scheme is None or len(scheme) == 1:  # a bare path, or a Windows drive letter
+        shown = redact_url(url)
+        example = f"duckdb:///{Path(url).as_posix()}" if shown == url else "duckdb:///path/to/file.duckdb"
         raise ConfigurationError(
-            f"destination {redact_url(url)!r} is not a URL; write e.g. duckdb:///{Path(url).as_posix()} "
-            f"for a DuckDB file (supported schemes: {', '.join(supported_schemes())})"
+            f"destination {shown!r} is not a URL; write e.g. {example} for a DuckDB file "
+            f"(supported schemes: {', '.join(supported_schemes())})"
         )
     adapter = adapter_for_scheme(scheme, redact_url(url))
     parts = parse_url(url)

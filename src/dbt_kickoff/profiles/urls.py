@@ -55,6 +55,8 @@ def redact_url(url: str) -> str:
     head, slashes, rest = text.partition("://")
     if not slashes:
         head, rest = text[: len(scheme) + 1], text[len(scheme) + 1 :]
+        if "@" in rest:  # e.g. "user:password@host/db" without "scheme://"
+            return f"{head}{MASK}"
     if slashes and "@" in rest:
         userinfo, _, after = rest.rpartition("@")
         user, has_password, _ = userinfo.partition(":")
