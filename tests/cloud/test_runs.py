@@ -41,12 +41,8 @@ def _seconds(clock: FakeClock, since: Any) -> float:
 # -- trigger and success --
 
 
-def test_run_dbt_cloud_job_returns_the_finished_run(
-    emulator: DbtCloudEmulator, creds: dict, fake_clock
-) -> None:
-    run = run_dbt_cloud_job(
-        creds, JOB, {"git_sha": "abcd1234", "schema_override": "custom"}, clock=fake_clock
-    )
+def test_run_dbt_cloud_job_returns_the_finished_run(emulator: DbtCloudEmulator, creds: dict, fake_clock) -> None:
+    run = run_dbt_cloud_job(creds, JOB, {"git_sha": "abcd1234", "schema_override": "custom"}, clock=fake_clock)
     for key in ("id", "status", "status_humanized", "is_complete", "is_success", "href"):
         assert key in run
     assert (run["status"], run["status_humanized"], run["is_success"]) == (10, "Success", True)
@@ -139,9 +135,7 @@ def test_missing_job_id_is_a_configuration_error(creds: dict) -> None:
 # -- outcomes: failed, cancelled, timed out --
 
 
-def test_a_failed_run_raises_with_the_failing_step_and_log_tail(
-    emulator: DbtCloudEmulator, cloud: DbtCloud
-) -> None:
+def test_a_failed_run_raises_with_the_failing_step_and_log_tail(emulator: DbtCloudEmulator, cloud: DbtCloud) -> None:
     emulator.script_next_run(
         JOB, RunScript(outcome="error", failing_step=5, step_logs={5: FAILED_LOG}, status_message="Failed")
     )
@@ -158,9 +152,7 @@ def test_a_failed_run_raises_with_the_failing_step_and_log_tail(
     assert any(s["index"] == 5 for s in err.run["run_steps"])
 
 
-def test_a_failure_can_be_returned_instead_of_raised(
-    emulator: DbtCloudEmulator, creds: dict, fake_clock
-) -> None:
+def test_a_failure_can_be_returned_instead_of_raised(emulator: DbtCloudEmulator, creds: dict, fake_clock) -> None:
     emulator.script_next_run(JOB, RunScript(outcome="error"))
     run = run_dbt_cloud_job(creds, raise_on_failure=False, clock=fake_clock)
     assert run["status"] == 20 and run["is_error"]
@@ -204,9 +196,7 @@ def test_wait_timeout_can_cancel_the_run(emulator: DbtCloudEmulator, cloud: DbtC
     assert emulator.route_counts["cancel"] == 1
 
 
-def test_get_status_returns_failures_and_can_wait(
-    emulator: DbtCloudEmulator, creds: dict, fake_clock
-) -> None:
+def test_get_status_returns_failures_and_can_wait(emulator: DbtCloudEmulator, creds: dict, fake_clock) -> None:
     emulator.script_next_run(JOB, RunScript(outcome="error"))
     run = run_dbt_cloud_job(creds, wait_for_outcome=False)
     queued = get_dbt_cloud_run_status(creds, run["id"], wait_for_outcome=False)
@@ -227,25 +217,19 @@ def test_polls_are_spaced_by_the_interval(emulator: DbtCloudEmulator, cloud: Dbt
     )
     start = fake_clock.now()
     polled_at: list[float] = []
-    run = cloud.run_job(
-        JOB, poll_interval=15, on_poll=lambda r: polled_at.append(_seconds(fake_clock, start))
-    )
+    run = cloud.run_job(JOB, poll_interval=15, on_poll=lambda r: polled_at.append(_seconds(fake_clock, start)))
     assert polled_at == [15, 30, 45, 60, 75, 90, 105]
     finished = emulator.peek_run(run["id"])["finished_at"]
     assert finished is not None
     assert emulator.route_counts["get_run"] == len(polled_at)
 
 
-def test_a_just_triggered_run_answering_404_is_waited_for(
-    emulator: DbtCloudEmulator, cloud: DbtCloud
-) -> None:
+def test_a_just_triggered_run_answering_404_is_waited_for(emulator: DbtCloudEmulator, cloud: DbtCloud) -> None:
     emulator.faults.new_run_404s = 2
     assert cloud.run_job(JOB)["is_success"]
 
 
-def test_a_wait_outlives_an_outage_longer_than_the_retries(
-    emulator: DbtCloudEmulator, cloud: DbtCloud
-) -> None:
+def test_a_wait_outlives_an_outage_longer_than_the_retries(emulator: DbtCloudEmulator, cloud: DbtCloud) -> None:
     attempts = cloud.client.retry.max_attempts
     emulator.faults.fail(503, response="html", route="get_run", after=1, times=2 * attempts)  # two lost polls
     assert cloud.run_job(JOB)["is_success"]
@@ -297,18 +281,14 @@ FAULTS = {
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
-def test_exactly_one_run_after_faults_around_a_trigger(
-    emulator: DbtCloudEmulator, cloud: DbtCloud, fault: str
-) -> None:
+def test_exactly_one_run_after_faults_around_a_trigger(emulator: DbtCloudEmulator, cloud: DbtCloud, fault: str) -> None:
     FAULTS[fault](emulator.faults)
     run = cloud.run_job(JOB)
     assert emulator.run_ids(JOB) == [run["id"]]
     assert run["is_success"]
 
 
-def test_unsure_whether_a_run_exists_raises_and_never_resends(
-    emulator: DbtCloudEmulator, cloud: DbtCloud
-) -> None:
+def test_unsure_whether_a_run_exists_raises_and_never_resends(emulator: DbtCloudEmulator, cloud: DbtCloud) -> None:
     emulator.faults.lose_trigger_response("500")
     emulator.faults.fail(503, route="list_runs", times=None)
     with pytest.raises(DbtCloudTriggerUncertain, match="A run may exist") as info:
@@ -342,9 +322,7 @@ def test_a_timed_out_trigger_is_not_resent(
 
 
 def test_persistent_ambiguous_failures_are_bounded(emulator: DbtCloudEmulator, cloud: DbtCloud) -> None:
-    emulator.faults.fail(
-        500, route="trigger", times=None
-    )  # answered, and no run: safe to re-send, within bounds
+    emulator.faults.fail(500, route="trigger", times=None)  # answered, and no run: safe to re-send, within bounds
     with pytest.raises(DbtCloudTriggerUncertain):
         cloud.trigger(JOB)
     assert emulator.route_counts["trigger"] == cloud.client.retry.max_attempts
@@ -451,9 +429,7 @@ def test_a_lost_rerun_response_is_reconciled(emulator: DbtCloudEmulator, cloud: 
     assert emulator.route_counts["rerun"] == 1
 
 
-def test_a_failure_is_reported_even_when_its_steps_cannot_be_read(
-    emulator: DbtCloudEmulator, cloud: DbtCloud
-) -> None:
+def test_a_failure_is_reported_even_when_its_steps_cannot_be_read(emulator: DbtCloudEmulator, cloud: DbtCloud) -> None:
     emulator.script_next_run(JOB, RunScript(outcome="error"))
     run = cloud.trigger(JOB)
     cloud.wait(run, raise_on_failure=False)  # finish it, then make the detail request fail
@@ -470,9 +446,7 @@ def test_rerun_on_a_job_without_runs_triggers(emulator: DbtCloudEmulator, cloud:
 # -- results and artifacts --
 
 
-def test_node_results_come_from_the_build_steps_not_the_docs_step(
-    emulator: DbtCloudEmulator, cloud: DbtCloud
-) -> None:
+def test_node_results_come_from_the_build_steps_not_the_docs_step(emulator: DbtCloudEmulator, cloud: DbtCloud) -> None:
     docs_results = {"results": [{"unique_id": "model.analytics.docs_only", "status": "success"}]}
     build_results = {
         "results": [
@@ -528,6 +502,7 @@ def test_artifacts_download_to_a_folder(emulator: DbtCloudEmulator, cloud: DbtCl
     data = json.loads((tmp_path / "target" / "run_results.json").read_text())
     assert data["results"]
     assert not list((tmp_path / "target").rglob("*.part"))
+    assert {r.headers.get("Accept") for r in emulator.requests if r.route == "get_artifact"} == {"*/*"}
 
 
 # -- secrecy --
@@ -553,3 +528,19 @@ def test_token_never_leaks_from_failures_or_logs(
     assert "Database Error" in str(failed.value)
     assert TOKEN not in caplog.text
     assert TOKEN not in repr(cloud)
+
+
+def test_a_binary_artifact_is_downloaded_verbatim(emulator: DbtCloudEmulator, cloud: DbtCloud, tmp_path: Path) -> None:
+    blob = b"PAR1\x00\x01\x02\xff" * 64 + b"PAR1"
+    emulator.script_next_run(JOB, RunScript(artifacts={5: {"metadata/telemetry-5-otel.parquet": blob}}))
+    run = cloud.run_job(JOB)
+    (path,) = cloud.download_artifacts(run, tmp_path, step=5, paths=["metadata/telemetry-5-otel.parquet"])
+    assert path == tmp_path / "metadata" / "telemetry-5-otel.parquet"
+    assert path.read_bytes() == blob
+
+
+def test_an_artifact_path_cannot_escape_the_folder(cloud: DbtCloud, tmp_path: Path) -> None:
+    run = cloud.run_job(JOB)
+    with pytest.raises(KickoffError, match="escapes"):
+        cloud.download_artifacts(run, tmp_path / "t", paths=["../outside.json"])
+    assert not (tmp_path / "outside.json").exists()

@@ -247,7 +247,7 @@ class DbtCloudClient:
         return self._send("POST", path, json_body=body, idempotent=idempotent)
 
     def get_bytes(self, path: str, params: Mapping[str, Any] | None = None) -> bytes:
-        """GET a raw (not enveloped) document, e.g. an artifact."""
+        """GET a raw (not enveloped) document, e.g. an artifact (which may be JSON, SQL or parquet)."""
         response = self._send("GET", path, params=params, idempotent=True, raw=True)
         assert isinstance(response, httpx.Response)
         return response.content
@@ -364,6 +364,7 @@ class DbtCloudClient:
                     path,
                     params=dict(params) if params else None,
                     json=dict(json_body) if json_body is not None else None,
+                    headers={"Accept": "*/*"} if raw else None,
                 )
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 problem, safe = f"could not connect to {self.host} ({type(exc).__name__})", True
