@@ -60,6 +60,7 @@ class GitSource:
             known_hosts=known_hosts,
             host_key_policy=host_key_policy,
         )
+        self.access.check_transport(self.remote)
         self.allow_stale = allow_stale
         self.timeout = timeout
         self.entry = CacheEntry.for_remote(

@@ -59,12 +59,22 @@ class GitAccess:
                 "('-----BEGIN OPENSSH PRIVATE KEY----- ...'), not a path or a public key"
             )
 
+    def check_transport(self, url: GitUrl) -> None:
+        """Refuse credentials that cannot work with ``url``'s transport."""
+        if (self.token or url.password) and url.transport not in ("https", "http"):
+            raise ConfigurationError(
+                f"a token only works with https URLs; {url.display} is {url.transport} "
+                "(use package_repository_ssh_key for ssh)"
+            )
+        if self.ssh_key and url.transport != "ssh":
+            raise ConfigurationError(
+                f"an ssh key only works with ssh URLs (git@host:org/repo.git or ssh://...); {url.display} "
+                f"is {url.transport}"
+            )
+
     def secrets(self) -> list[str]:
-        """Every value that must never be shown, including encoded forms."""
-        values = [self.ssh_key, self.token]
-        if self.token:
-            values.append(_basic_credentials(self.username or DEFAULT_TOKEN_USERNAME, self.token))
-        return [v for v in values if v]
+        """The secret values given (``git_environment`` adds their encoded forms)."""
+        return [v for v in (self.ssh_key, self.token) if v]
 
 
 @dataclass(frozen=True)
@@ -96,26 +106,20 @@ def git_environment(
         LANGUAGE="C",
     )
     config: list[tuple[str, str]] = [("advice.detachedHead", "false"), ("core.hooksPath", os.devnull)]
+    access.check_transport(url)
     token = access.token or url.password
     username = access.username or url.username
+    secrets = [*access.secrets(), url.password]
     if token:
-        if url.transport not in ("https", "http"):
-            raise ConfigurationError(
-                f"a token only works with https URLs; {url.display} is {url.transport} "
-                "(use package_repository_ssh_key for ssh)"
-            )
-        header = f"Authorization: Basic {_basic_credentials(username or DEFAULT_TOKEN_USERNAME, token)}"
-        config.append((f"http.{_origin(url)}/.extraHeader", header))
+        # curl sends a custom Authorization header to the original host only, never across redirects
+        encoded = _basic_credentials(username or DEFAULT_TOKEN_USERNAME, token)
+        secrets.append(encoded)
+        config.append((f"http.{_origin(url)}/.extraHeader", f"Authorization: Basic {encoded}"))
         config.append(("credential.helper", ""))
     elif username and url.transport in ("https", "http"):
         config.append(("credential.username", username))
-    if access.ssh_key and url.transport != "ssh":
-        raise ConfigurationError(
-            f"an ssh key only works with ssh URLs (git@host:org/repo.git or ssh://...); {url.display} "
-            f"is {url.transport}"
-        )
     _add_config(env, config)
-    redact = Redactor([*access.secrets(), url.password, token and _basic_credentials(username or "", token)])
+    redact = Redactor(secrets)
 
     if url.transport != "ssh":
         yield GitEnvironment(env=env, redact=redact)
