@@ -212,3 +212,11 @@ def test_secrets_never_reach_git_argv(
     assert "fetch" in recorded and "clone" not in recorded.split()
     for secret in _secret_forms():
         assert secret not in recorded
+
+
+def test_a_hanging_server_times_out(upstream: Upstream, http_server: GitHttpServer, cache_dir: Path) -> None:
+    http_server.pack_delay = 5
+    source = open_source(http_server.url(upstream.bare), cache_dir=cache_dir, timeout=0.5)
+    with pytest.raises(RepositoryUnavailable, match=r"timed out after 0\.5 s"):
+        source.resolve()
+    assert list((cache_dir / ".tmp").iterdir()) == []

@@ -126,8 +126,8 @@ def git_environment(
         return
     if shutil.which("ssh", path=env.get("PATH")) is None:
         raise PrerequisitesException(
-            f"{url.display} is an ssh URL but no ssh client was found; install OpenSSH (apt-get install "
-            "openssh-client)"
+            f"{url.display} is an ssh URL but no ssh client was found; "
+            "install OpenSSH (apt-get install openssh-client)"
         )
     _remove_orphaned_private_dirs()
     with tempfile.TemporaryDirectory(prefix=f"{_PRIVATE_PREFIX}{os.getpid()}-") as private_dir:

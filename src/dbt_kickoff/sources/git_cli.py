@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import logging
+import os
 import re
+import signal
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -102,28 +105,40 @@ def run_git(
     timeout: float | None = None,
 ) -> str:
     """Run ``git args`` and return its stdout; raise :class:`GitCommandError` (secrets masked) on failure."""
-    command = ["git", *args]
     try:
-        completed = subprocess.run(
-            command,
+        process = subprocess.Popen(
+            ["git", *args],
             cwd=cwd,
             env=git_env.env,
             stdin=subprocess.DEVNULL,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
             errors="replace",
-            timeout=timeout,
-            check=False,
+            start_new_session=True,  # its own process group: a timeout also stops ssh / remote helpers
         )
     except FileNotFoundError:
         raise PrerequisitesException(
             "git is not installed (or not on PATH); install it to use packages from git repositories"
         ) from None
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        _kill_group(process)
         raise GitCommandError(args, -1, f"timed out after {timeout:g} s", Failure.NETWORK) from None
+    except BaseException:  # KeyboardInterrupt and friends: leave no git behind
+        _kill_group(process)
+        raise
+    completed = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
     if completed.returncode != 0:
         output = completed.stderr.strip() or completed.stdout.strip()
         detail = git_env.redact(" ".join(line.strip() for line in output.splitlines() if line.strip()))
         logger.debug("git %s failed: %s", args[0], detail)
         raise GitCommandError(args, completed.returncode, detail, classify(detail))
     return completed.stdout
+
+
+def _kill_group(process: subprocess.Popen[str]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.communicate()
