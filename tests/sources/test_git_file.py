@@ -243,3 +243,10 @@ def test_deleted_branch_is_an_error_even_in_stale_mode(upstream: Upstream, cache
     git("push", "-q", "origin", "--delete", "feature", cwd=upstream.work)
     with pytest.raises(PrerequisitesException, match=r"ref 'feature' does not exist .*branches: main"):
         source.ensure_newest()
+
+
+@pytest.mark.parametrize("ref", ["--upload-pack=touch pwned", "main..dev", "a b", "HEAD^", "x:y"])
+def test_refs_that_git_could_misread_are_refused(upstream: Upstream, cache_dir: Path, ref: str) -> None:
+    with pytest.raises(ConfigurationError, match="is not a valid git ref"):
+        _source(upstream, cache_dir, ref=ref)
+    assert not cache_dir.exists() or not any(cache_dir.glob("tiny-*"))

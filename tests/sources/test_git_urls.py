@@ -54,6 +54,7 @@ def test_subdirectory_suffix_and_parameter() -> None:
         ("https://h.example/r.git", "../outside", "relative path inside the repository"),
         ("https://h.example/r.git", "/abs", "relative path inside the repository"),
         ("ssh://u:pw-secret@h.example/r.git", None, "use an ssh key"),
+        ("-oProxyCommand=touch_pwned:repo.git", None, "starts with '-'"),
     ],
 )
 def test_bad_locations_raise_configuration_errors(

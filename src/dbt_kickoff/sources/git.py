@@ -21,6 +21,7 @@ from dbt_kickoff.sources.git_urls import parse_git_url
 KEPT_UNTRACKED = ("target/", "dbt_packages/", "logs/", "package-lock.yml")
 _HEX = re.compile(r"^[0-9a-fA-F]{4,64}$")
 _MAX_LISTED_REFS = 8
+_BAD_REF_CHARS = re.compile(r"[\x00-\x20\x7f~^:?*\[\\]")
 
 
 class RepositoryUnavailable(PrerequisitesException):
@@ -52,7 +53,7 @@ class GitSource:
         lock_timeout: float = 900.0,
     ) -> None:
         self.remote = parse_git_url(location, subdirectory=subdirectory)
-        self.ref = ref.strip() if ref and ref.strip() else None
+        self.ref = _checked_ref(ref)
         self.access = GitAccess(
             ssh_key=ssh_key,
             token=token,
@@ -335,6 +336,18 @@ class GitSource:
             yield
         finally:
             self._lock.release()
+
+
+def _checked_ref(ref: str | None) -> str | None:
+    """The ref, stripped; refuse what git could read as an option or that no ref name may contain."""
+    text = (ref or "").strip()
+    if not text:
+        return None
+    if text.startswith("-") or ".." in text or _BAD_REF_CHARS.search(text):
+        raise ConfigurationError(
+            f"package_repository_branch {text!r} is not a valid git ref; pass a branch, tag or commit sha"
+        )
+    return text
 
 
 def _is_kept(path: str) -> bool:

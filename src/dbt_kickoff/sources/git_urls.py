@@ -77,6 +77,8 @@ def parse_git_url(location: str, *, subdirectory: str | None = None) -> GitUrl:
         )
     subdir = _clean_subdirectory(subdirectory or suffix_dir)
 
+    if base.startswith("-"):
+        raise ConfigurationError(f"{redact_url(location)} is not a git URL (it starts with '-')")
     match = _SCHEME.match(base)
     if match is None:
         scp = _SCP_LIKE.match(base)
