@@ -18,11 +18,17 @@ from dbt_kickoff.errors import ConfigurationError, PrerequisitesException
 
 InstallerName = Literal["auto", "uv", "pip"]
 
-# Run in the new venv after installing: proves dbt imports and reports where things are.
+# Run in the new venv after installing: proves dbt and the adapters import (which also compiles their
+# bytecode, so the first dbt run is not slower than in an older environment) and reports where things are.
 _PROBE = """
-import json, sys, sysconfig, importlib.metadata as md
+import importlib, json, sys, sysconfig, importlib.metadata as md
 from dbt.cli.main import dbtRunner
 names = json.loads(sys.argv[1])
+for name in names:
+    for file in md.distribution(name).files or ():
+        parts = file.parts
+        if len(parts) == 4 and parts[:2] == ("dbt", "adapters") and parts[3] == "__init__.py":
+            importlib.import_module("dbt.adapters." + parts[2])
 print(json.dumps({
     "purelib": sysconfig.get_paths()["purelib"],
     "version": ".".join(map(str, sys.version_info[:3])),
