@@ -14,7 +14,7 @@ from dbt_kickoff.errors import ConfigurationError, KickoffError, PrerequisitesEx
 from dbt_kickoff.sources import ResolvedPackage, read_project_file
 from dbt_kickoff.sources.checkout_cache import CacheEntry, CheckoutState, default_cache_dir, write_state
 from dbt_kickoff.sources.git_auth import GitAccess, GitEnvironment, HostKeyPolicy, git_environment
-from dbt_kickoff.sources.git_cli import Failure, GitCommandError, logger, run_git
+from dbt_kickoff.sources.git_cli import Failure, GitCommandError, logger, require_git, run_git
 from dbt_kickoff.sources.git_urls import parse_git_url
 
 # untracked dbt state that must survive updates: partial parse, installed packages, logs, the deps lock
@@ -319,6 +319,8 @@ class GitSource:
 
     @contextmanager
     def _git_env(self) -> Iterator[GitEnvironment]:
+        if self.access.token or self.remote.password:
+            require_git((2, 31), "passing an https token through git's environment (GIT_CONFIG_COUNT)")
         with git_environment(self.remote, self.access, known_hosts_store=self.entry.known_hosts) as env:
             yield env
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import functools
 import logging
 import os
 import re
@@ -136,6 +137,27 @@ def run_git(
         logger.debug("git %s failed: %s", args[0], detail)
         raise GitCommandError(args, completed.returncode, detail, classify(detail))
     return completed.stdout
+
+
+@functools.lru_cache(maxsize=1)
+def git_version() -> tuple[int, ...]:
+    """The installed git's version, e.g. ``(2, 39, 5)``."""
+    try:
+        output = subprocess.run(["git", "--version"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        raise PrerequisitesException(
+            "git is not installed (or not on PATH); install it to use packages from git repositories"
+        ) from None
+    match = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", output)
+    return tuple(int(part) for part in match.groups() if part) if match else (0,)
+
+
+def require_git(minimum: tuple[int, ...], feature: str) -> None:
+    """Raise :class:`PrerequisitesException` when the installed git is older than ``minimum``."""
+    if git_version() < minimum:
+        wanted = ".".join(map(str, minimum))
+        found = ".".join(map(str, git_version()))
+        raise PrerequisitesException(f"{feature} needs git {wanted} or newer, but git {found} is installed")
 
 
 def _kill_group(process: subprocess.Popen[str]) -> None:
