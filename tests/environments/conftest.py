@@ -9,22 +9,24 @@ import pytest
 
 from dbt_kickoff.environments.venv import Venv, get_venv
 
-_recorders: list[list[str]] = []
+_recorders: list[list[list[str]]] = []
 
 
 def _audit(event: str, args: tuple[object, ...]) -> None:
     if event == "subprocess.Popen" and _recorders:
+        argv = args[1]
+        command = [str(a) for a in argv] if isinstance(argv, (list, tuple)) else [str(argv)]
         for recorder in _recorders:
-            recorder.append(str(args[0]))
+            recorder.append(command)
 
 
 sys.addaudithook(_audit)  # audit hooks cannot be removed; it only records while a recorder is active
 
 
 @contextmanager
-def processes_started() -> Iterator[list[str]]:
-    """Record the executable of every process started inside the block (through a real audit hook)."""
-    recorder: list[str] = []
+def processes_started() -> Iterator[list[list[str]]]:
+    """Record the argv of every process started inside the block (through a real audit hook)."""
+    recorder: list[list[str]] = []
     _recorders.append(recorder)
     try:
         yield recorder

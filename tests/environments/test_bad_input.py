@@ -10,7 +10,7 @@ import pytest
 
 from dbt_kickoff.environments.venv import get_venv
 from dbt_kickoff.errors import ConfigurationError, PrerequisitesException
-from tests.environments.conftest import cache_entries
+from tests.environments.conftest import cache_entries, processes_started
 
 
 def _closed_loopback_port() -> int:
@@ -60,8 +60,9 @@ def test_unreachable_index_says_so_and_never_shows_its_credentials(
 ) -> None:
     monkeypatch.setenv("UV_HTTP_RETRIES", "0")  # fail at once instead of retrying the closed port
     index = f"http://mirror-user:idx-s3cret@127.0.0.1:{_closed_loopback_port()}/simple"
-    with pytest.raises(PrerequisitesException) as info:
+    with processes_started() as started, pytest.raises(PrerequisitesException) as info:
         get_venv(adapters=["duckdb"], venv_dir=tmp_path / "cache", index_url=index)
+    assert started and all("idx-s3cret" not in " ".join(argv) for argv in started)  # never in argv
     message = str(info.value)
     assert "cannot be reached" in message and "failed requirement: dbt-" in message
     assert "idx-s3cret" not in message and "idx-s3cret" not in repr(info.value)
@@ -69,9 +70,7 @@ def test_unreachable_index_says_so_and_never_shows_its_credentials(
     while chained is not None:
         assert "idx-s3cret" not in str(chained)
         chained = chained.__cause__ or chained.__context__
-    leftovers = [
-        p for p in (tmp_path / "cache").rglob("*") if p.is_file() and "idx-s3cret" in p.read_text("latin-1")
-    ]
+    leftovers = [p for p in (tmp_path / "cache").rglob("*") if p.is_file() and "idx-s3cret" in p.read_text("latin-1")]
     assert leftovers == [] and cache_entries(tmp_path / "cache") == []
 
 

@@ -35,9 +35,7 @@ def _build_and_count(root: str, start: Any, results: Any) -> None:
 def test_two_processes_one_build_both_succeed(tmp_path: Path) -> None:
     context = multiprocessing.get_context("spawn")
     start, results = context.Event(), context.Queue()
-    workers = [
-        context.Process(target=_build_and_count, args=(str(tmp_path), start, results)) for _ in range(2)
-    ]
+    workers = [context.Process(target=_build_and_count, args=(str(tmp_path), start, results)) for _ in range(2)]
     for worker in workers:
         worker.start()
     start.set()

@@ -61,9 +61,7 @@ def _pg_rows(server: PostgresServer, schema: str) -> list[tuple[object, ...]]:
 
 def _duckdb_rows(path: Path) -> list[tuple[object, ...]]:
     with duckdb.connect(str(path), read_only=True) as con:
-        return con.execute(
-            "select country, orders, revenue from analytics.revenue_by_country order by 1"
-        ).fetchall()
+        return con.execute("select country, orders, revenue from analytics.revenue_by_country order by 1").fetchall()
 
 
 def test_duckdb_in_a_venv_matches_the_current_environment(tmp_path: Path, duckdb_venv: Venv) -> None:
@@ -87,17 +85,13 @@ def test_postgres_in_a_venv_matches_the_current_environment(
     assert _pg_rows(pg_orders, "analytics_venv") == _pg_rows(pg_orders, "analytics_host")
 
 
-def test_venv_removed_under_a_runner_gives_a_clear_error_then_is_rebuilt(
-    tmp_path: Path, duckdb_venv: Venv
-) -> None:
+def test_venv_removed_under_a_runner_gives_a_clear_error_then_is_rebuilt(tmp_path: Path, duckdb_venv: Venv) -> None:
     cache = tmp_path / "venvs"
     shutil.copytree(duckdb_venv.path, cache / duckdb_venv.key, symlinks=True, copy_function=os.link)
     venv = get_venv(adapters=["duckdb"], venv_dir=cache)  # reuses the (hard-linked) copy
     warehouse = tmp_path / "w.duckdb"
     load_orders_duckdb(warehouse)
-    runner = dbt_kickoff.package(
-        f"duckdb:///{warehouse}", _project(tmp_path / "p"), venv=venv, dataset_name="a"
-    )
+    runner = dbt_kickoff.package(f"duckdb:///{warehouse}", _project(tmp_path / "p"), venv=venv, dataset_name="a")
     remove_venv(venv.path)
     with runner, pytest.raises(PrerequisitesException, match="does not exist"):
         runner.run_all(additional_vars=VARS)
@@ -112,9 +106,7 @@ def bare_python(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
     folder = tmp_path_factory.mktemp("bare") / "venv"
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
-    subprocess.run(
-        [find_uv_bin(), "venv", "--quiet", "--python", sys.executable, str(folder)], check=True, env=env
-    )
+    subprocess.run([find_uv_bin(), "venv", "--quiet", "--python", sys.executable, str(folder)], check=True, env=env)
     python = folder / "bin" / "python"
     subprocess.run(
         [find_uv_bin(), "pip", "install", "--quiet", "--python", str(python), str(REPO)], check=True, env=env
@@ -156,9 +148,7 @@ def _run_bare(python: Path, destination: str, project: Path, venv_dir: Path, dat
     )
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
-    assert Path(report["kickoff"]).is_relative_to(
-        python.parents[1]
-    )  # the installed copy, not the source tree
+    assert Path(report["kickoff"]).is_relative_to(python.parents[1])  # the installed copy, not the source tree
     return [tuple(row) for row in report["results"]]  # type: ignore[misc]
 
 

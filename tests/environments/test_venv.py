@@ -88,15 +88,13 @@ def test_pip_fallback_and_a_firewalled_install_from_a_wheel_folder(tmp_path: Pat
     from that folder alone (no_index=True, find_links=...), as a firewalled user would."""
     with processes_started() as started:
         venv = get_venv(adapters=["duckdb"], dbt_version=">=1.11,<1.12", venv_dir=venv_root, installer="pip")
-    assert not any(Path(exe).name.startswith("uv") for exe in started)
+    assert started and not any(Path(argv[0]).name.startswith("uv") for argv in started)
     assert json.loads((venv.path / MARKER).read_text())["installer"] == "pip"
     assert venv.run_command("dbt", "--version", capture_output=True, check=True).returncode == 0
 
     wheels = tmp_path / "wheels"
     pins = [f"{name}=={version}" for name, version in venv.installed]
-    venv.run_module(
-        "pip", "download", "--quiet", "--dest", str(wheels), *pins, capture_output=True, check=True
-    )
+    venv.run_module("pip", "download", "--quiet", "--dest", str(wheels), *pins, capture_output=True, check=True)
     offline = get_venv(
         adapters=["duckdb"], dbt_version=">=1.11,<1.12", venv_dir=venv_root, no_index=True, find_links=wheels
     )

@@ -101,17 +101,20 @@ def _python_in(venv: Path) -> Path:
 
 
 def _child_env(index: IndexOptions) -> dict[str, str]:
+    """The installer's environment; index options travel here, not in argv, since URLs may hold credentials."""
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONHOME", "PYTHONPATH")}
     env["UV_PYTHON_DOWNLOADS"] = "never"
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     if index.index_url:
         env["UV_INDEX_URL"] = env["PIP_INDEX_URL"] = index.index_url
+    if index.find_links:
+        env["UV_FIND_LINKS"] = ",".join(index.find_links)
+        env["PIP_FIND_LINKS"] = " ".join(index.find_links)
     return env
 
 
 def _index_args(index: IndexOptions) -> list[str]:
-    args = [arg for link in index.find_links for arg in ("--find-links", link)]
-    return [*args, "--no-index"] if index.no_index else args
+    return ["--no-index"] if index.no_index else []
 
 
 class _Runner:
