@@ -17,6 +17,10 @@ from dbt_kickoff.results import NodeResult, describe_failures, load_run_results
 THREADED_COMMANDS = frozenset({"run", "test", "seed", "build", "snapshot", "compile", "source", "show", "retry"})
 FULL_REFRESH_COMMANDS = frozenset({"run", "build", "seed"})
 NO_PROFILE_COMMANDS = frozenset({"clean", "init"})
+# Commands that work from a parsed manifest, so a warm worker can hand them the one it keeps.
+MANIFEST_COMMANDS = frozenset(
+    {"run", "test", "seed", "build", "snapshot", "compile", "ls", "list", "show", "source", "run-operation"}
+)
 
 OUT_OF_SYNC_MARKER = "out of sync"
 _ADAPTER_MISSING = re.compile(r"Could not find adapter type (\w+)|No module named 'dbt\.adapters\.(\w+)'")
@@ -30,6 +34,13 @@ _DEPS_NETWORK = re.compile(
 def target_dir(project_dir: Path, project: Mapping[str, object]) -> Path:
     """Where dbt writes artifacts for this project (``DBT_TARGET_PATH``, ``target-path`` or ``target``)."""
     configured = os.environ.get("DBT_TARGET_PATH") or project.get("target-path") or "target"
+    path = Path(str(configured))
+    return path if path.is_absolute() else project_dir / path
+
+
+def log_dir(project_dir: Path, project: Mapping[str, object]) -> Path:
+    """Where dbt writes its log file (``DBT_LOG_PATH``, ``log-path`` or ``logs``)."""
+    configured = os.environ.get("DBT_LOG_PATH") or project.get("log-path") or "logs"
     path = Path(str(configured))
     return path if path.is_absolute() else project_dir / path
 

@@ -7,7 +7,7 @@ import json
 import logging
 import time
 import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,9 +17,18 @@ import platformdirs
 from filelock import FileLock
 
 from dbt_kickoff import commands
-from dbt_kickoff.engines import DbtEvent, EventHandler, Invocation, SubprocessEngine, WorkerEngine, make_engine
+from dbt_kickoff.engines import (
+    DbtEvent,
+    EventHandler,
+    Invocation,
+    InvocationOutcome,
+    SubprocessEngine,
+    WorkerEngine,
+    make_engine,
+)
 from dbt_kickoff.environments import DbtEnvironment, resolve_environment
 from dbt_kickoff.errors import ConfigurationError, IncrementalSchemaOutOfSyncError
+from dbt_kickoff.fingerprint import project_fingerprint
 from dbt_kickoff.profiles import Profile, ProfilesDir, resolve_destination
 from dbt_kickoff.redaction import Redactor
 from dbt_kickoff.results import NodeResult
@@ -70,7 +79,7 @@ class PackageRunner:
         self,
         *,
         source: PackageSource,
-        profile_for: Callable[[str | None], Profile | None],
+        profile: Profile | None,
         environment: DbtEnvironment,
         dataset_name: str | None = None,
         profiles_dir: Path | None = None,
@@ -80,10 +89,12 @@ class PackageRunner:
         auto_full_refresh_when_out_of_sync: bool = True,
         command_timeout: float | None = None,
         on_event: EventHandler | None = None,
+        reuse_manifest: bool = True,
+        recycle_after_commands: int | None = None,
+        recycle_above_memory_mb: float | None = None,
     ) -> None:
         self.source = source
-        self._profile_for = profile_for
-        self.profile = profile_for(dataset_name)
+        self.profile = profile
         self.environment = environment
         self.dataset_name = dataset_name
         self.profiles_dir = profiles_dir
@@ -93,6 +104,9 @@ class PackageRunner:
         self.auto_full_refresh_when_out_of_sync = auto_full_refresh_when_out_of_sync
         self.command_timeout = command_timeout
         self.on_event = on_event
+        self.reuse_manifest = reuse_manifest
+        self.recycle_after_commands = recycle_after_commands
+        self.recycle_above_memory_mb = recycle_above_memory_mb
         self.last_report = RunReport()
         self._redact = Redactor(self.profile.secret_env.values() if self.profile else ())
         self._package: ResolvedPackage | None = None
@@ -136,15 +150,15 @@ class PackageRunner:
         with self._locked():
             self.ensure_newest_package()
             report.commit_sha = self.commit_sha
-            common = {"additional_vars": additional_vars, "dataset": destination_dataset_name}
+            extra, dataset = additional_vars, destination_dataset_name
             if commands.has_package_dependencies(self.package_dir):
-                self._step(["deps"], **common)
+                self._step(["deps"], additional_vars=extra, dataset=dataset)
             if commands.has_seeds(self.package_dir, self._project):
-                self._step(["seed"], full_refresh=full_refresh, **common)
+                self._step(["seed"], additional_vars=extra, dataset=dataset, full_refresh=full_refresh)
             if source_tests_selector:
-                self._step(["test", "--select", source_tests_selector], **common)
-            self._step(["run", *(run_params or ())], full_refresh=full_refresh, **common)
-            self._step(["test"], **common)
+                self._step(["test", "--select", source_tests_selector], additional_vars=extra, dataset=dataset)
+            self._step(["run", *(run_params or ())], additional_vars=extra, dataset=dataset, full_refresh=full_refresh)
+            self._step(["test"], additional_vars=extra, dataset=dataset)
         return report.results
 
     def run(self, cmd_params: Sequence[str] = (), additional_vars: Mapping[str, Any] | None = None,
@@ -244,9 +258,7 @@ class PackageRunner:
             return override
         if self.dataset_name:
             return self.dataset_name
-        if self.profile is not None:
-            return profile_dataset(self.profile)
-        return None
+        return self.profile.schema if self.profile else None
 
     def _profile_args(self, dataset: str | None) -> list[str]:
         package = self._resolved()
@@ -265,8 +277,7 @@ class PackageRunner:
         key = dataset or ""
         generated = self._state.profiles.get(key)
         if generated is None:
-            profile = self._profile_for(dataset) if dataset and dataset != profile_dataset(self.profile) else None
-            profile = profile or self.profile
+            profile = self.profile.with_schema(dataset) if dataset else self.profile
             generated = ProfilesDir(profile, self._profile_name(), target=self._target_name())
             self._state.profiles[key] = generated
         return ["--profiles-dir", str(generated.path), "--profile", self._profile_name(), "--target",
@@ -331,7 +342,11 @@ class PackageRunner:
         command_name = " ".join(command[:2]) if command[:2] == ["source", "freshness"] else command[0]
         logger.info("dbt %s in %s", command_name, package.location)
         started = time.perf_counter()
-        outcome = engine.execute(Invocation(args=args, timeout=self.command_timeout), self._handle_event)
+        invocation = Invocation(args=args, timeout=self.command_timeout)
+        if command[0] in commands.MANIFEST_COMMANDS:
+            invocation = self._with_manifest_key(invocation, dataset, additional_vars)
+        outcome = engine.execute(invocation, self._handle_event)
+        self._recycle_if_due(outcome)
         results = commands.read_results(command, commands.target_dir(package.project_dir, self._project), outcome)
         self.last_report.steps.append(
             StepReport(command=command_name, results=results, duration=time.perf_counter() - started,
@@ -341,6 +356,35 @@ class PackageRunner:
             logger.warning("dbt %s: the selection matched no nodes; nothing was run", command_name)
         commands.raise_for_outcome(command_name, results, outcome)
         return results
+
+    def _parse_invocation(self, dataset: str | None, additional_vars: Mapping[str, Any] | None) -> Invocation:
+        """A ``dbt parse`` with the same profile and vars as a command (what the manifest depends on)."""
+        parse_args = self._command_line(["parse"], dataset=dataset, additional_vars=additional_vars, full_refresh=False)
+        return Invocation(args=parse_args, timeout=self.command_timeout)
+
+    def _with_manifest_key(self, invocation: Invocation, dataset: str | None,
+                           additional_vars: Mapping[str, Any] | None) -> Invocation:
+        """Let a warm worker reuse its parsed manifest while the project files, profile and vars stay the same."""
+        if not self.reuse_manifest or not isinstance(self._state.engine, WorkerEngine):
+            return invocation
+        parse = self._parse_invocation(dataset, additional_vars)
+        project_dir = self.package_dir
+        written = (commands.target_dir(project_dir, self._project), commands.log_dir(project_dir, self._project))
+        skipped = [path.name for path in written if path.parent == project_dir]
+        fingerprint = project_fingerprint(project_dir, skipped)
+        key = hashlib.sha256(json.dumps([fingerprint, list(parse.args)]).encode()).hexdigest()
+        return Invocation(args=invocation.args, timeout=invocation.timeout, manifest_key=key, parse_args=parse.args)
+
+    def _recycle_if_due(self, outcome: InvocationOutcome) -> None:
+        engine = self._state.engine
+        if not isinstance(engine, WorkerEngine):
+            return
+        too_many = self.recycle_after_commands and engine.commands_run >= self.recycle_after_commands
+        too_big = self.recycle_above_memory_mb and outcome.rss and outcome.rss > self.recycle_above_memory_mb * 2**20
+        if too_many or too_big:
+            logger.info("recycling the dbt worker after %s command(s), %s MiB resident", engine.commands_run,
+                        round((outcome.rss or 0) / 2**20))
+            self._state.close_engine()
 
     def _handle_event(self, event: DbtEvent) -> None:
         if event.finished and event.node is not None:
@@ -353,12 +397,6 @@ class PackageRunner:
         if self.on_event is not None:
             self.on_event(event)
 
-
-
-def profile_dataset(profile: Profile) -> str | None:
-    """The schema (dataset) a generated profile makes dbt build into."""
-    value = profile.output.get("schema") or profile.output.get("dataset")
-    return str(value) if value else None
 
 
 @dataclass
@@ -399,6 +437,9 @@ def package(
     command_timeout: float | None = None,
     connect_timeout: float | None = None,
     on_event: EventHandler | None = None,
+    reuse_manifest: bool = True,
+    recycle_after_commands: int | None = None,
+    recycle_above_memory_mb: float | None = None,
 ) -> PackageRunner:
     """A :class:`PackageRunner` for the dbt package at ``package_location`` writing to ``destination``.
 
@@ -407,14 +448,14 @@ def package(
     folder or a git URL (``package_repository_branch`` = branch, tag or sha; ``working_dir`` = checkout cache).
     ``venv``: ``None`` for the dbt of this interpreter, or a :func:`dbt_kickoff.get_venv` environment.
     ``dataset_name``: the schema dbt builds into. Bad input raises a :class:`KickoffError` right here.
+    Warm cycles: the runner keeps one dbt process and, with ``reuse_manifest``, its parsed manifest until the
+    project files, profile or vars change; ``recycle_after_commands`` / ``recycle_above_memory_mb`` restart
+    that process after so many commands or above that resident memory. ``on_event`` receives live events.
     """
     if threads is not None and threads < 1:
         raise ConfigurationError(f"threads must be a positive number, not {threads}")
     if destination is None and dataset_name is None and profiles_dir is not None and not Path(profiles_dir).is_dir():
         raise ConfigurationError(f"profiles_dir {profiles_dir} is not a folder")
-
-    def profile_for(dataset: str | None) -> Profile | None:
-        return resolve_destination(destination, dataset_name=dataset, threads=threads, connect_timeout=connect_timeout)
 
     source = open_source(
         package_location,
@@ -426,7 +467,9 @@ def package(
     )
     runner = PackageRunner(
         source=source,
-        profile_for=profile_for,
+        profile=resolve_destination(
+            destination, dataset_name=dataset_name, threads=threads, connect_timeout=connect_timeout
+        ),
         environment=resolve_environment(venv),
         dataset_name=dataset_name,
         profiles_dir=Path(profiles_dir) if profiles_dir else None,
@@ -436,6 +479,9 @@ def package(
         auto_full_refresh_when_out_of_sync=auto_full_refresh_when_out_of_sync,
         command_timeout=command_timeout,
         on_event=on_event,
+        reuse_manifest=reuse_manifest,
+        recycle_after_commands=recycle_after_commands,
+        recycle_above_memory_mb=recycle_above_memory_mb,
     )
     if isinstance(source, LocalSource):
         runner.package_dir  # noqa: B018 - a local folder is checked now, so bad input fails at once

@@ -44,6 +44,10 @@ class Invocation:
 
     args: Sequence[str]
     timeout: float | None = None
+    manifest_key: str | None = None
+    """Engines that keep dbt warm reuse the parsed manifest while this key stays the same."""
+    parse_args: Sequence[str] = ()
+    """The ``dbt parse`` command line that builds the manifest for ``manifest_key``."""
 
 
 @dataclass
@@ -57,6 +61,10 @@ class InvocationOutcome:
     errors: list[str] = field(default_factory=list)
     nothing_selected: bool = False
     duration: float = 0.0
+    parsed: bool = False
+    """True when the engine parsed the project for this command (a warm engine reuses its manifest)."""
+    rss: int | None = None
+    """Resident memory of the dbt process after the command, in bytes, when known."""
 
 
 class Engine(Protocol):
@@ -94,11 +102,14 @@ class OutcomeCollector:
             self.errors.append(event.message)
         self.forward(event)
 
-    def outcome(self, success: bool, error: str | None, duration: float) -> InvocationOutcome:
+    def outcome(self, success: bool, error: str | None, duration: float, *, invocation_id: str | None = None,
+                parsed: bool = False, rss: int | None = None) -> InvocationOutcome:
         return InvocationOutcome(
             success=success,
             error=error,
-            invocation_id=self.invocation_id,
+            invocation_id=invocation_id or self.invocation_id,
+            parsed=parsed,
+            rss=rss,
             warnings=self.warnings,
             errors=self.errors,
             nothing_selected=self.nothing_selected,

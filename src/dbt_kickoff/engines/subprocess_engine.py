@@ -100,7 +100,9 @@ class SubprocessEngine:
             code = process.wait(timeout=invocation.timeout)
         except subprocess.TimeoutExpired:
             self._stop(process)
-            raise DbtCancelled(f"dbt {invocation.args[0]} timed out after {invocation.timeout}s and was stopped") from None
+            raise DbtCancelled(
+                f"dbt {invocation.args[0]} timed out after {invocation.timeout}s and was stopped"
+            ) from None
         except KeyboardInterrupt:
             self._stop(process)
             raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import logging
 import os
@@ -62,6 +63,7 @@ class WorkerEngine:
         self.description = description or str(python)
         self.dbt_version: str | None = None
         self.commands_run = 0
+        self.last_rss: int | None = None
         self._process: subprocess.Popen[str] | None = None
         self._messages: queue.Queue[Any] = queue.Queue()
         self._stderr_tail: collections.deque[str] = collections.deque(maxlen=60)
@@ -135,43 +137,59 @@ class WorkerEngine:
                 process.wait()
         for stream in (process.stdin, process.stdout, process.stderr):
             if stream is not None:
-                try:
+                with contextlib.suppress(OSError):
                     stream.close()
-                except OSError:
-                    pass
 
     # -- commands ---------------------------------------------------------------------------------------------
     def execute(self, invocation: Invocation, on_event: EventHandler) -> InvocationOutcome:
+        collector = OutcomeCollector(on_event)
+        started = time.monotonic()
+        request = {"op": "invoke", "args": list(invocation.args)}
+        reply = self._request(request, invocation, collector, waiting_for=f"dbt {invocation.args[0]}")
+        error = reply.get("error")
+        return collector.outcome(
+            bool(reply["success"]), self.redact(error) if error else None, time.monotonic() - started,
+            invocation_id=reply.get("invocation_id"), parsed=bool(reply.get("parsed")), rss=reply.get("rss"),
+        )
+
+    def sources(self, invocation: Invocation, on_event: EventHandler) -> list[dict[str, Any]]:
+        """The project's sources (unique_id, source_name, name, schema, identifier, database) from the
+        manifest of ``invocation.manifest_key`` (parsed with ``invocation.parse_args`` when not cached)."""
+        reply = self._request({"op": "sources"}, invocation, OutcomeCollector(on_event), waiting_for="dbt parse")
+        if not reply["success"]:
+            raise KickoffError(self.redact(reply.get("error")) or "dbt could not parse the project")
+        return list(reply["sources"])
+
+    def _request(self, request: dict[str, Any], invocation: Invocation, collector: OutcomeCollector,
+                 waiting_for: str) -> dict[str, Any]:
+        """Send one request and stream its events to ``collector`` until its reply arrives."""
         self.start()
         assert self._process is not None and self._process.stdin is not None
         self._next_id += 1
-        request_id = self._next_id
-        collector = OutcomeCollector(on_event)
-        started = time.monotonic()
-        deadline = started + invocation.timeout if invocation.timeout else None
+        request = {**request, "id": self._next_id}
+        if invocation.manifest_key:
+            request.update(manifest_key=invocation.manifest_key, parse_args=list(invocation.parse_args))
+        deadline = time.monotonic() + invocation.timeout if invocation.timeout else None
         try:
-            self._process.stdin.write(json.dumps({"op": "invoke", "id": request_id, "args": list(invocation.args)}))
-            self._process.stdin.write("\n")
+            self._process.stdin.write(json.dumps(request) + "\n")
             self._process.stdin.flush()
         except (BrokenPipeError, OSError):
             self._reap()
             raise WorkerCrashed(f"the dbt worker is gone: {self._stderr_text()}") from None
         try:
             while True:
-                message = self._next_message(deadline=deadline, waiting_for=f"dbt {invocation.args[0]}")
-                if message.get("id") != request_id:
+                message = self._next_message(deadline=deadline, waiting_for=waiting_for)
+                if message.get("id") != request["id"]:
                     continue
                 if message["type"] == "event":
                     collector(event_from_wire(message, self.redact))
                 elif message["type"] == "done":
                     self.commands_run += 1
-                    error = message.get("error")
-                    return collector.outcome(
-                        bool(message["success"]), self.redact(error) if error else None, time.monotonic() - started
-                    )
+                    self.last_rss = message.get("rss")
+                    return message
         except _Timeout:
             self.cancel(reason=f"timed out after {invocation.timeout}s")
-            raise DbtCancelled(f"dbt {invocation.args[0]} timed out after {invocation.timeout}s and was stopped") from None
+            raise DbtCancelled(f"{waiting_for} timed out after {invocation.timeout}s and was stopped") from None
         except KeyboardInterrupt:
             self.cancel(reason="interrupted")
             raise
@@ -234,7 +252,7 @@ class WorkerEngine:
                     f"the dbt worker ({self.description}) exited with code {code} during {waiting_for}:\n"
                     f"{self._stderr_text()}"
                 )
-            return message  # type: ignore[no-any-return]
+            return message
 
     def _reap(self) -> None:
         process, self._process = self._process, None

@@ -3,9 +3,12 @@
 Standard library only, and run by file path (``python worker_script.py``), so the environment it runs in
 needs dbt but not dbt-kickoff. Protocol, one JSON object per line:
 
-- parent -> worker (stdin): ``{"op": "invoke", "id": N, "args": [...]}`` or ``{"op": "exit"}``
+- parent -> worker (stdin): ``{"op": "invoke", "id": N, "args": [...]}``, ``{"op": "sources", "id": N}`` or
+  ``{"op": "exit"}``. ``invoke`` and ``sources`` may carry ``"manifest_key"`` and ``"parse_args"``: the worker
+  then keeps the parsed manifest under that key and reuses it (no parse) until a request brings another key.
 - worker -> parent (the original stdout): ``{"type": "ready", ...}`` once, then per command any number of
-  ``{"type": "event", "id": N, ...}`` and one ``{"type": "done", "id": N, "success": bool, "error": str|None}``;
+  ``{"type": "event", "id": N, ...}`` and one ``{"type": "done", "id": N, "success": bool, "error": str|None,
+  "invocation_id": ..., "parsed": bool, "rss": bytes}`` (``sources`` adds ``"sources": [...]``);
   ``{"type": "fatal", "kind": ..., "error": ...}`` when dbt cannot be imported.
 
 dbt's own console output is sent to stderr, so the protocol channel only carries protocol lines.
@@ -60,6 +63,10 @@ def _node_info(data: Any) -> dict[str, Any] | None:
 def make_callback(channel: Channel, current: dict[str, Any]) -> Any:
     def on_event(msg: Any) -> None:
         info = msg.info
+        if current.get("muted"):
+            return
+        if info.invocation_id:
+            current["invocation_id"] = info.invocation_id
         if info.level not in FORWARDED_LEVELS and info.name not in NODE_EVENTS:
             return
         event: dict[str, Any] = {
@@ -77,6 +84,82 @@ def make_callback(channel: Channel, current: dict[str, Any]) -> Any:
     return on_event
 
 
+def resident_memory() -> int | None:
+    """Current resident set size in bytes (Linux), for the parent's recycling policy."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class ManifestCache:
+    """The parsed manifest, kept while the parent's key (project files, profile, vars) stays the same."""
+
+    def __init__(self, runner_class: Any, callbacks: list[Any], current: dict[str, Any]) -> None:
+        self.runner_class = runner_class
+        self.callbacks = callbacks
+        self.current = current
+        self.key: str | None = None
+        self.manifest: Any = None
+
+    def get(self, request: dict[str, Any]) -> tuple[Any, bool]:
+        """The manifest for the request (``None``: let dbt parse as usual) and whether it was parsed now."""
+        key = request.get("manifest_key")
+        if not key:
+            return None, False
+        if key == self.key:
+            return self.manifest, False
+        self.key, self.manifest = None, None
+        self.current["muted"] = True  # a parse error shows up again, with its events, in the command itself
+        try:
+            result = self.runner_class(callbacks=self.callbacks).invoke(list(request["parse_args"]))
+        finally:
+            self.current["muted"] = False
+        if result.success and result.result is not None:
+            self.key, self.manifest = key, result.result
+            return self.manifest, True
+        return None, False
+
+
+def source_tables(manifest: Any) -> list[dict[str, Any]]:
+    return [
+        {
+            "unique_id": node.unique_id,
+            "source_name": node.source_name,
+            "name": node.name,
+            "schema": node.schema,
+            "identifier": node.identifier,
+            "database": node.database,
+        }
+        for node in manifest.sources.values()
+    ]
+
+
+def handle(request: dict[str, Any], cache: ManifestCache, callbacks: list[Any], current: dict[str, Any],
+           runner_class: Any) -> dict[str, Any]:
+    current["id"] = request["id"]
+    current["invocation_id"] = None
+    reply: dict[str, Any] = {"type": "done", "id": request["id"], "success": False, "error": None}
+    try:
+        manifest, reply["parsed"] = cache.get(request)
+        if request["op"] == "sources":
+            if manifest is None:
+                reply["error"] = "the project could not be parsed; run a dbt command to see why"
+            else:
+                reply["success"], reply["sources"] = True, source_tables(manifest)
+            return reply
+        result = runner_class(manifest=manifest, callbacks=callbacks).invoke(list(request["args"]))
+        reply["success"] = bool(result.success)
+        if result.exception is not None:
+            reply["error"] = f"{type(result.exception).__name__}: {result.exception}"
+    except BaseException as exc:  # dbtRunner catches nearly everything; this is the last resort
+        reply["error"] = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"
+    reply["invocation_id"] = current.get("invocation_id")
+    reply["rss"] = resident_memory()
+    return reply
+
+
 def serve(channel: Channel, requests: Any) -> int:
     try:
         from dbt.cli.main import dbtRunner
@@ -86,7 +169,8 @@ def serve(channel: Channel, requests: Any) -> int:
         return 3
 
     current: dict[str, Any] = {}
-    runner = dbtRunner(callbacks=[make_callback(channel, current)])
+    callbacks = [make_callback(channel, current)]
+    cache = ManifestCache(dbtRunner, callbacks, current)
     channel.send(
         {
             "type": "ready",
@@ -102,18 +186,7 @@ def serve(channel: Channel, requests: Any) -> int:
         request = json.loads(line)
         if request.get("op") == "exit":
             return 0
-        current["id"] = request["id"]
-        error = None
-        try:
-            result = runner.invoke(list(request["args"]))
-            success = bool(result.success)
-            if result.exception is not None:
-                exc = result.exception
-                error = f"{type(exc).__name__}: {exc}"
-        except BaseException as exc:  # dbtRunner catches nearly everything; this is the last resort
-            success = False
-            error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"
-        channel.send({"type": "done", "id": request["id"], "success": success, "error": error})
+        channel.send(handle(request, cache, callbacks, current, dbtRunner))
     return 0
 
 
