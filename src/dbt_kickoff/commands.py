@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -57,6 +58,16 @@ def has_package_dependencies(project_dir: Path) -> bool:
             if isinstance(data, dict) and data.get("packages"):
                 return True
     return False
+
+
+def dependencies_fingerprint(project_dir: Path) -> str:
+    """Changes when the declared or locked packages change, or the installed ones are removed."""
+    digest = hashlib.blake2b(digest_size=16)
+    for name in ("packages.yml", "dependencies.yml", "package-lock.yml"):
+        path = project_dir / name
+        digest.update(name.encode() + (path.read_bytes() if path.is_file() else b"-"))
+    digest.update(b"installed" if (project_dir / "dbt_packages").is_dir() else b"missing")
+    return digest.hexdigest()
 
 
 def has_seeds(project_dir: Path, project: Mapping[str, object]) -> bool:

@@ -29,6 +29,7 @@ from dbt_kickoff.engines import (
 from dbt_kickoff.environments import DbtEnvironment, resolve_environment
 from dbt_kickoff.errors import ConfigurationError, IncrementalSchemaOutOfSyncError
 from dbt_kickoff.fingerprint import project_fingerprint
+from dbt_kickoff.loaded import loaded_tables, source_selectors
 from dbt_kickoff.profiles import Profile, ProfilesDir, resolve_destination
 from dbt_kickoff.redaction import Redactor
 from dbt_kickoff.results import NodeResult
@@ -46,6 +47,8 @@ class StepReport:
     duration: float
     warnings: list[str] = field(default_factory=list)
     full_refresh_retry: bool = False
+    parsed: bool = True
+    """False when a warm runner reused its parsed manifest (no parse at all for this step)."""
 
 
 @dataclass
@@ -82,6 +85,7 @@ class PackageRunner:
         profile: Profile | None,
         environment: DbtEnvironment,
         dataset_name: str | None = None,
+        source_dataset_name: str | None = None,
         profiles_dir: Path | None = None,
         profile_name: str | None = None,
         target: str | None = None,
@@ -97,6 +101,7 @@ class PackageRunner:
         self.profile = profile
         self.environment = environment
         self.dataset_name = dataset_name
+        self.source_dataset_name = source_dataset_name or (profile.source_dataset_name if profile else None)
         self.profiles_dir = profiles_dir
         self.profile_name = profile_name
         self.target = target
@@ -112,6 +117,7 @@ class PackageRunner:
         self._package: ResolvedPackage | None = None
         self._project: dict[str, Any] = {}
         self._state = _RunnerState()
+        self._deps_installed_for: str | None = None
         weakref.finalize(self, self._state.release)
 
     # -- public API -------------------------------------------------------------------------------------------
@@ -152,7 +158,7 @@ class PackageRunner:
             report.commit_sha = self.commit_sha
             extra, dataset = additional_vars, destination_dataset_name
             if commands.has_package_dependencies(self.package_dir):
-                self._step(["deps"], additional_vars=extra, dataset=dataset)
+                self._install_dependencies(extra, dataset)
             if commands.has_seeds(self.package_dir, self._project):
                 self._step(["seed"], additional_vars=extra, dataset=dataset, full_refresh=full_refresh)
             if source_tests_selector:
@@ -200,6 +206,44 @@ class PackageRunner:
         if not args:
             raise ConfigurationError("invoke() needs a dbt command, e.g. ['compile']")
         return self._single(list(args), additional_vars, None)
+
+    def sources(self, additional_vars: Mapping[str, Any] | None = None,
+                destination_dataset_name: str | None = None) -> list[dict[str, Any]]:
+        """The package's dbt sources as the parsed manifest resolves them: ``unique_id``, ``source_name``,
+        ``name``, ``schema``, ``identifier``, ``database`` (a warm runner answers from its cached manifest)."""
+        with self._locked():
+            return self._sources(additional_vars, destination_dataset_name)
+
+    def transform_loaded(
+        self,
+        loaded: Any,
+        *,
+        command: str = "build",
+        cmd_params: Sequence[str] = (),
+        additional_vars: Mapping[str, Any] | None = None,
+        destination_dataset_name: str | None = None,
+        include_dlt_tables: bool = False,
+    ) -> list[NodeResult]:
+        """Run ``command`` (build by default, so tests come along) only on the models downstream of the dbt
+        sources that read what ``loaded`` wrote: a dlt ``LoadInfo`` or ``"schema.table"`` names.
+
+        When nothing was loaded, or no source reads the loaded tables, dbt is not started at all and the
+        result is empty. A ``LoadInfo`` with failed jobs raises :class:`~dbt_kickoff.loaded.LoadFailed`.
+        """
+        tables = loaded_tables(loaded, default_schema=self.source_dataset_name, include_dlt_tables=include_dlt_tables)
+        report = self._new_report()
+        if not tables:
+            logger.info("nothing was loaded: dbt is not run")
+            return []
+        with self._locked():
+            report.commit_sha = self.commit_sha
+            selectors = source_selectors(tables, self._sources(additional_vars, destination_dataset_name))
+            if not selectors:
+                logger.warning("no dbt source reads the loaded tables %s: dbt is not run",
+                               ", ".join(sorted(map(str, tables))))
+                return []
+            return self._step([command, "--select", *selectors, *cmd_params], additional_vars=additional_vars,
+                              dataset=destination_dataset_name)
 
     def close(self) -> None:
         """Stop the dbt process and remove the generated profiles. The runner can be used again afterwards."""
@@ -292,7 +336,7 @@ class PackageRunner:
     def _vars(self, dataset: str | None, additional_vars: Mapping[str, Any] | None) -> dict[str, Any]:
         variables: dict[str, Any] = {}
         destination = self._destination_dataset(dataset)
-        source = self.profile.source_dataset_name if self.profile else None
+        source = self.source_dataset_name
         if destination or source:
             variables["source_dataset_name"] = source or destination
             variables["destination_dataset_name"] = destination or source
@@ -350,12 +394,34 @@ class PackageRunner:
         results = commands.read_results(command, commands.target_dir(package.project_dir, self._project), outcome)
         self.last_report.steps.append(
             StepReport(command=command_name, results=results, duration=time.perf_counter() - started,
-                       warnings=outcome.warnings)
+                       warnings=outcome.warnings, parsed=outcome.parsed or not invocation.manifest_key)
         )
         if outcome.nothing_selected and not results:
             logger.warning("dbt %s: the selection matched no nodes; nothing was run", command_name)
         commands.raise_for_outcome(command_name, results, outcome)
         return results
+
+    def _install_dependencies(self, additional_vars: Mapping[str, Any] | None, dataset: str | None) -> None:
+        """``dbt deps``, skipped when this runner already installed the same packages and they are still there."""
+        if commands.dependencies_fingerprint(self.package_dir) == self._deps_installed_for:
+            logger.debug("dbt deps skipped: the packages this runner installed are unchanged")
+            return
+        self._step(["deps"], additional_vars=additional_vars, dataset=dataset)
+        self._deps_installed_for = commands.dependencies_fingerprint(self.package_dir)
+
+    def _sources(self, additional_vars: Mapping[str, Any] | None, dataset: str | None) -> list[dict[str, Any]]:
+        engine = self._engine_for(self.package_dir)
+        if isinstance(engine, WorkerEngine):
+            invocation = self._with_manifest_key(self._parse_invocation(dataset, additional_vars), dataset,
+                                                 additional_vars)
+            return engine.sources(invocation, self._handle_event)
+        self._execute(["parse"], additional_vars=additional_vars, dataset=dataset, full_refresh=False)
+        manifest_path = commands.target_dir(self.package_dir, self._project) / "manifest.json"
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        return [
+            {key: node.get(key) for key in ("unique_id", "source_name", "name", "schema", "identifier", "database")}
+            for node in manifest.get("sources", {}).values()
+        ]
 
     def _parse_invocation(self, dataset: str | None, additional_vars: Mapping[str, Any] | None) -> Invocation:
         """A ``dbt parse`` with the same profile and vars as a command (what the manifest depends on)."""
@@ -426,6 +492,7 @@ def package(
     package_repository_ssh_key: str | None = None,
     venv: Any = None,
     dataset_name: str | None = None,
+    source_dataset_name: str | None = None,
     profiles_dir: str | Path | None = None,
     profile_name: str | None = None,
     target: str | None = None,
@@ -447,7 +514,8 @@ def package(
     own profiles.yml (``profiles_dir``/``profile_name``/``target`` select it). ``package_location``: a local
     folder or a git URL (``package_repository_branch`` = branch, tag or sha; ``working_dir`` = checkout cache).
     ``venv``: ``None`` for the dbt of this interpreter, or a :func:`dbt_kickoff.get_venv` environment.
-    ``dataset_name``: the schema dbt builds into. Bad input raises a :class:`KickoffError` right here.
+    ``dataset_name``: the schema dbt builds into; ``source_dataset_name``: the one the data was loaded into
+    (a dlt pipeline's dataset by default; both reach dbt as vars). Bad input raises a :class:`KickoffError` right here.
     Warm cycles: the runner keeps one dbt process and, with ``reuse_manifest``, its parsed manifest until the
     project files, profile or vars change; ``recycle_after_commands`` / ``recycle_above_memory_mb`` restart
     that process after so many commands or above that resident memory. ``on_event`` receives live events.
@@ -472,6 +540,7 @@ def package(
         ),
         environment=resolve_environment(venv),
         dataset_name=dataset_name,
+        source_dataset_name=source_dataset_name,
         profiles_dir=Path(profiles_dir) if profiles_dir else None,
         profile_name=profile_name,
         target=target,

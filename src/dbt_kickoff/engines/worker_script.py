@@ -122,6 +122,27 @@ class ManifestCache:
         return None, False
 
 
+def release_database_files() -> None:
+    """Let go of embedded database files between commands, as a finished ``dbt`` process would.
+
+    dbt-duckdb keeps its DuckDB instance open for the life of the process; a warm worker would then hold the
+    file's lock between cycles and the loader (dlt) could not write to it.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except Exception:
+        return
+    with DuckDBConnectionManager._LOCK:
+        environment = DuckDBConnectionManager._ENV
+        DuckDBConnectionManager._ENV = None
+        close = getattr(environment, "close", None)
+        if close is not None:
+            try:
+                close()
+            except Exception as exc:  # a close error must not fail the command that already finished
+                print(f"dbt-kickoff worker: closing DuckDB failed: {exc}", file=sys.stderr)
+
+
 def source_tables(manifest: Any) -> list[dict[str, Any]]:
     return [
         {
@@ -155,6 +176,8 @@ def handle(request: dict[str, Any], cache: ManifestCache, callbacks: list[Any], 
             reply["error"] = f"{type(result.exception).__name__}: {result.exception}"
     except BaseException as exc:  # dbtRunner catches nearly everything; this is the last resort
         reply["error"] = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"
+    finally:
+        release_database_files()
     reply["invocation_id"] = current.get("invocation_id")
     reply["rss"] = resident_memory()
     return reply

@@ -1,0 +1,134 @@
+"""Near-real-time refresh: ``load → transform`` every N seconds, never overlapping, stoppable at any time."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from dbt_kickoff.errors import ConfigurationError
+from dbt_kickoff.results import NodeResult
+from dbt_kickoff.runner import PackageRunner
+
+logger = logging.getLogger("dbt_kickoff.cycles")
+
+Transform = Literal["build", "run_all"]
+Overlap = Literal["wait", "skip"]
+
+
+@dataclass
+class CycleReport:
+    """One cycle: what was loaded, what dbt did, how long each part took, and the error if one happened."""
+
+    number: int
+    started_at: datetime
+    load_seconds: float = 0.0
+    transform_seconds: float = 0.0
+    loaded: list[str] = field(default_factory=list)
+    results: list[NodeResult] = field(default_factory=list)
+    skipped: str | None = None
+    """Why dbt did not run (``"nothing loaded"``), else ``None``."""
+    missed_slots: int = 0
+    """Slots passed over because the previous cycle ran longer than the interval (``overlap="skip"``)."""
+    error: BaseException | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    @property
+    def seconds(self) -> float:
+        return self.load_seconds + self.transform_seconds
+
+
+def _loaded_names(loaded: Any) -> list[str]:
+    if loaded is None:
+        return []
+    if hasattr(loaded, "load_packages"):
+        return sorted(
+            f"{loaded.dataset_name}.{job.job_file_info.table_name}"
+            for package in loaded.load_packages
+            for job in package.jobs.get("completed_jobs", [])
+        )
+    return sorted(str(item) for item in loaded)
+
+
+def run_cycle(runner: PackageRunner, load: Callable[[], Any] | None, number: int, *,
+              transform: Transform = "build", only_loaded: bool = True) -> CycleReport:
+    """One ``load → transform`` cycle. A failing load or transform is recorded in the report, not raised, and
+    a failed load skips the transform (dbt never runs on a broken load). With ``only_loaded`` and a ``load``,
+    only what the load touched is built (``dbt build``); otherwise ``transform`` runs on everything."""
+    report = CycleReport(number=number, started_at=datetime.now(timezone.utc))
+    try:
+        started = time.perf_counter()
+        loaded = load() if load is not None else None
+        report.load_seconds = time.perf_counter() - started
+        report.loaded = _loaded_names(loaded)
+        started = time.perf_counter()
+        try:
+            report.results = _transform(runner, loaded if load is not None and only_loaded else _ALL, transform)
+        finally:
+            report.transform_seconds = time.perf_counter() - started
+        if load is not None and only_loaded and not runner.last_report.steps:
+            report.skipped = "nothing loaded" if not report.loaded else "no source reads the loaded tables"
+    except Exception as exc:  # one bad cycle must not end the loop; the caller sees it in the report
+        report.error = exc
+        logger.error("cycle %s failed: %s", number, exc)
+    return report
+
+
+_ALL = object()
+
+
+def _transform(runner: PackageRunner, loaded: Any, transform: Transform) -> list[NodeResult]:
+    if loaded is not _ALL:
+        return runner.transform_loaded(loaded)
+    return runner.run_all() if transform == "run_all" else runner.build()
+
+
+def iter_cycles(
+    runner: PackageRunner,
+    load: Callable[[], Any] | None = None,
+    *,
+    every: float,
+    transform: Transform = "build",
+    only_loaded: bool = True,
+    max_cycles: int | None = None,
+    overlap: Overlap = "wait",
+    stop: threading.Event | None = None,
+) -> Iterator[CycleReport]:
+    """Yield a :class:`CycleReport` per ``load → transform`` cycle, one every ``every`` seconds.
+
+    ``load`` returns what it loaded (a dlt ``LoadInfo`` or ``"schema.table"`` names); with ``only_loaded`` only
+    the models downstream of those tables are built, and dbt is skipped when nothing was loaded. Without a
+    ``load``, each cycle transforms everything. Cycles never overlap: when one runs past its slot, the next
+    starts at once (``overlap="wait"``) or at the next free slot (``overlap="skip"``). Setting ``stop`` ends
+    the loop after the current cycle; the runner stays open (close it yourself).
+    """
+    if every <= 0:
+        raise ConfigurationError(f"every must be a positive number of seconds, not {every}")
+    if overlap not in ("wait", "skip"):
+        raise ConfigurationError(f"overlap must be 'wait' or 'skip', not {overlap!r}")
+    stop = stop or threading.Event()
+    next_start = time.monotonic()
+    number = 0
+    missed = 0
+    while not stop.is_set() and (max_cycles is None or number < max_cycles):
+        number += 1
+        report = run_cycle(runner, load, number, transform=transform, only_loaded=only_loaded)
+        report.missed_slots = missed
+        yield report
+        next_start += every
+        now = time.monotonic()
+        missed = 0
+        if now > next_start and overlap == "skip":
+            missed = int((now - next_start) // every) + 1
+            next_start += missed * every
+            logger.warning("cycle %s ran past %s slot(s); skipping to the next free slot", number, missed)
+        if max_cycles is not None and number >= max_cycles:
+            break
+        stop.wait(max(0.0, next_start - time.monotonic()))
