@@ -255,17 +255,18 @@ def prune_venvs(older_than_days: float, venv_dir: str | os.PathLike[str] | None 
                 removed.append(entry.path)
         except Timeout:
             continue
-    if root.is_dir():
-        for leftover in root.glob(f"{TMP_PREFIX}*"):
-            key = leftover.name[len(TMP_PREFIX) :].split("-", 1)[0]
-            if not leftover.is_dir() or key in {"probe", "removing"}:
-                if leftover.is_dir() and key == "removing":
-                    shutil.rmtree(leftover, ignore_errors=True)
-                continue
-            try:
-                with lock_for(root, key, timeout=0):
-                    shutil.rmtree(leftover, ignore_errors=True)
-                    removed.append(leftover)
-            except Timeout:
-                continue
+    for leftover in root.glob(f"{TMP_PREFIX}*") if root.is_dir() else ():
+        if not leftover.is_dir():
+            continue
+        key = leftover.name[len(TMP_PREFIX) :].split("-", 1)[0]
+        if key == "removing":  # renamed aside by a removal: never a venv anyone uses
+            shutil.rmtree(leftover, ignore_errors=True)
+            removed.append(leftover)
+            continue
+        try:
+            with lock_for(root, key, timeout=0):  # unlocked: no build of that key is running
+                shutil.rmtree(leftover, ignore_errors=True)
+                removed.append(leftover)
+        except Timeout:
+            continue
     return removed

@@ -61,21 +61,13 @@ class Venv:
     def restore(cls, path: PathLike) -> Venv:
         """The venv at ``path`` (a folder made by :func:`get_venv`); raises when missing or unfinished."""
         folder = Path(path).absolute()
-        marker = Marker.read(folder)
-        if marker is None or not is_usable(folder, marker):
+        venv = _reuse(folder)
+        if venv is None:
             raise PrerequisitesException(
                 f"{folder} is not a finished dbt venv (missing, removed or broken); "
                 "call get_venv() to (re)build it"
             )
-        touch_last_used(folder)
-        return cls(
-            path=folder,
-            python=folder / marker.python,
-            requirements=marker.requirements,
-            dbt_version=marker.dbt_version,
-            key=marker.key,
-            installed=marker.installed,
-        )
+        return venv
 
     @property
     def bin_dir(self) -> Path:
@@ -156,7 +148,7 @@ def get_venv(
     under a per-key file lock, so concurrent callers share one build and a crash never leaves a folder that
     looks finished. Firewalled: ``index_url`` (a PyPI mirror; may hold credentials, never shown),
     ``find_links`` (folders or URLs of wheels), ``no_index=True``. ``python``: the interpreter to base the
-    venv on (default: this one).
+    venv on (default: this one). ``lock_timeout``: seconds to wait for another process building the same venv.
 
     Raises :class:`~dbt_kickoff.errors.ConfigurationError` for bad arguments and
     :class:`~dbt_kickoff.PrerequisitesException` naming the requirement when the install fails.
@@ -203,11 +195,20 @@ def _links(find_links: PathLike | Sequence[PathLike] | None) -> tuple[str, ...]:
     return tuple(links)
 
 
-def _reuse(path: Path) -> Venv | None:
-    marker = Marker.read(path)
-    if not is_usable(path, marker):
+def _reuse(folder: Path) -> Venv | None:
+    """The finished venv at ``folder`` (its last-used time refreshed), or ``None``; no process is started."""
+    marker = Marker.read(folder)
+    if marker is None or not is_usable(folder, marker):
         return None
-    return Venv.restore(path)
+    touch_last_used(folder)
+    return Venv(
+        path=folder,
+        python=folder / marker.python,
+        requirements=marker.requirements,
+        dbt_version=marker.dbt_version,
+        key=marker.key,
+        installed=marker.installed,
+    )
 
 
 def _create(
