@@ -100,14 +100,17 @@ def iter_cycles(
     max_cycles: int | None = None,
     overlap: Overlap = "wait",
     stop: threading.Event | None = None,
+    full_first_cycle: bool = True,
 ) -> Iterator[CycleReport]:
     """Yield a :class:`CycleReport` per ``load → transform`` cycle, one every ``every`` seconds.
 
     ``load`` returns what it loaded (a dlt ``LoadInfo`` or ``"schema.table"`` names); with ``only_loaded`` only
-    the models downstream of those tables are built, and dbt is skipped when nothing was loaded. Without a
-    ``load``, each cycle transforms everything. Cycles never overlap: when one runs past its slot, the next
-    starts at once (``overlap="wait"``) or at the next free slot (``overlap="skip"``). Setting ``stop`` ends
-    the loop after the current cycle; the runner stays open (close it yourself).
+    the models downstream of those tables are built, and dbt is skipped when nothing was loaded — except in
+    the first cycle when ``full_first_cycle`` (the default), which transforms everything so that seeds and
+    models that read no loaded table exist too. Without a ``load``, each cycle transforms everything.
+    Cycles never overlap: when one runs past its slot, the next starts at once (``overlap="wait"``) or at
+    the next free slot (``overlap="skip"``). Setting ``stop`` ends the loop after the current cycle; the
+    runner stays open (close it yourself).
     """
     if every <= 0:
         raise ConfigurationError(f"every must be a positive number of seconds, not {every}")
@@ -119,7 +122,8 @@ def iter_cycles(
     missed = 0
     while not stop.is_set() and (max_cycles is None or number < max_cycles):
         number += 1
-        report = run_cycle(runner, load, number, transform=transform, only_loaded=only_loaded)
+        only_this_cycle = only_loaded and not (full_first_cycle and number == 1)
+        report = run_cycle(runner, load, number, transform=transform, only_loaded=only_this_cycle)
         report.missed_slots = missed
         yield report
         next_start += every

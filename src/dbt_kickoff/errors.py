@@ -10,7 +10,13 @@ if TYPE_CHECKING:
 
 
 class KickoffError(Exception):
-    """Base class of all dbt-kickoff errors."""
+    """Base class of all dbt-kickoff errors.
+
+    ``exit_status`` is what the command line exits with: 2 for bad usage or configuration (the default),
+    1 for a dbt or dbt Cloud job that ran and failed, was cancelled, or could not be waited for.
+    """
+
+    exit_status = 2
 
 
 class PrerequisitesException(KickoffError):
@@ -23,6 +29,8 @@ class ConfigurationError(PrerequisitesException):
 
 class DBTProcessingError(KickoffError):
     """A dbt command failed. ``run_results`` holds every node result of that command."""
+
+    exit_status = 1
 
     def __init__(self, command: str, run_results: Sequence[NodeResult], message: str) -> None:
         super().__init__(message)
@@ -40,3 +48,5 @@ class IncrementalSchemaOutOfSyncError(DBTProcessingError):
 
 class DbtCancelled(KickoffError):
     """A dbt command was cancelled (timeout, KeyboardInterrupt or an explicit cancel)."""
+
+    exit_status = 1

@@ -22,11 +22,23 @@ def register(subparsers: Any) -> None:
         "run", help="run a dbt package against a destination",
         description="Run a dbt package (local folder or git URL) against a destination and report every node.",
     )
+    add_package_arguments(parser)
+    parser.add_argument("--command", choices=COMMANDS, default="run_all", help="what to run (default: run_all)")
+    parser.add_argument("--vars", help="extra dbt vars as a JSON object")
+    parser.add_argument("--select", help="dbt selection (not for run_all)")
+    parser.add_argument("--full-refresh", action="store_true", help="rebuild incremental models and seeds")
+    parser.add_argument("--source-tests-selector", help="run_all: test these sources before the run")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
+    parser.set_defaults(handler=handle_run)
+
+
+def add_package_arguments(parser: argparse.ArgumentParser) -> None:
+    """Where the package is, where dbt writes, and how dbt runs (shared by run and watch)."""
     parser.add_argument("package_location", help="folder with dbt_project.yml, or a git URL")
     parser.add_argument("--destination", help="connection URL, e.g. duckdb:///warehouse.duckdb or "
                         "postgresql://user@host:5432/db (omit to use the package's profiles.yml)")
-    parser.add_argument("--command", choices=COMMANDS, default="run_all", help="what to run (default: run_all)")
     parser.add_argument("--dataset-name", help="schema dbt builds into")
+    parser.add_argument("--source-dataset-name", help="schema the data was loaded into (var source_dataset_name)")
     parser.add_argument("--branch", dest="package_repository_branch", help="git branch, tag or commit sha")
     parser.add_argument("--subdirectory", help="folder of the dbt project inside the repository")
     parser.add_argument("--working-dir", help="where git checkouts are cached")
@@ -34,16 +46,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--profile", dest="profile_name", help="profile name (without --destination)")
     parser.add_argument("--target", help="dbt target name")
     parser.add_argument("--threads", type=int, help="dbt threads")
-    parser.add_argument("--vars", help="extra dbt vars as a JSON object")
-    parser.add_argument("--select", help="dbt selection (not for run_all)")
-    parser.add_argument("--full-refresh", action="store_true", help="rebuild incremental models and seeds")
-    parser.add_argument("--source-tests-selector", help="run_all: test these sources before the run")
     parser.add_argument("--dbt-version", help="run in a cached virtual environment with this dbt version")
     parser.add_argument("--no-auto-full-refresh", action="store_true",
                         help="fail instead of refreshing an incremental model whose schema is out of sync")
     parser.add_argument("--timeout", type=float, help="seconds each dbt command may take")
-    parser.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
-    parser.set_defaults(handler=handle_run)
 
 
 def _parse_vars(text: str | None) -> dict[str, Any]:
@@ -99,16 +105,22 @@ def execute(runner: PackageRunner, args: argparse.Namespace) -> None:
         getattr(runner, args.command)(params, additional_vars=extra_vars)
 
 
+def runner_from_args(args: argparse.Namespace, on_event: Any = None) -> PackageRunner:
+    """A runner from the shared package arguments."""
+    return package(
+        args.destination, args.package_location, package_repository_branch=args.package_repository_branch,
+        subdirectory=args.subdirectory, working_dir=args.working_dir, dataset_name=args.dataset_name,
+        source_dataset_name=args.source_dataset_name, profiles_dir=args.profiles_dir,
+        profile_name=args.profile_name, target=args.target, threads=args.threads,
+        auto_full_refresh_when_out_of_sync=not args.no_auto_full_refresh, command_timeout=args.timeout,
+        venv=_venv(args), on_event=on_event,
+    )
+
+
 def handle_run(args: argparse.Namespace) -> int:
     console = Console(stderr=True)
     progress = NodeProgress(console) if not args.json else None
-    runner = package(
-        args.destination, args.package_location, package_repository_branch=args.package_repository_branch,
-        subdirectory=args.subdirectory, working_dir=args.working_dir, dataset_name=args.dataset_name,
-        profiles_dir=args.profiles_dir, profile_name=args.profile_name, target=args.target, threads=args.threads,
-        auto_full_refresh_when_out_of_sync=not args.no_auto_full_refresh, command_timeout=args.timeout,
-        venv=_venv(args), on_event=progress,
-    )
+    runner = runner_from_args(args, on_event=progress)
     with runner, progress or nullcontext():
         try:
             execute(runner, args)

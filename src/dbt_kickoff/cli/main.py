@@ -12,15 +12,13 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from dbt_kickoff.errors import DBTProcessingError, KickoffError
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+from dbt_kickoff.errors import KickoffError
 
 
 def _areas() -> list[object]:
-    from dbt_kickoff.cli import cloud, core, demo, venvs
+    from dbt_kickoff.cli import cloud, core, demo, venvs, watch
 
-    return [core, demo, cloud, venvs]
+    return [core, watch, demo, cloud, venvs]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,13 +33,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def is_failure_error(exc: BaseException) -> bool:
-    """A dbt or dbt Cloud job failure (exit 1), as opposed to bad usage or configuration (exit 2)."""
-    if isinstance(exc, DBTProcessingError):
-        return True
-    return type(exc).__name__ in {"DbtCloudRunFailed", "DbtCancelled"}
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -54,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args))
     except KickoffError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILED if is_failure_error(exc) else EXIT_USAGE
+        return exc.exit_status
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

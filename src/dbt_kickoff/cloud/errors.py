@@ -56,9 +56,13 @@ class DbtCloudValidationError(DbtCloudAPIError):
 class DbtCloudUnavailableError(DbtCloudAPIError):
     """Retries exhausted on rate limits, server errors, bad bodies or connection failures."""
 
+    exit_status = 1
+
 
 class DbtCloudTriggerUncertain(DbtCloudError):
     """A trigger may or may not have created a run; look for ``marker`` in the cause of the job's runs."""
+
+    exit_status = 1
 
     def __init__(self, message: str, *, job_id: int, marker: str) -> None:
         super().__init__(message)
@@ -68,6 +72,8 @@ class DbtCloudTriggerUncertain(DbtCloudError):
 
 class DbtCloudRunFailed(DbtCloudError):
     """A run ended in error (status 20). ``.run`` is the run as dbt Cloud describes it, with its steps."""
+
+    exit_status = 1
 
     def __init__(self, message: str, run: Mapping[str, Any]) -> None:
         super().__init__(message)
@@ -89,6 +95,8 @@ class DbtCloudRunCancelled(DbtCloudRunFailed):
 
 class DbtCloudWaitTimeout(DbtCloudError):
     """The caller's wait ``timeout`` passed before the run finished (``cancelled`` if we cancelled it)."""
+
+    exit_status = 1
 
     def __init__(self, message: str, run: Mapping[str, Any], *, cancelled: bool) -> None:
         super().__init__(message)

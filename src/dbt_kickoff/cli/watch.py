@@ -1,0 +1,99 @@
+"""``dbt-kickoff watch``: load → transform every N seconds until stopped (Ctrl-C or SIGTERM)."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from rich.console import Console
+
+from dbt_kickoff.cli.core import add_package_arguments, runner_from_args
+from dbt_kickoff.cycles import CycleReport, iter_cycles
+from dbt_kickoff.errors import ConfigurationError
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "watch", help="load and transform every N seconds, never overlapping",
+        description="Run `load → transform` every --every seconds with one warm dbt process. With --load, only "
+        "the models downstream of the loaded tables are built and dbt is skipped when nothing was loaded.",
+    )
+    add_package_arguments(parser)
+    parser.add_argument("--every", type=float, required=True, help="seconds between cycle starts")
+    parser.add_argument("--load", metavar="MODULE:FUNCTION",
+                        help="a function returning a dlt LoadInfo or a list of 'schema.table' it loaded")
+    parser.add_argument("--transform", choices=("build", "run_all"), default="build",
+                        help="what runs when everything is transformed (default: build)")
+    parser.add_argument("--all-models", action="store_true", help="transform everything, not just what was loaded")
+    parser.add_argument("--max-cycles", type=int, help="stop after this many cycles")
+    parser.add_argument("--on-overlap", choices=("wait", "skip"), default="wait",
+                        help="a cycle longer than --every: start the next at once (wait) or at the next slot (skip)")
+    parser.add_argument("--json", action="store_true", help="one JSON line per cycle on stdout")
+    parser.set_defaults(handler=handle_watch)
+
+
+def load_function(spec: str | None) -> Callable[[], Any] | None:
+    """Import ``module:function``."""
+    if not spec:
+        return None
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise ConfigurationError(f"--load must look like 'package.module:function', not {spec!r}")
+    try:
+        function = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigurationError(f"--load {spec}: {exc}") from None
+    if not callable(function):
+        raise ConfigurationError(f"--load {spec} is not a function")
+    return function  # type: ignore[no-any-return]
+
+
+def cycle_json(report: CycleReport) -> str:
+    return json.dumps({
+        "cycle": report.number, "started_at": report.started_at.isoformat(), "ok": report.ok,
+        "load_seconds": round(report.load_seconds, 3), "transform_seconds": round(report.transform_seconds, 3),
+        "loaded": report.loaded, "skipped": report.skipped, "missed_slots": report.missed_slots,
+        "error": str(report.error) if report.error else None, "results": [r.to_dict() for r in report.results],
+    }, default=str)
+
+
+def cycle_line(report: CycleReport) -> str:
+    failed = sum(r.is_failure for r in report.results)
+    state = "[red]failed[/]" if not report.ok else (f"[dim]skipped ({report.skipped})[/]" if report.skipped else
+                                                    "[green]ok[/]")
+    detail = f": {report.error}" if report.error else ""
+    return (f"cycle {report.number} {state} load {report.load_seconds:.2f}s, transform "
+            f"{report.transform_seconds:.2f}s, {len(report.results)} node(s), {failed} failed{detail}")
+
+
+def handle_watch(args: argparse.Namespace) -> int:
+    load = load_function(args.load)
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: object) -> None:
+        print(f"\nsignal {signum}: stopping after this cycle", file=sys.stderr)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    console = Console(stderr=True)
+    failures = 0
+    try:
+        with runner_from_args(args) as runner:
+            for report in iter_cycles(runner, load, every=args.every, transform=args.transform,
+                                      only_loaded=not args.all_models, max_cycles=args.max_cycles,
+                                      overlap=args.on_overlap, stop=stop):
+                failures += not report.ok
+                if args.json:
+                    print(cycle_json(report), flush=True)
+                else:
+                    console.print(cycle_line(report), highlight=False)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 1 if failures else 0
