@@ -51,7 +51,7 @@ def load_function(spec: str | None) -> Callable[[], Any] | None:
         raise ConfigurationError(f"--load {spec}: {exc}") from None
     if not callable(function):
         raise ConfigurationError(f"--load {spec} is not a function")
-    return function  # type: ignore[no-any-return]
+    return function
 
 
 def cycle_json(report: CycleReport) -> str:
