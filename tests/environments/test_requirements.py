@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from dbt_kickoff.environments.requirements import (
@@ -87,3 +89,14 @@ def test_adapter_given_as_url_is_refused() -> None:
 def test_no_destination_and_no_adapters() -> None:
     with pytest.raises(ConfigurationError, match="adapters="):
         resolve_requirements(None, None, None)
+
+
+def test_dlt_pipeline_needs_no_credentials_to_pick_the_adapter(tmp_path: Path) -> None:
+    dlt = pytest.importorskip("dlt")
+    pipeline = dlt.pipeline(pipeline_name="p", destination="postgres", dataset_name="d", pipelines_dir=str(tmp_path))
+    assert resolve_requirements(pipeline, None, None) == (dbt_core_requirement(None), "dbt-postgres")
+
+
+def test_dlt_argument_order_gets_a_hint() -> None:
+    with pytest.raises(ConfigurationError, match="pass venv_path= by name"):
+        dbt_core_requirement("dbt")

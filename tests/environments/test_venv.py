@@ -24,12 +24,10 @@ def test_new_venv_has_dbt_and_the_adapter(duckdb_venv: Venv) -> None:
     installed = dict(duckdb_venv.installed)
     assert installed["dbt-core"] == duckdb_venv.dbt_version
     assert duckdb_venv.dbt_version.startswith(("1.10.", "1.11."))
-    probe = duckdb_venv.run_module(
-        "dbt.cli.main", "--version", capture_output=True, check=True
-    )  # the venv's own dbt, not the host's
-    assert f"installed: {duckdb_venv.dbt_version}" in probe.stdout
-    assert "duckdb" in probe.stdout
-    where = duckdb_venv.run_module("site", capture_output=True, check=True).stdout
+    probe = duckdb_venv.run_module("dbt.cli.main", "--version")  # the venv's own dbt, not the host's
+    assert f"installed: {duckdb_venv.dbt_version}" in probe
+    assert "duckdb" in probe
+    where = duckdb_venv.run_module("site")
     assert str(duckdb_venv.path) in where and str(Path(sys.prefix)) not in where
 
 
@@ -38,8 +36,8 @@ def test_environment_plugs_into_the_engines(duckdb_venv: Venv) -> None:
     assert environment.python == duckdb_venv.python
     assert environment.engine == "worker" and environment.exit_codes == "v1"
     assert duckdb_venv.dbt_version in environment.description
-    done = duckdb_venv.run_command("dbt", "--version", capture_output=True, check=True)
-    assert duckdb_venv.dbt_version in done.stdout  # the dbt script works after the rename into place
+    # the dbt script still works after the venv was renamed into place
+    assert duckdb_venv.dbt_version in duckdb_venv.run_command("dbt", "--version")
 
 
 def test_reuse_starts_no_process_and_records_use(duckdb_venv: Venv, venv_root: Path) -> None:
@@ -56,7 +54,18 @@ def test_same_interpreter_given_explicitly_shares_the_venv(duckdb_venv: Venv, ve
     assert get_venv(adapters="duckdb", python=sys.executable, venv_dir=venv_root) == duckdb_venv
 
 
-def test_broken_venv_is_rebuilt(venv_root: Path) -> None:
+def test_dlt_style_call_keeps_the_venv_in_the_pipeline_working_dir(tmp_path: Path, duckdb_venv: Venv) -> None:
+    dlt = pytest.importorskip("dlt")
+    pipeline = dlt.pipeline(pipeline_name="p", destination="duckdb", dataset_name="d", pipelines_dir=str(tmp_path))
+    expected = Path(pipeline.working_dir) / "dbt" / duckdb_venv.key
+    shutil.copytree(duckdb_venv.path, expected, symlinks=True, copy_function=os.link)  # as if built there before
+    with processes_started() as started:
+        venv = get_venv(pipeline, venv_path="dbt", dbt_version=None)  # dlt.dbt.get_venv's keywords
+    assert venv.path == expected and started == []
+
+
+def test_broken_venv_is_rebuilt(venv_root: Path, tmp_path: Path) -> None:
+    (tmp_path / "probe.py").write_text("import dbt.version; print(dbt.version.__version__, end='')")
     venv = get_venv(adapters=["duckdb"], dbt_version="1.11.*", venv_dir=venv_root)
     created = Marker.read(venv.path).created_at  # type: ignore[union-attr]
     site_packages = venv.path / Marker.read(venv.path).site_packages  # type: ignore[union-attr]
@@ -65,7 +74,7 @@ def test_broken_venv_is_rebuilt(venv_root: Path) -> None:
     rebuilt = get_venv(adapters=["duckdb"], dbt_version="1.11.*", venv_dir=venv_root)
     assert rebuilt.path == venv.path and rebuilt.exists()
     assert Marker.read(rebuilt.path).created_at > created  # type: ignore[union-attr]
-    assert rebuilt.run_module("dbt.version", check=True).returncode == 0
+    assert rebuilt.run_script(tmp_path / "probe.py") == rebuilt.dbt_version
 
 
 def test_folder_without_marker_is_garbage(venv_root: Path, duckdb_venv: Venv) -> None:
@@ -90,11 +99,11 @@ def test_pip_fallback_and_a_firewalled_install_from_a_wheel_folder(tmp_path: Pat
         venv = get_venv(adapters=["duckdb"], dbt_version=">=1.11,<1.12", venv_dir=venv_root, installer="pip")
     assert started and not any(Path(argv[0]).name.startswith("uv") for argv in started)
     assert json.loads((venv.path / MARKER).read_text())["installer"] == "pip"
-    assert venv.run_command("dbt", "--version", capture_output=True, check=True).returncode == 0
+    assert f"installed: {venv.dbt_version}" in venv.run_command("dbt", "--version")
 
     wheels = tmp_path / "wheels"
     pins = [f"{name}=={version}" for name, version in venv.installed]
-    venv.run_module("pip", "download", "--quiet", "--dest", str(wheels), *pins, capture_output=True, check=True)
+    venv.run_module("pip", "download", "--quiet", "--dest", str(wheels), *pins)
     offline = get_venv(
         adapters=["duckdb"], dbt_version=">=1.11,<1.12", venv_dir=venv_root, no_index=True, find_links=wheels
     )

@@ -43,9 +43,14 @@ def dbt_core_requirement(dbt_version: str | None) -> str:
     try:
         specifier = SpecifierSet(text)
     except InvalidSpecifier:
+        dlt_order = (
+            ""
+            if any(c.isdigit() for c in text)
+            else " (dlt's get_venv(pipeline, venv_path, dbt_version) has another order: pass venv_path= by name)"
+        )
         raise ConfigurationError(
             f'dbt_version={dbt_version!r} is neither a version ("1.11.2", "1.11") nor a version specifier '
-            f'(">=1.10,<1.12"); the default is "{DEFAULT_DBT_VERSION}"'
+            f'(">=1.10,<1.12"); the default is "{DEFAULT_DBT_VERSION}"{dlt_order}'
         ) from None
     if not str(specifier):
         raise ConfigurationError(f'dbt_version={dbt_version!r} is empty; omit it for "{DEFAULT_DBT_VERSION}"')
@@ -94,6 +99,10 @@ def destination_requirements(destination: Any) -> tuple[str, ...]:
         return adapter_for_scheme(scheme, profiles.redact_url(destination)).packages
     if isinstance(destination, Mapping) and "type" in destination:
         return adapter_requirements(str(destination["type"]))
+    dlt_destination = getattr(destination, "destination", None)  # a dlt pipeline: no credentials needed here
+    destination_type = getattr(dlt_destination, "destination_type", None)
+    if isinstance(destination_type, str):
+        return adapter_requirements(destination_type)
     profile = profiles.resolve_destination(destination)
     return profile.dbt_packages if profile is not None else ()
 

@@ -101,21 +101,27 @@ class Venv:
         env.update(extra or {})
         return env
 
-    def run_module(self, module: str, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-        """Run ``python -m module args...`` in this venv (``subprocess.run`` keyword arguments allowed)."""
-        return self._run([str(self.python), "-m", module, *args], kwargs)
-
-    def run_command(self, command: str, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-        """Run a script of this venv's bin folder (``dbt``, ``pip``...) with ``args``."""
-        script = shutil.which(command, path=str(self.bin_dir))
+    def run_command(self, entry_point: str, *args: str) -> str:
+        """Run a script of this venv's bin folder (``dbt``, ``pip``...) and return its output (stdout and
+        stderr); raises ``subprocess.CalledProcessError`` when it fails, like dlt's ``Venv.run_command``."""
+        script = shutil.which(entry_point, path=str(self.bin_dir))
         if script is None:
-            raise PrerequisitesException(f"{command!r} is not installed in the venv {self.path}")
-        return self._run([script, *args], kwargs)
+            raise PrerequisitesException(f"{entry_point!r} is not installed in the venv {self.path}")
+        return self._output([script, *args])
 
-    def _run(self, argv: list[str], kwargs: dict[str, Any]) -> subprocess.CompletedProcess[str]:
-        kwargs.setdefault("text", True)
-        kwargs["env"] = self.run_env(kwargs.get("env"))
-        return subprocess.run(argv, **kwargs)
+    def run_module(self, module: str, *args: str) -> str:
+        """``python -m module args...`` in this venv; returns its output like :meth:`run_command`."""
+        return self._output([str(self.python), "-m", module, *args])
+
+    def run_script(self, script: PathLike, *args: str) -> str:
+        """``python script args...`` in this venv; returns its output like :meth:`run_command`."""
+        return self._output([str(self.python), os.fspath(script), *args])
+
+    def _output(self, argv: list[str]) -> str:
+        done = subprocess.run(
+            argv, env=self.run_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=True
+        )
+        return done.stdout
 
 
 def get_venv(
@@ -130,6 +136,7 @@ def get_venv(
     python: PathLike | None = None,
     installer: InstallerName = "auto",
     lock_timeout: float = 900,
+    venv_path: PathLike | None = None,
 ) -> Venv:
     """Make, or reuse when it already exists, a venv with dbt-core and the adapter(s) ``destination`` needs.
 
@@ -149,10 +156,14 @@ def get_venv(
     looks finished. Firewalled: ``index_url`` (a PyPI mirror; may hold credentials, never shown),
     ``find_links`` (folders or URLs of wheels), ``no_index=True``. ``python``: the interpreter to base the
     venv on (default: this one). ``lock_timeout``: seconds to wait for another process building the same venv.
+    ``venv_path`` (the name dlt uses) is ``venv_dir``, but a relative path is taken inside the dlt pipeline's
+    working dir when ``destination`` is a pipeline.
 
     Raises :class:`~dbt_kickoff.errors.ConfigurationError` for bad arguments and
     :class:`~dbt_kickoff.PrerequisitesException` naming the requirement when the install fails.
     """
+    if venv_path is not None:
+        venv_dir = _dlt_venv_path(destination, venv_path, venv_dir)
     requirements = resolve_requirements(destination, dbt_version, adapters)
     index = IndexOptions(index_url=index_url or None, find_links=_links(find_links), no_index=bool(no_index))
     base_python, identity = interpreter_identity(python)
@@ -176,6 +187,18 @@ def get_venv(
             f"remove it with `dbt-kickoff venv remove {key}` if that process is gone"
         ) from None
     return Venv.restore(root / key)
+
+
+def _dlt_venv_path(destination: Any, venv_path: PathLike, venv_dir: PathLike | None) -> Path:
+    if venv_dir is not None:
+        raise ConfigurationError("pass venv_dir or venv_path (its dlt name), not both")
+    if not os.fspath(venv_path):
+        raise ConfigurationError("venv_path is empty; to run the dbt of this interpreter pass venv=None to package()")
+    path = Path(venv_path).expanduser()
+    working_dir = getattr(destination, "working_dir", None)  # a dlt pipeline keeps its venvs in its working dir
+    if not path.is_absolute() and isinstance(working_dir, (str, os.PathLike)):
+        path = Path(working_dir) / path
+    return path
 
 
 def _links(find_links: PathLike | Sequence[PathLike] | None) -> tuple[str, ...]:
