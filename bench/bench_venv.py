@@ -25,11 +25,18 @@ REPO = Path(__file__).resolve().parents[1]
 SHOP = REPO / "tests" / "projects" / "shop"
 
 CREATE = """
-import json, sys, time
+import json, logging, sys, time
+steps = {}
+class Steps(logging.Handler):
+    def emit(self, record):
+        if record.msg == "%s: %.2f s":
+            steps[record.args[0].split()[0]] = record.args[1]
+logging.getLogger("dbt_kickoff.environments.installer").addHandler(Steps())
+logging.getLogger("dbt_kickoff.environments.installer").setLevel(logging.INFO)
 started = time.perf_counter()
 from dbt_kickoff import get_venv
 venv = get_venv(adapters=["duckdb"], venv_dir=sys.argv[1], installer=sys.argv[2])
-print(json.dumps({"seconds": time.perf_counter() - started, "dbt": venv.dbt_version}))
+print(json.dumps({"seconds": time.perf_counter() - started, "dbt": venv.dbt_version, "steps": steps}))
 """
 
 REUSE = """
@@ -93,7 +100,8 @@ def bench_create(work: Path, label: str, repeat: int, installer: str, cold: bool
             extra["PIP_NO_CACHE_DIR"] = "1"
         result, _ = _python(CREATE, str(root), installer, env=_env(**extra))
         seconds.append(result["seconds"])
-        print(f"  {label} #{i + 1}: {result['seconds']:.2f} s (dbt-core {result['dbt']})", flush=True)
+        steps = ", ".join(f"{name} {value:.2f} s" for name, value in result["steps"].items())
+        print(f"  {label} #{i + 1}: {result['seconds']:.2f} s (dbt-core {result['dbt']}; {steps})", flush=True)
         shutil.rmtree(root, ignore_errors=True)
         shutil.rmtree(work / f"uv-cache-{label}-{i}", ignore_errors=True)
     return _median(seconds)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,7 @@ from dbt_kickoff.environments.requirements import PIN_HINT
 from dbt_kickoff.errors import ConfigurationError, PrerequisitesException
 
 InstallerName = Literal["auto", "uv", "pip"]
+logger = logging.getLogger(__name__)
 
 # Run in the new venv after installing: proves dbt and the adapters import (which also compiles their
 # bytecode, so the first dbt run is not slower than in an older environment) and reports where things are.
@@ -124,6 +127,7 @@ class _Runner:
         self.secrets = index.secrets()
 
     def __call__(self, argv: Sequence[str | os.PathLike[str]], what: str, requirements: Sequence[str]) -> str:
+        started = time.perf_counter()
         try:
             done = subprocess.run(
                 [os.fspath(a) for a in argv], cwd=self.cwd, env=self.env, capture_output=True, text=True
@@ -132,6 +136,7 @@ class _Runner:
             raise PrerequisitesException(f"{what} failed: cannot run {argv[0]}: {exc.strerror}") from None
         if done.returncode != 0:
             raise install_error(what, requirements, done.stdout + "\n" + done.stderr, self.secrets)
+        logger.info("%s: %.2f s", what, time.perf_counter() - started)
         return done.stdout
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import shutil
@@ -38,6 +39,7 @@ from dbt_kickoff.environments.requirements import resolve_requirements
 from dbt_kickoff.errors import ConfigurationError, PrerequisitesException
 
 PathLike = str | os.PathLike[str]
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -246,6 +248,7 @@ def _create(
     """Build under the lock: uv builds a relocatable venv in a temp sibling and renames it into place;
     stdlib venvs are not relocatable, so pip builds at the final path. Either way the marker comes last."""
     final = root / key
+    logger.info("building the dbt venv %s with %s: %s", final, kind, " ".join(requirements))
     staging = root / f"{TMP_PREFIX}{key}-{secrets.token_hex(4)}" if kind == "uv" else final
     try:
         built = build(staging, requirements, python=python, index=index, installer=kind, uv=uv)
