@@ -40,6 +40,7 @@ def test_demo_runs_loads_the_next_day_and_starts_over(tmp_path: Path) -> None:
     report = json.loads(first.stdout)
     assert report["success"] is True
     assert report["load"]["number"] == 1
+    assert len(report["load"]["load_ids"]) == 1
     assert report["load"]["rows"]["events"] == len(generate_sample_data().events)
     statuses = {r["unique_id"]: r["status"] for r in report["results"]}
     assert {uid.split(".")[-1] for uid in statuses if uid.startswith("model.")} == MODELS
