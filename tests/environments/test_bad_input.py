@@ -55,11 +55,12 @@ def test_package_not_found_names_it(tmp_path: Path) -> None:
     assert cache_entries(tmp_path) == []
 
 
+@pytest.mark.parametrize("userinfo", ["mirror-user:idx-s3cret", "idx-s3cret-token"])
 def test_unreachable_index_says_so_and_never_shows_its_credentials(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, userinfo: str
 ) -> None:
     monkeypatch.setenv("UV_HTTP_RETRIES", "0")  # fail at once instead of retrying the closed port
-    index = f"http://mirror-user:idx-s3cret@127.0.0.1:{_closed_loopback_port()}/simple"
+    index = f"http://{userinfo}@127.0.0.1:{_closed_loopback_port()}/simple"
     with processes_started() as started, pytest.raises(PrerequisitesException) as info:
         get_venv(adapters=["duckdb"], venv_dir=tmp_path / "cache", index_url=index)
     assert started and all("idx-s3cret" not in " ".join(argv) for argv in started)  # never in argv

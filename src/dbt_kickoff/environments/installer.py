@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from dbt_kickoff.environments.requirements import PIN_HINT
 from dbt_kickoff.errors import ConfigurationError, PrerequisitesException
@@ -57,16 +57,9 @@ class IndexOptions:
         for url in (self.index_url, *self.find_links):
             if url:
                 parts = urlsplit(url)
-                found += [value for value in (parts.password, parts.username) if value]
+                # a token alone sits where the user name goes (https://TOKEN@host/simple)
+                found += [parts.password] if parts.password else [parts.username] if parts.username else []
         return found
-
-
-def redact_url(url: str) -> str:
-    parts = urlsplit(url)
-    if not parts.username and not parts.password:
-        return url
-    host = parts.hostname or ""
-    return urlunsplit(parts._replace(netloc=f"***@{host}" + (f":{parts.port}" if parts.port else "")))
 
 
 def find_uv() -> Path | None:
