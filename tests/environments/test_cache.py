@@ -125,3 +125,34 @@ def test_cli_list_create_remove_prune(
 
     assert main(["venv", "create", "--adapter", "nosuch", "--venv-dir", str(cache)]) == 2
     assert "unknown dbt adapter 'nosuch'" in capsys.readouterr().err
+
+
+@contextmanager
+def used_elsewhere(venv: Path) -> Iterator[None]:
+    """Another process runs from the venv and holds it with Venv.in_use()."""
+    code = (
+        "import sys; from dbt_kickoff.environments.venv import Venv\n"
+        "with Venv.restore(sys.argv[1]).in_use():\n    print('held', flush=True); sys.stdin.read()"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code, str(venv)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        yield
+    finally:
+        holder.communicate("")
+
+
+def test_a_venv_in_use_is_neither_removed_nor_pruned(cache: Path) -> None:
+    _age(cache / "aaaa", 40)
+    with used_elsewhere(cache / "aaaa"), Venv.restore(cache / "aaaa").in_use():  # two holders at once
+        with pytest.raises(PrerequisitesException, match="used"):
+            remove_venv("aaaa", cache)
+        _age(cache / "aaaa", 40)
+        assert prune_venvs(30, cache) == []
+    assert remove_venv("aaaa", cache) == cache / "aaaa"  # released: now it goes
+    broken = Venv.restore(cache / "bbbb")
+    shutil.rmtree(cache / "bbbb" / "lib")
+    with pytest.raises(PrerequisitesException, match="removed or broken"), broken.in_use():
+        pass

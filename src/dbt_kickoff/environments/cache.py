@@ -49,7 +49,26 @@ def venv_key(identity: Mapping[str, Any]) -> str:
 
 
 def lock_for(root: Path, key: str, timeout: float = -1) -> FileLock:
+    """The exclusive lock of one venv, held while it is built or removed."""
     return FileLock(str(root / f"{key}.lock"), timeout=timeout)
+
+
+@contextlib.contextmanager
+def held_in_use(root: Path, key: str) -> Iterator[None]:
+    """A shared hold on the same lock file: any number of users at once, but no build or removal meanwhile
+    (they take the lock exclusively). POSIX only; on Windows the OS already refuses to delete a running
+    interpreter, so this is a no-op there."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    fd = os.open(root / f"{key}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)  # waits while a build or removal holds it exclusively
+        yield
+    finally:
+        os.close(fd)  # releases the hold
 
 
 def ensure_root(root: Path) -> None:
@@ -226,21 +245,22 @@ def _locate(key_or_path: str | os.PathLike[str], venv_dir: str | os.PathLike[str
 
 def remove_venv(key_or_path: str | os.PathLike[str], venv_dir: str | os.PathLike[str] | None = None) -> Path:
     """Delete one cached venv, given by key (see :func:`list_venvs`) or path. Refuses while another process
-    builds or removes it (holds its lock). Returns the removed path."""
+    builds, removes or uses it (holds its lock, see ``Venv.in_use``). Returns the removed path."""
     root, key = _locate(key_or_path, venv_dir)
     try:
         with lock_for(root, key, timeout=0):
             remove_tree(root / key)
     except Timeout:
         raise PrerequisitesException(
-            f"the venv {root / key} is being built or removed by another process; try again later"
+            f"the venv {root / key} is being built, used or removed by another process; try again later"
         ) from None
     return root / key
 
 
 def prune_venvs(older_than_days: float, venv_dir: str | os.PathLike[str] | None = None) -> list[Path]:
     """Delete cached venvs not used for ``older_than_days`` days, unfinished venvs, and leftovers of crashed
-    builds; venvs whose lock another process holds are skipped. Returns the removed paths."""
+    builds; venvs another process builds or uses (holds their lock, see ``Venv.in_use``) are skipped.
+    Returns the removed paths."""
     if older_than_days < 0:
         raise ConfigurationError(f"older_than_days must be >= 0, not {older_than_days}")
     root = cache_root(venv_dir)

@@ -8,7 +8,8 @@ import secrets
 import shutil
 import subprocess
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from dbt_kickoff.environments.cache import (
     Marker,
     cache_root,
     ensure_root,
+    held_in_use,
     is_usable,
     lock_for,
     remove_garbage,
@@ -70,6 +72,15 @@ class Venv:
                 "call get_venv() to (re)build it"
             )
         return venv
+
+    @contextmanager
+    def in_use(self) -> Iterator[Venv]:
+        """Hold this venv while dbt runs from it: until the block ends, ``remove_venv``/``prune_venvs`` (in any
+        process) refuse or skip it. Any number of holders at once; reuse by ``get_venv`` is not slowed."""
+        if not self.exists():
+            raise PrerequisitesException(f"the venv {self.path} was removed or broken; call get_venv() again")
+        with held_in_use(self.path.parent, self.path.name):
+            yield self
 
     @property
     def bin_dir(self) -> Path:
