@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from dbt_kickoff.cli.main import main
-from dbt_kickoff.demo.data import generate_sample_data
+from dbt_kickoff.demo.data import generate_sample_data, load_sample_data
 
 MODELS = {
     "stg_customers", "stg_products", "stg_sessions", "stg_events", "stg_orders", "stg_order_items",
@@ -73,3 +73,19 @@ def test_cloud_flag_rejects_local_only_options(capsys: pytest.CaptureFixture[str
     assert main(["demo", "--cloud", "--json", "--workdir", str(tmp_path)]) == 2
     assert "--cloud" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.slow
+def test_failing_data_tests_exit_1_with_every_result(tmp_path: Path) -> None:
+    workdir = tmp_path / "work"
+    assert demo("--workdir", str(workdir), "--json", cwd=tmp_path).returncode == 0
+    # the first day loaded a second time: every event is there twice, so the unique tests must fail
+    load_sample_data(workdir / "shop.duckdb", "raw_shop", pipelines_dir=workdir / "dlt", batch=0)
+    failed = demo("--workdir", str(workdir), "--json", cwd=tmp_path)
+    assert failed.returncode == 1, failed.stderr[-3000:]
+    report = json.loads(failed.stdout)
+    assert report["success"] is False
+    failing = {r["model_name"] for r in report["results"] if r["status"] == "fail"}
+    assert "source_unique_shop_events_event_id" in failing
+    assert "source_unique_shop_events_event_id" in report["error"]
+    assert report["metrics"] == {}
