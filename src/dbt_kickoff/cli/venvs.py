@@ -24,12 +24,16 @@ def register(subparsers: Any) -> None:
     listing.set_defaults(handler=_list)
 
     create = actions.add_parser("create", help="create (or reuse) a venv, like get_venv()")
-    create.add_argument("destination", nargs="?", help="a destination URL or type (duckdb, postgres, ...)")
+    create.add_argument(
+        "destination", nargs="?", help="a destination type (duckdb, postgres, ...); only its type matters"
+    )
     create.add_argument(
         "--adapter", action="append", dest="adapters", help="adapter type or distribution; repeat"
     )
     create.add_argument("--dbt-version", help='a version ("1.11.2") or specifier (">=1.10,<1.12")')
-    create.add_argument("--index-url", help="a package index (PyPI mirror)")
+    create.add_argument(
+        "--index-url", help="a package index (PyPI mirror); with credentials, set UV_INDEX_URL instead of argv"
+    )
     create.add_argument("--find-links", action="append", help="a folder or URL of wheels; repeat")
     create.add_argument("--no-index", action="store_true", help="do not use any package index")
     create.add_argument("--installer", choices=["auto", "uv", "pip"], default="auto")
