@@ -501,6 +501,8 @@ def package(
     threads: int | None = None,
     subdirectory: str | None = None,
     package_repository_token: str | None = None,
+    allow_stale_package: bool = False,
+    git_options: Mapping[str, Any] | None = None,
     command_timeout: float | None = None,
     connect_timeout: float | None = None,
     on_event: EventHandler | None = None,
@@ -512,7 +514,9 @@ def package(
 
     ``destination``: a dlt pipeline, a connection URL, a mapping with ``type``, or ``None`` for the package's
     own profiles.yml (``profiles_dir``/``profile_name``/``target`` select it). ``package_location``: a local
-    folder or a git URL (``package_repository_branch`` = branch, tag or sha; ``working_dir`` = checkout cache).
+    folder or a git URL (``package_repository_branch`` = branch, tag or sha; ``working_dir`` = checkout cache;
+    ``allow_stale_package`` keeps using the last good checkout when the repository cannot be reached;
+    ``git_options``: ``known_hosts``, ``host_key_policy``, ``username``, ``timeout``).
     ``venv``: ``None`` for the dbt of this interpreter, or a :func:`dbt_kickoff.get_venv` environment.
     ``dataset_name``: the schema dbt builds into; ``source_dataset_name``: the one the data was loaded into
     (a dlt pipeline's dataset by default; both reach dbt as vars). Bad input raises a :class:`KickoffError` right here.
@@ -532,6 +536,8 @@ def package(
         token=package_repository_token,
         subdirectory=subdirectory,
         cache_dir=Path(working_dir) if working_dir else None,
+        allow_stale=allow_stale_package,
+        **dict(git_options or {}),
     )
     runner = PackageRunner(
         source=source,

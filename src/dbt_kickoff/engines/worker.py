@@ -85,7 +85,7 @@ class WorkerEngine:
         if not self.python.exists():
             raise PrerequisitesException(
                 f"the Python interpreter {self.python} for dbt does not exist (was the virtual environment "
-                "deleted?); call dbt_kickoff.get_venv() again to recreate it"
+                "deleted?); call dbt_kickoff.get_venv() again to recreate it, and pass the new venv"
             )
         self._messages = queue.Queue()
         self._stderr_tail.clear()
@@ -163,6 +163,8 @@ class WorkerEngine:
     def _request(self, request: dict[str, Any], invocation: Invocation, collector: OutcomeCollector,
                  waiting_for: str) -> dict[str, Any]:
         """Send one request and stream its events to ``collector`` until its reply arrives."""
+        if self.alive and not self.python.exists():  # the environment went away under a warm worker
+            self.close()
         self.start()
         assert self._process is not None and self._process.stdin is not None
         self._next_id += 1
