@@ -64,7 +64,7 @@ with runner:
         results = runner.build(additional_vars=variables)
         seconds = time.perf_counter() - begin
         line = {"cycle": cycle, "seconds": seconds, "nodes": len(results),
-                "parsed": runner.last_report.steps[-1].parsed}
+                "parsed": runner.last_report.steps[-1].parsed, "db_mb": os.path.getsize(path) // 2**20}
         if cycle in memory_at:
             line["worker_peak_rss_mb"], line["worker_rss_mb"] = worker_memory()
         print(json.dumps(line), flush=True)
@@ -121,7 +121,10 @@ def run_plain(package: BenchPackage, workdir: Path, runs: int) -> list[float]:
     for run in range(1, runs + 1):
         sample = run_process(argv, cwd=project, env=dbt_env())
         times.append(sample.seconds)
-        print(f"  {package.name:<8} plain dbt build {run}/{runs}: {sample.seconds:.2f} s", flush=True)
+        size = database.stat().st_size // 2**20
+        print(
+            f"  {package.name:<8} plain dbt build {run}/{runs}: {sample.seconds:.2f} s, database {size} MB", flush=True
+        )
     return times
 
 
