@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import shutil
 from pathlib import Path
 
 from rich.console import Console
@@ -39,7 +40,7 @@ def demo_package_nodes(package_dir: Path = DBT_PACKAGE_DIR) -> list[str]:
 
 
 def run_cloud_demo(workdir: Path) -> int:
-    """Load the sample data into ``workdir``/demo.duckdb with dlt, run the demo job on an in-process dbt
+    """Load the sample data into ``workdir``/cloud-demo.duckdb with dlt, run the demo job on an in-process dbt
     Cloud emulator, and print one line per node. Returns an exit status (0 success, 1 job failure)."""
     from dbt_kickoff.cloud.emulator import DbtCloudEmulator, RunScript
     from dbt_kickoff.demo.data import load_sample_data
@@ -47,9 +48,13 @@ def run_cloud_demo(workdir: Path) -> int:
     console = Console(highlight=False)
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    duckdb_path = workdir / "demo.duckdb"
+    duckdb_path = workdir / "cloud-demo.duckdb"
+    pipelines_dir = workdir / "cloud_demo_pipelines"
+    # every run starts from the first day again, so the file does not grow with duplicate loads
+    duckdb_path.unlink(missing_ok=True)
+    shutil.rmtree(pipelines_dir, ignore_errors=True)
     with console.status("loading the sample shop data with dlt…"):
-        load_sample_data(duckdb_path, DATASET_NAME, pipelines_dir=workdir / "dlt_pipelines")
+        load_sample_data(duckdb_path, DATASET_NAME, pipelines_dir=pipelines_dir)
     console.print(f"[green]loaded[/] the sample data into {duckdb_path} (dataset {DATASET_NAME})")
 
     token = f"dbtc_demo_{secrets.token_urlsafe(24)}"  # lives only in this process

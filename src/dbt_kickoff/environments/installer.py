@@ -182,12 +182,12 @@ def build(
     )
 
 
-_REQUIRED = re.compile(r"you require ([A-Za-z0-9][A-Za-z0-9._-]*)")
-_NOT_FOUND = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*) was not found in the")
-_BUILD_FAILED = re.compile(r"Failed to build `([^`=<>\s]+)")
-_INCLUDED_BY = re.compile(r"was included because `([^`]+)`")
+_REQUIRED = re.compile(r"you\s+require\s+([A-Za-z0-9][A-Za-z0-9._-]*)")  # uv wraps long lines
+_NOT_FOUND = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)\s+was\s+not\s+found\s+in\s+the")
+_BUILD_FAILED = re.compile(r"Failed\s+to\s+build\s+`([^`=<>\s]+)")
+_INCLUDED_BY = re.compile(r"was\s+included\s+because\s+`([^`]+)`")
 _FETCH = re.compile(r"/simple/([A-Za-z0-9][A-Za-z0-9._-]*)/")
-_PIP_NO_MATCH = re.compile(r"No matching distribution found for ([A-Za-z0-9][A-Za-z0-9._-]*)")
+_PIP_NO_MATCH = re.compile(r"No\s+matching\s+distribution\s+found\s+for\s+([A-Za-z0-9][A-Za-z0-9._-]*)")
 
 
 def failed_requirement(output: str, requirements: Sequence[str]) -> str | None:
