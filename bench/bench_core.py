@@ -117,6 +117,15 @@ def generated_package(workdir: Path, models: int) -> BenchPackage:
     )
 
 
+
+def bench_package(name: str, workdir: Path, models: int) -> BenchPackage:
+    """The package a benchmark names: ``demo`` or ``generated`` (``models`` models)."""
+    if name == "demo":
+        return demo_package(workdir)
+    if name == "generated":
+        return generated_package(workdir, models)
+    raise ValueError(f"unknown package {name!r}: use demo or generated")
+
 def variant_runners(
     package: BenchPackage, workdir: Path
 ) -> tuple[dict[str, Callable[[], Sample]], Callable[[str], None]]:
@@ -189,12 +198,10 @@ def main() -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         series: list[Series] = []
         for name in [p.strip() for p in args.packages.split(",") if p.strip()]:
-            if name == "demo":
-                package = demo_package(workdir)
-            elif name == "generated":
-                package = generated_package(workdir, args.models)
-            else:
-                parser.error(f"unknown package {name!r}: use demo or generated")
+            try:
+                package = bench_package(name, workdir, args.models)
+            except ValueError as exc:
+                parser.error(str(exc))
             runners, reset = variant_runners(package, workdir)
             print(f"{package.name}: {len(chosen)} variants x ({args.warmup} warm-up + {args.repeat} runs)")
             series += measure_round_robin(

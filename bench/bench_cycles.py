@@ -23,7 +23,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_core import THREADS, BenchPackage, demo_package, generated_package
+from bench_core import THREADS, BenchPackage, bench_package
 from common import DBT, PYTHON, dbt_env, duckdb_profiles, fresh_copy, run_process, write_results
 
 DRIVER = r"""
@@ -212,12 +212,10 @@ def main() -> None:
         workdir = args.workdir or Path(temp)
         workdir.mkdir(parents=True, exist_ok=True)
         for name in [p.strip() for p in args.packages.split(",") if p.strip()]:
-            if name == "demo":
-                package = demo_package(workdir)
-            elif name == "generated":
-                package = generated_package(workdir, args.models)
-            else:
-                parser.error(f"unknown package {name!r}: use demo or generated")
+            try:
+                package = bench_package(name, workdir, args.models)
+            except ValueError as exc:
+                parser.error(str(exc))
             cycles = max(args.cycles, args.memory_cycles) if name == "demo" else args.cycles
             memory_at = sorted({c for c in (10, args.cycles, cycles) if c <= cycles})
             runner_lines = run_runner(package, workdir, cycles, memory_at)
