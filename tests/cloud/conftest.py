@@ -46,6 +46,21 @@ def creds(emulator: DbtCloudEmulator) -> dict[str, Any]:
 
 
 @pytest.fixture
+def live() -> Iterator[DbtCloudEmulator]:
+    """An emulator on real time (for waits that really sleep, subprocesses and async cancellation)."""
+    with DbtCloudEmulator() as emu:
+        emu.add_account(ACCOUNT, "Live tests")
+        emu.add_token(TOKEN, account_ids=[ACCOUNT])
+        emu.add_job(ACCOUNT, JOB, "Daily build", execute_steps=["dbt build"])
+        yield emu
+
+
+@pytest.fixture
+def creds_live(live: DbtCloudEmulator, tmp_path: Path) -> dict[str, Any]:
+    return {"api_token": TOKEN, "account_id": ACCOUNT, "job_id": JOB, "base_url": live.base_url}
+
+
+@pytest.fixture
 def state_dir(tmp_path: Path) -> Path:
     return tmp_path / "state"
 

@@ -8,6 +8,7 @@ that was written once.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -39,7 +40,8 @@ class Blocking:
         return repr(self._target)
 
     def close(self) -> None:
-        self._portal.call(getattr(self._target, self._close))
+        with contextlib.suppress(RuntimeError):  # a SystemExit raised in the event loop ends it (asyncio's rule)
+            self._portal.call(getattr(self._target, self._close))
 
     def __enter__(self) -> Blocking:
         return self
