@@ -70,6 +70,10 @@ class AsyncDbtCloudClient(ClientBase):
         """POST and return the enveloped JSON answer; see :mod:`.policy` for what is retried."""
         return await self.send(Request("POST", path, json_body=body, idempotent=idempotent))
 
+    async def get_bytes(self, path: str, params: Mapping[str, Any] | None = None) -> bytes:
+        """GET a raw (not enveloped) document, e.g. an artifact (which may be JSON, SQL or parquet)."""
+        return (await self.send(Request("GET", path, params, raw=True))).content
+
     async def paginate(
         self,
         path: str,
