@@ -91,11 +91,12 @@ class AsyncDbtCloud(CloudBase):
         if not plan.keyed:
             return await arun_flow(trigger_flow(self, plan), self.client)
         claim = self.ledger.claim(plan.marker)  # a file lock: taken in a worker thread, not on the event loop
-        await anyio.to_thread.run_sync(claim.acquire)
         try:
+            await anyio.to_thread.run_sync(claim.acquire)
             return await arun_flow(trigger_flow(self, plan), self.client)
-        finally:
-            claim.release()
+        finally:  # also when a cancellation arrives just after the thread took the lock
+            if claim.is_locked:
+                claim.release()
 
     async def wait(
         self,
