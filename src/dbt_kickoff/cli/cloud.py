@@ -287,6 +287,8 @@ def handle_run(args: argparse.Namespace) -> int:
 
 
 def handle_status(args: argparse.Namespace) -> int:
+    if args.wait:
+        check_wait_options(args.poll_interval, args.timeout)
     with DbtCloud(_credentials(args)) as cloud:
         run = cloud.get_run(args.run_id)
         if not args.wait:
