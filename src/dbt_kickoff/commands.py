@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from dbt_kickoff.atomic import write_atomically
 from dbt_kickoff.engines import InvocationOutcome, NodeEvent
 from dbt_kickoff.errors import DbtCancelled, DBTProcessingError, IncrementalSchemaOutOfSyncError, PrerequisitesException
 from dbt_kickoff.results import NodeResult, describe_failures, load_run_results
@@ -52,14 +53,41 @@ def has_package_dependencies(project_dir: Path) -> bool:
     return False
 
 
-def dependencies_fingerprint(project_dir: Path) -> str:
-    """Changes when the declared or locked packages change, or the installed ones are removed."""
+DEPS_STAMP = ".dbt-kickoff-deps"
+
+
+def packages_dir(project_dir: Path, project: Mapping[str, object]) -> Path:
+    """Where ``dbt deps`` installs packages (``packages-install-path``, ``dbt_packages`` by default)."""
+    path = Path(str(project.get("packages-install-path") or "dbt_packages"))
+    return path if path.is_absolute() else project_dir / path
+
+
+def dependencies_fingerprint(project_dir: Path, project: Mapping[str, object]) -> str:
+    """Changes when the declared or locked packages change, or installed packages are added or removed."""
     digest = hashlib.blake2b(digest_size=16)
     for name in ("packages.yml", "dependencies.yml", "package-lock.yml"):
         path = project_dir / name
         digest.update(name.encode() + (path.read_bytes() if path.is_file() else b"-"))
-    digest.update(b"installed" if (project_dir / "dbt_packages").is_dir() else b"missing")
+    installed = packages_dir(project_dir, project)
+    names = sorted(p.name for p in installed.iterdir() if p.is_dir()) if installed.is_dir() else ["<missing>"]
+    digest.update("\0".join(names).encode())
     return digest.hexdigest()
+
+
+def dependencies_installed(project_dir: Path, project: Mapping[str, object]) -> bool:
+    """True when the last successful ``dbt deps`` (of any process) installed exactly what is declared now."""
+    stamp = packages_dir(project_dir, project) / DEPS_STAMP
+    try:
+        return stamp.read_text(encoding="utf-8").strip() == dependencies_fingerprint(project_dir, project)
+    except OSError:
+        return False
+
+
+def remember_dependencies(project_dir: Path, project: Mapping[str, object]) -> None:
+    """Keep the fingerprint beside the installed packages, so a new process can skip ``dbt deps``."""
+    folder = packages_dir(project_dir, project)
+    if folder.is_dir():
+        write_atomically(folder / DEPS_STAMP, dependencies_fingerprint(project_dir, project))
 
 
 def has_seeds(project_dir: Path, project: Mapping[str, object]) -> bool:

@@ -114,7 +114,6 @@ class PackageRunner:
         """The runner's dbt engine and generated profiles (see :class:`~dbt_kickoff.engines.DbtSession`)."""
         self._package: ResolvedPackage | None = None
         self._project: dict[str, Any] = {}
-        self._deps_installed_for: str | None = None
         self._destination_factory = destination_factory
         weakref.finalize(self, self.session.release)
 
@@ -402,12 +401,13 @@ class PackageRunner:
                                command=command_name)
 
     def _install_dependencies(self, additional_vars: Mapping[str, Any] | None, dataset: str | None) -> None:
-        """``dbt deps``, skipped when this runner already installed the same packages and they are still there."""
-        if commands.dependencies_fingerprint(self.package_dir) == self._deps_installed_for:
-            logger.debug("dbt deps skipped: the packages this runner installed are unchanged")
+        """``dbt deps``, skipped when the packages it installed last time (in any process) are unchanged and
+        still there, so a new task process does not need the package hub."""
+        if commands.dependencies_installed(self.package_dir, self._project):
+            logger.debug("dbt deps skipped: the installed packages match packages.yml / package-lock.yml")
             return
         self._step(["deps"], additional_vars=additional_vars, dataset=dataset)
-        self._deps_installed_for = commands.dependencies_fingerprint(self.package_dir)
+        commands.remember_dependencies(self.package_dir, self._project)
 
     def _secret_env(self) -> dict[str, str]:
         return dict(self.profile.secret_env) if self.profile and self._destination_factory else {}
