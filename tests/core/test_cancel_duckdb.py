@@ -115,3 +115,27 @@ def test_a_destination_callable_is_resolved_for_every_command(shop_duckdb: Path,
     with duckdb.connect(str(shop_duckdb)) as con:
         schemas = {row[0] for row in con.execute("select table_schema from information_schema.tables").fetchall()}
     assert {"calls_2", "calls_3"} <= schemas  # each command used the destination it was given
+
+
+def test_a_worker_killed_mid_run_leaves_the_finished_results_and_the_runner_recovers(
+    shop_duckdb: Path, shop_project: Path
+) -> None:
+    (shop_project / "models" / "slow.sql").write_text("{{ config(materialized='table') }} "
+                                                     "select count(*) as n from {{ ref('stg_orders') }}, "
+                                                     "range(100000000000) a")
+    holder: list[dbt_kickoff.PackageRunner] = []
+
+    def kill_worker() -> None:
+        engine = holder[0].session.engine
+        assert engine is not None and getattr(engine, "pid", None)
+        os.kill(engine.pid, signal.SIGKILL)  # type: ignore[attr-defined] # the OOM killer, say
+
+    handler = _when_started("slow", kill_worker)
+    with dbt_kickoff.package(f"duckdb:///{shop_duckdb}", shop_project, dataset_name="d", threads=1,
+                             on_event=handler) as runner:  # type: ignore[arg-type]
+        holder.append(runner)
+        with pytest.raises(dbt_kickoff.DBTProcessingError) as info:
+            runner.run(["--select", "stg_orders", "slow"], additional_vars=RAW)
+        assert "exited with code -9" in str(info.value)
+        assert [(r.model_name, r.status) for r in info.value.run_results] == [("stg_orders", "success")]
+        assert [r.model_name for r in runner.run(["--select", "stg_orders"], additional_vars=RAW)] == ["stg_orders"]
