@@ -9,7 +9,7 @@ import shutil
 import sqlite3
 import subprocess
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +59,6 @@ class Airflow:
 
     venv: Path
     template_db: Path
-    homes: list[Path] = field(default_factory=list)
 
     def home(self, root: Path) -> Path:
         home = root / "airflow-home"

@@ -66,7 +66,8 @@ class DbtCloudRunOperator(BaseOperator):
 
         check(isinstance(job_id, (int, str)) and not isinstance(job_id, bool),
               f"job_id must be a dbt Cloud job id (int or str), not {type(job_id).__name__}")
-        check(isinstance(conn_id, str), f"conn_id must be the id of an Airflow connection, not {type(conn_id).__name__}")
+        check(isinstance(conn_id, str),
+              f"conn_id must be the id of an Airflow connection, not {type(conn_id).__name__}")
         check(data is None or isinstance(data, Mapping), f"data must be a mapping, not {type(data).__name__}")
         check(isinstance(poll_interval, (int, float)) and poll_interval > 0, "poll_interval must be > 0 seconds")
         check(timeout is None or (isinstance(timeout, (int, float)) and timeout > 0), "timeout must be > 0 seconds")

@@ -66,7 +66,7 @@ class DbtKickoffOperator(BaseOperator):
         command: str = "run_all",
         select: str | Sequence[str] | None = None,
         exclude: str | Sequence[str] | None = None,
-        vars: Mapping[str, Any] | None = None,  # noqa: A002 - dbt's own name
+        vars: Mapping[str, Any] | None = None,
         full_refresh: bool = False,
         dataset_name: str | None = None,
         source_dataset_name: str | None = None,
@@ -159,8 +159,8 @@ class DbtKickoffOperator(BaseOperator):
         params = [*_selector_args("--select", self.select), *_selector_args("--exclude", self.exclude)]
         method = getattr(runner, self.command)
         if self.command in FULL_REFRESH_COMMANDS:
-            return method(params, additional_vars=self.vars, full_refresh=self.full_refresh)  # type: ignore[no-any-return]
-        return method(params, additional_vars=self.vars)  # type: ignore[no-any-return]
+            return method(params, additional_vars=self.vars, full_refresh=self.full_refresh)
+        return method(params, additional_vars=self.vars)
 
     def _publish(self, context: Any, results: list[NodeResult]) -> None:
         for line in summary_lines(results):

@@ -12,7 +12,7 @@ from airflow.sdk import DAG
 from dbt_kickoff.integrations.airflow import DbtCloudRunOperator
 
 with DAG("dbt_cloud_runs", schedule=None, start_date=datetime(2024, 3, 1), catchup=False):
-    DbtCloudRunOperator(
+    reattach = DbtCloudRunOperator(
         task_id="reattach",
         job_id=os.environ.get("JOB_REATTACH", "1"),
         conn_id="dbt_cloud_emulator",
@@ -21,10 +21,12 @@ with DAG("dbt_cloud_runs", schedule=None, start_date=datetime(2024, 3, 1), catch
         retries=1,
         retry_delay=timedelta(0),
     )
-    DbtCloudRunOperator(
+    deadline = DbtCloudRunOperator(
         task_id="deadline",
         job_id=os.environ.get("JOB_FOREVER", "2"),
         conn_id="dbt_cloud_emulator",
         poll_interval=0.2,
         timeout=3,
+        trigger_rule="all_done",
     )
+    reattach >> deadline
