@@ -34,7 +34,7 @@ def test_example_dag_loads_with_dlt_then_transforms(airflow: Airflow, tmp_path: 
     assert set(by_type["model"]) == models
     assert {n["status"] for n in by_type["model"].values()} == {"success"}
     assert set(by_type["seed"]) == {"country_codes", "currency_rates"}
-    assert by_type["test"] and {n["status"] for n in by_type["test"].values()} == {"pass"}
+    assert by_type["test"] and {n["status"] for n in by_type["test"].values()} <= {"pass", "warn"}
     assert by_type["seed"]["country_codes"]["rows"] == 7
 
     with duckdb.connect(str(database), read_only=True) as connection:

@@ -13,7 +13,7 @@ from dbt_kickoff import commands
 from dbt_kickoff.errors import ConfigurationError, DbtCancelled, DBTProcessingError
 from dbt_kickoff.integrations.airflow.assets import built_relations
 from dbt_kickoff.integrations.airflow.connections import connection_destination
-from dbt_kickoff.integrations.airflow.results import compact_results, summary_lines
+from dbt_kickoff.integrations.airflow.results import compact_results
 from dbt_kickoff.profiles import resolve_destination
 from dbt_kickoff.results import NodeResult
 from dbt_kickoff.sources import read_project_file
@@ -163,8 +163,6 @@ class DbtKickoffOperator(BaseOperator):
         return method(params, additional_vars=self.vars)
 
     def _publish(self, context: Any, results: list[NodeResult]) -> None:
-        for line in summary_lines(results):
-            self.log.info("%s", line)
         context["ti"].xcom_push(key=XCOM_RESULTS_KEY, value=compact_results(results))
 
     def _emit_assets(self, context: Any, runner: dbt_kickoff.PackageRunner, results: list[NodeResult],
