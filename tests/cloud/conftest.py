@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
+from anyio.from_thread import BlockingPortal, start_blocking_portal
 
-from dbt_kickoff.cloud import DbtCloud
+from dbt_kickoff.cloud import (
+    AsyncDbtCloud,
+    AsyncDbtCloudClient,
+    DbtCloud,
+    DbtCloudClient,
+    resolve_credentials,
+)
 from dbt_kickoff.cloud.emulator import DbtCloudEmulator, FakeClock
+from tests.cloud.flavors import make_blocking
 
 TOKEN = "dbtc_Kx9-secret-token-value-7731"
 ACCOUNT = 7
@@ -37,15 +46,84 @@ def creds(emulator: DbtCloudEmulator) -> dict[str, Any]:
 
 
 @pytest.fixture
+def live() -> Iterator[DbtCloudEmulator]:
+    """An emulator on real time (for waits that really sleep, subprocesses and async cancellation)."""
+    with DbtCloudEmulator() as emu:
+        emu.add_account(ACCOUNT, "Live tests")
+        emu.add_token(TOKEN, account_ids=[ACCOUNT])
+        emu.add_job(ACCOUNT, JOB, "Daily build", execute_steps=["dbt build"])
+        yield emu
+
+
+@pytest.fixture
+def creds_live(live: DbtCloudEmulator, tmp_path: Path) -> dict[str, Any]:
+    return {"api_token": TOKEN, "account_id": ACCOUNT, "job_id": JOB, "base_url": live.base_url}
+
+
+@pytest.fixture
 def state_dir(tmp_path: Path) -> Path:
     return tmp_path / "state"
 
 
 @pytest.fixture
-def cloud(creds: dict[str, Any], fake_clock: FakeClock, state_dir: Path) -> Iterator[DbtCloud]:
-    """A runner whose sleeps advance the emulator's fake clock (no real waiting)."""
-    with DbtCloud(creds, clock=fake_clock, state_dir=state_dir, http_timeout=5) as runner:
-        yield runner
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(params=["sync", "async"])
+def flavor(request: pytest.FixtureRequest) -> str:
+    """Which runner/client a test drives: the sync one, or the async one through a blocking portal."""
+    return str(request.param)
+
+
+@pytest.fixture
+def portal(flavor: str) -> Iterator[BlockingPortal | None]:
+    """An event loop in a thread for the async flavor (``None`` for sync)."""
+    if flavor == "sync":
+        yield None
+        return
+    with start_blocking_portal("asyncio") as running:
+        yield running
+
+
+@pytest.fixture
+def make_cloud(
+    portal: BlockingPortal | None, creds: dict[str, Any], fake_clock: FakeClock, state_dir: Path
+) -> Iterator[Callable[..., Any]]:
+    """``make_cloud(credentials=None, **options)``: a ``DbtCloud``, or an ``AsyncDbtCloud`` seen as sync; by
+    default on the fake clock with the test's state folder. Everything made is closed at the end."""
+    with ExitStack() as made:
+
+        def make(credentials: Any = None, **options: Any) -> Any:
+            options = {"clock": fake_clock, "state_dir": state_dir, "http_timeout": 5, **options}
+            given = creds if credentials is None else credentials
+            if portal is None:
+                return made.enter_context(DbtCloud(given, **options))
+            return made.enter_context(make_blocking(portal, lambda: AsyncDbtCloud(given, **options)))
+
+        yield make
+
+
+@pytest.fixture
+def make_client(portal: BlockingPortal | None, fake_clock: FakeClock) -> Iterator[Callable[..., Any]]:
+    """``make_client(credentials, **options)``: a ``DbtCloudClient``, or an ``AsyncDbtCloudClient`` seen as
+    sync (fake clock unless ``clock=`` is given)."""
+    with ExitStack() as made:
+
+        def make(credentials: Any, **options: Any) -> Any:
+            options = {"clock": fake_clock, **options}
+            resolved = resolve_credentials(credentials)
+            if portal is None:
+                return made.enter_context(DbtCloudClient(resolved, **options))
+            return made.enter_context(make_blocking(portal, lambda: AsyncDbtCloudClient(resolved, **options)))
+
+        yield make
+
+
+@pytest.fixture
+def cloud(make_cloud: Callable[..., Any]) -> Any:
+    """A runner (sync, or async through a portal) whose sleeps advance the emulator's fake clock."""
+    return make_cloud()
 
 
 def exception_chain(exc: BaseException | None) -> list[BaseException]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -29,9 +30,9 @@ from tests.cloud.conftest import ACCOUNT, JOB, TOKEN, assert_no_token
 
 
 @pytest.fixture
-def client(creds: dict[str, Any], fake_clock: FakeClock) -> DbtCloudClient:
-    with DbtCloudClient(resolve_credentials(creds), clock=fake_clock, timeout=5) as c:
-        yield c
+def client(make_client: Callable[..., Any], creds: dict[str, Any]) -> Any:
+    """The sync client, or the async one seen as sync (both flavors run every test that uses it)."""
+    return make_client(creds, timeout=5)
 
 
 def _elapsed(clock: FakeClock, before: Any) -> float:
@@ -99,11 +100,10 @@ def test_requests_carry_token_auth_trailing_slash_and_comma_separated_include_re
 
 
 def test_a_slow_answer_hits_the_request_timeout_and_is_retried(
-    emulator: DbtCloudEmulator, creds: dict, fake_clock: FakeClock
+    emulator: DbtCloudEmulator, creds: dict, make_client: Callable[..., Any]
 ) -> None:
     emulator.faults.slow(2.0, times=1, route="get_job")
-    with DbtCloudClient(resolve_credentials(creds), clock=fake_clock, timeout=0.3) as c:
-        assert c.get_job(JOB)["id"] == JOB
+    assert make_client(creds, timeout=0.3).get_job(JOB)["id"] == JOB
     assert emulator.route_counts["get_job"] == 2
 
 
@@ -130,13 +130,12 @@ def test_429_honours_retry_after_http_date(
 
 
 def test_429_without_retry_after_backs_off_exponentially(
-    emulator: DbtCloudEmulator, creds: dict, fake_clock: FakeClock
+    emulator: DbtCloudEmulator, creds: dict, fake_clock: FakeClock, make_client: Callable[..., Any]
 ) -> None:
     emulator.faults.fail(429, times=3, route="get_job")
     policy = RetryPolicy(initial_backoff=2, jitter=0)
     before = fake_clock.now()
-    with DbtCloudClient(resolve_credentials(creds), clock=fake_clock, retry=policy) as c:
-        c.get_job(JOB)
+    make_client(creds, retry=policy).get_job(JOB)
     assert _elapsed(fake_clock, before) == pytest.approx(2 + 4 + 8)
 
 
@@ -174,21 +173,20 @@ def test_transient_failures_of_reads_are_retried(
     assert emulator.route_counts["get_job"] == 3
 
 
-def test_retries_are_bounded(emulator: DbtCloudEmulator, creds: dict, fake_clock: FakeClock) -> None:
+def test_retries_are_bounded(emulator: DbtCloudEmulator, creds: dict, make_client: Callable[..., Any]) -> None:
     emulator.faults.fail(503, response="html", times=None, route="get_job")
-    policy = RetryPolicy(max_attempts=4)
-    c = DbtCloudClient(resolve_credentials(creds), clock=fake_clock, retry=policy)
-    with c, pytest.raises(DbtCloudUnavailableError, match="gave up after 4 attempts") as info:
+    c = make_client(creds, retry=RetryPolicy(max_attempts=4))
+    with pytest.raises(DbtCloudUnavailableError, match="gave up after 4 attempts") as info:
         c.get_job(JOB)
     assert info.value.status_code == 503
     assert "text/html" in str(info.value)
     assert emulator.route_counts["get_job"] == 4
 
 
-def test_connection_refused_is_retried_then_reported(creds: dict, fake_clock: FakeClock) -> None:
+def test_connection_refused_is_retried_then_reported(creds: dict, make_client: Callable[..., Any]) -> None:
     creds = {**creds, "base_url": "http://127.0.0.1:9"}  # discard port: nothing listens
-    c = DbtCloudClient(resolve_credentials(creds), clock=fake_clock, retry=RetryPolicy(max_attempts=3))
-    with c, pytest.raises(DbtCloudUnavailableError, match="could not connect") as info:
+    c = make_client(creds, retry=RetryPolicy(max_attempts=3))
+    with pytest.raises(DbtCloudUnavailableError, match="could not connect") as info:
         c.get_job(JOB)
     assert_no_token(info.value)
 
@@ -255,10 +253,10 @@ def test_400_for_a_malformed_filter(client: DbtCloudClient) -> None:
     assert "status__in" in info.value.field_errors
 
 
-def test_401_names_the_host_in_use(emulator: DbtCloudEmulator, creds: dict) -> None:
+def test_401_names_the_host_in_use(emulator: DbtCloudEmulator, creds: dict, make_client: Callable[..., Any]) -> None:
     emulator.faults.host_mismatch = True
-    with DbtCloudClient(resolve_credentials(creds)) as c, pytest.raises(DbtCloudAuthError) as info:
-        c.get_job(JOB)
+    with pytest.raises(DbtCloudAuthError) as info:
+        make_client(creds).get_job(JOB)
     message = str(info.value)
     assert "Invalid token." in message
     assert emulator.base_url.split("://")[1] in message
@@ -339,30 +337,30 @@ def test_list_runs_newest_first_with_a_limit(emulator: DbtCloudEmulator, client:
 
 
 def test_token_never_in_reprs_errors_logs_or_urls(
-    emulator: DbtCloudEmulator, creds: dict, fake_clock: FakeClock, caplog: pytest.LogCaptureFixture
+    emulator: DbtCloudEmulator, creds: dict, make_client: Callable[..., Any], caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     credentials = resolve_credentials(creds)
     assert TOKEN not in repr(credentials) and TOKEN not in str(credentials)
     failures: list[BaseException] = []
-    with DbtCloudClient(credentials, clock=fake_clock, retry=RetryPolicy(max_attempts=2), timeout=0.3) as c:
-        assert TOKEN not in repr(c)
-        emulator.faults.fail(500, response="html", times=None, route="get_job")
-        emulator.faults.reset_connection(times=None, route="trigger")
-        emulator.faults.slow(2.0, times=None, route="list_runs")
-        for call in (
-            lambda: c.get_job(JOB),
-            lambda: c.trigger_run(JOB, {"cause": "x"}),
-            lambda: c.list_runs(JOB),
-        ):
-            with pytest.raises(KickoffError) as info:
-                call()
-            failures.append(info.value)
-        emulator.faults.clear()
-        emulator.faults.host_mismatch = True
-        with pytest.raises(DbtCloudAuthError) as info:
-            c.get_run(1)
+    c = make_client(credentials, retry=RetryPolicy(max_attempts=2), timeout=0.3)
+    assert TOKEN not in repr(c)
+    emulator.faults.fail(500, response="html", times=None, route="get_job")
+    emulator.faults.reset_connection(times=None, route="trigger")
+    emulator.faults.slow(2.0, times=None, route="list_runs")
+    for call in (
+        lambda: c.get_job(JOB),
+        lambda: c.trigger_run(JOB, {"cause": "x"}),
+        lambda: c.list_runs(JOB),
+    ):
+        with pytest.raises(KickoffError) as info:
+            call()
         failures.append(info.value)
+    emulator.faults.clear()
+    emulator.faults.host_mismatch = True
+    with pytest.raises(DbtCloudAuthError) as info:
+        c.get_run(1)
+    failures.append(info.value)
     for exc in failures:
         assert_no_token(exc)
     assert TOKEN not in caplog.text

@@ -6,6 +6,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -300,10 +301,10 @@ def test_unsure_whether_a_run_exists_raises_and_never_resends(emulator: DbtCloud
 
 
 def test_a_timed_out_trigger_is_not_resent(
-    emulator: DbtCloudEmulator, creds: dict, fake_clock: FakeClock, state_dir: Path
+    emulator: DbtCloudEmulator, state_dir: Path, make_cloud: Callable[..., Any]
 ) -> None:
     emulator.faults.slow(1.0, route="trigger")  # the server answers (and creates the run) after our timeout
-    with DbtCloud(creds, clock=fake_clock, state_dir=state_dir, http_timeout=0.2) as worker:
+    with make_cloud(state_dir=state_dir, http_timeout=0.2) as worker:
         try:
             first: int | None = worker.trigger(JOB, idempotency_key="slow")["id"]
         except DbtCloudTriggerUncertain as exc:
@@ -316,7 +317,7 @@ def test_a_timed_out_trigger_is_not_resent(
     assert emulator.route_counts["trigger"] == 1
     (only,) = emulator.run_ids(JOB)
     assert first in (None, only)
-    with DbtCloud(creds, clock=fake_clock, state_dir=state_dir) as retried:
+    with make_cloud(state_dir=state_dir) as retried:
         assert retried.trigger(JOB, idempotency_key="slow")["id"] == only
     assert emulator.run_ids(JOB) == [only]
 
@@ -333,12 +334,12 @@ def test_persistent_ambiguous_failures_are_bounded(emulator: DbtCloudEmulator, c
 
 
 def test_an_idempotency_key_reattaches_across_a_restart(
-    emulator: DbtCloudEmulator, creds: dict, fake_clock, state_dir: Path
+    emulator: DbtCloudEmulator, creds: dict, fake_clock, state_dir: Path, make_cloud: Callable[..., Any]
 ) -> None:
     emulator.script_next_run(JOB, RunScript(running_polls=5))
-    with DbtCloud(creds, clock=fake_clock, state_dir=state_dir) as first_worker:
+    with make_cloud(state_dir=state_dir) as first_worker:
         started = first_worker.trigger(JOB, idempotency_key="load-2026-11-24")
-    with DbtCloud(creds, clock=fake_clock, state_dir=state_dir) as restarted:
+    with make_cloud(state_dir=state_dir) as restarted:
         again = restarted.run_job(JOB, idempotency_key="load-2026-11-24")
     assert again["id"] == started["id"] and again["is_success"]
     assert emulator.run_ids(JOB) == [started["id"]]
@@ -369,22 +370,22 @@ def test_two_workers_with_one_key_at_once_start_one_run(
 
 
 def test_an_idempotency_key_finds_its_run_when_the_local_record_is_lost(
-    emulator: DbtCloudEmulator, creds: dict, fake_clock, tmp_path: Path
+    emulator: DbtCloudEmulator, tmp_path: Path, make_cloud: Callable[..., Any]
 ) -> None:
-    with DbtCloud(creds, clock=fake_clock, state_dir=tmp_path / "a") as worker:
+    with make_cloud(state_dir=tmp_path / "a") as worker:
         started = worker.trigger(JOB, idempotency_key="k1")
-    with DbtCloud(creds, clock=fake_clock, state_dir=tmp_path / "b") as other_machine:
+    with make_cloud(state_dir=tmp_path / "b") as other_machine:
         assert other_machine.trigger(JOB, idempotency_key="k1")["id"] == started["id"]
     assert len(emulator.run_ids(JOB)) == 1
 
 
 def test_an_idempotency_key_survives_a_lost_trigger_response(
-    emulator: DbtCloudEmulator, creds: dict, fake_clock, state_dir: Path
+    emulator: DbtCloudEmulator, creds: dict, fake_clock, state_dir: Path, make_cloud: Callable[..., Any]
 ) -> None:
     emulator.faults.lose_trigger_response("reset")
-    with DbtCloud(creds, clock=fake_clock, state_dir=state_dir) as worker:
+    with make_cloud(state_dir=state_dir) as worker:
         first = worker.trigger(JOB, idempotency_key="k2")
-    with DbtCloud(creds, clock=fake_clock, state_dir=state_dir) as restarted:
+    with make_cloud(state_dir=state_dir) as restarted:
         assert restarted.trigger(JOB, idempotency_key="k2")["id"] == first["id"]
     assert emulator.run_ids(JOB) == [first["id"]]
 

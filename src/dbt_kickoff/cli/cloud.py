@@ -1,7 +1,8 @@
 """``dbt-kickoff cloud …``: trigger, watch and cancel dbt Cloud runs, and serve the local emulator.
 
 The token is read from ``DBT_CLOUD__API_TOKEN`` only (never from argv); account, job and host come from the
-other ``DBT_CLOUD__*`` variables or the flags.
+other ``DBT_CLOUD__*`` variables or the flags. While waiting, SIGTERM and SIGINT cancel the run (unless
+``--no-cancel-on-stop``), print its status and exit 143 / 130.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -16,9 +19,11 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from dbt_kickoff.cloud.checks import check_wait_options
 from dbt_kickoff.cloud.credentials import DbtCloudCredentials, resolve_credentials
 from dbt_kickoff.cloud.errors import (
     DbtCloudAPIError,
+    DbtCloudError,
     DbtCloudRunCancelled,
     DbtCloudRunFailed,
     DbtCloudWaitTimeout,
@@ -29,6 +34,8 @@ from dbt_kickoff.errors import ConfigurationError
 from dbt_kickoff.results import NodeResult
 
 EXIT_OK, EXIT_FAILED = 0, 1
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+STOP_SETTLE_POLLS = 5  # after a stop, how many times (1 s apart) to look whether the cancel took effect
 
 
 def register(subparsers: Any) -> None:
@@ -55,6 +62,7 @@ def register(subparsers: Any) -> None:
     run.add_argument(
         "--rerun-from-failure", action="store_true", help="rerun from failure if the last run failed"
     )
+    _stop_option(run)
     _common(run)
     run.set_defaults(handler=handle_run)
 
@@ -65,6 +73,7 @@ def register(subparsers: Any) -> None:
     )
     status.add_argument("--timeout", type=float, help="give up waiting after S seconds")
     status.add_argument("--poll-interval", type=float, default=10.0, help="seconds between status checks")
+    _stop_option(status)
     _common(status)
     status.set_defaults(handler=handle_status)
 
@@ -78,6 +87,15 @@ def register(subparsers: Any) -> None:
     emulator.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     emulator.add_argument("--no-demo", action="store_true", help="start empty instead of with a demo account")
     emulator.set_defaults(handler=handle_emulator)
+
+
+def _stop_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cancel-on-stop",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="cancel the run when the wait is stopped by SIGTERM or SIGINT (exit 143 / 130)",
+    )
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -171,9 +189,60 @@ def _emit(
             _stderr().print(f"error: {error}", markup=False)
 
 
-def _finish(args: argparse.Namespace, cloud: DbtCloud, wait: Callable[[], dict[str, Any]]) -> int:
+class _Stopped(BaseException):
+    """SIGTERM or SIGINT arrived while waiting (a BaseException, like KeyboardInterrupt, so no handler of
+    ordinary errors swallows it)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    """SIGTERM and SIGINT raise :class:`_Stopped` in the waiting (main) thread; previous handlers come back."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise _Stopped(signum)
+
+    previous = {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS}
     try:
-        run = wait()
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _after_stop(args: argparse.Namespace, cloud: DbtCloud, run_id: int, stop: _Stopped) -> int:
+    """Print the run's status after a stop (waiting a little for the cancel to show); exit 128 + signal."""
+    run: dict[str, Any] = {"id": run_id}
+    try:
+        with _stop_on_signals():  # a second signal ends the settling at once
+            run = cloud.get_run(run_id)
+            for _ in range(STOP_SETTLE_POLLS if args.cancel_on_stop else 0):
+                if RunStatus.of(run).is_terminal:
+                    break
+                cloud.clock.sleep(1.0)
+                run = cloud.get_run(run_id)
+    except (DbtCloudError, _Stopped):
+        pass
+    what = "the run was cancelled" if args.cancel_on_stop else "the run was left running"
+    if args.cancel_on_stop and run.get("status") is not None and not RunStatus.of(run).is_terminal:
+        what = "cancel of the run was requested"
+    name = signal.Signals(stop.signum).name
+    _emit(args, cloud, run, [], "stopped", f"stopped by {name} while waiting for dbt Cloud run {run_id}; {what}")
+    return 128 + stop.signum
+
+
+def _finish(args: argparse.Namespace, cloud: DbtCloud, run_id: int, wait: Callable[[], dict[str, Any]]) -> int:
+    try:
+        with _stop_on_signals():
+            run = wait()
+    except _Stopped as stop:
+        return _after_stop(args, cloud, run_id, stop)
     except DbtCloudRunFailed as exc:  # also DbtCloudRunCancelled
         outcome = "cancelled" if isinstance(exc, DbtCloudRunCancelled) else "failed"
         _emit(args, cloud, exc.run, _results(cloud, exc.run), outcome, str(exc))
@@ -187,6 +256,8 @@ def _finish(args: argparse.Namespace, cloud: DbtCloud, wait: Callable[[], dict[s
 
 def handle_run(args: argparse.Namespace) -> int:
     data = _parse_data(args.data)
+    if args.wait:
+        check_wait_options(args.poll_interval, args.timeout)
     with DbtCloud(_credentials(args)) as cloud:
         run = cloud.trigger(
             args.job_id,
@@ -202,6 +273,7 @@ def handle_run(args: argparse.Namespace) -> int:
             return _finish(
                 args,
                 cloud,
+                int(run["id"]),
                 lambda: cloud.wait(
                     run,
                     poll_interval=args.poll_interval,
@@ -209,6 +281,7 @@ def handle_run(args: argparse.Namespace) -> int:
                     cancel_on_timeout=args.cancel_on_timeout,
                     on_poll=on_poll,
                     just_triggered=True,
+                    cancel_on_stop=args.cancel_on_stop,
                 ),
             )
 
@@ -223,8 +296,13 @@ def handle_status(args: argparse.Namespace) -> int:
             return _finish(
                 args,
                 cloud,
+                int(run["id"]),
                 lambda: cloud.wait(
-                    run, poll_interval=args.poll_interval, timeout=args.timeout, on_poll=on_poll
+                    run,
+                    poll_interval=args.poll_interval,
+                    timeout=args.timeout,
+                    on_poll=on_poll,
+                    cancel_on_stop=args.cancel_on_stop,
                 ),
             )
 

@@ -6,8 +6,10 @@
 'Success'
 """
 
+from dbt_kickoff.cloud.aclient import AsyncDbtCloudClient
 from dbt_kickoff.cloud.api import get_dbt_cloud_run_status, run_dbt_cloud_job
 from dbt_kickoff.cloud.artifacts import download_artifacts, fetch_node_results, result_steps
+from dbt_kickoff.cloud.async_runs import AsyncDbtCloud
 from dbt_kickoff.cloud.client import DbtCloudClient, RetryPolicy, normalize_base_url
 from dbt_kickoff.cloud.clock import Clock, SystemClock
 from dbt_kickoff.cloud.credentials import DbtCloudCredentials, resolve_credentials
@@ -15,6 +17,7 @@ from dbt_kickoff.cloud.errors import (
     DbtCloudAPIError,
     DbtCloudAuthError,
     DbtCloudError,
+    DbtCloudLookupError,
     DbtCloudNotFoundError,
     DbtCloudPermissionError,
     DbtCloudRunCancelled,
@@ -28,6 +31,8 @@ from dbt_kickoff.cloud.runs import DbtCloud, describe_run_failure
 from dbt_kickoff.cloud.status import RunStatus
 
 __all__ = [
+    "AsyncDbtCloud",
+    "AsyncDbtCloudClient",
     "Clock",
     "DbtCloud",
     "DbtCloudAPIError",
@@ -35,6 +40,7 @@ __all__ = [
     "DbtCloudClient",
     "DbtCloudCredentials",
     "DbtCloudError",
+    "DbtCloudLookupError",
     "DbtCloudNotFoundError",
     "DbtCloudPermissionError",
     "DbtCloudRunCancelled",

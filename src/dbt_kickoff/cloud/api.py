@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from dbt_kickoff.cloud.checks import check_wait_options
 from dbt_kickoff.cloud.client import RetryPolicy
 from dbt_kickoff.cloud.runs import DbtCloud
 from dbt_kickoff.errors import ConfigurationError
@@ -29,6 +30,7 @@ def run_dbt_cloud_job(
     retry: RetryPolicy | None = None,
     clock: Any = None,
     state_dir: Path | str | None = None,
+    cancel_on_stop: bool = False,
 ) -> dict[str, Any]:
     """Trigger a dbt Cloud job run and return the run as dbt Cloud describes it.
 
@@ -42,8 +44,13 @@ def run_dbt_cloud_job(
     the tail of its logs, unless ``raise_on_failure=False``. ``timeout`` bounds the wait (``None``: no limit):
     past it ``DbtCloudWaitTimeout`` is raised, after cancelling the run when ``cancel_on_timeout``.
     ``idempotency_key``, ``attach_to_running`` and ``rerun_from_failure``: see :meth:`DbtCloud.trigger`.
-    ``clock`` (e.g. the emulator's ``FakeClock``) replaces real time for tests.
+    ``cancel_on_stop``: when the wait is stopped from outside (KeyboardInterrupt, SystemExit, a task
+    cancellation, an orchestrator's interrupt), cancel the run, then let that exception propagate unchanged.
+    ``clock`` (e.g. the emulator's ``FakeClock``) replaces real time for tests. Every number is checked before
+    any request (:class:`~dbt_kickoff.errors.ConfigurationError` naming the option).
     """
+    if wait_for_outcome:
+        check_wait_options(wait_seconds, timeout)
     with DbtCloud(
         credentials, http_timeout=http_timeout, retry=retry, clock=clock, state_dir=state_dir
     ) as cloud:
@@ -59,6 +66,7 @@ def run_dbt_cloud_job(
             attach_to_running=attach_to_running,
             rerun_from_failure=rerun_from_failure,
             on_poll=on_poll,
+            cancel_on_stop=cancel_on_stop,
         )
 
 
@@ -75,13 +83,16 @@ def get_dbt_cloud_run_status(
     http_timeout: float = 30.0,
     retry: RetryPolicy | None = None,
     clock: Any = None,
+    cancel_on_stop: bool = False,
 ) -> dict[str, Any]:
     """Return an existing run as dbt Cloud describes it, waiting for it to finish with ``wait_for_outcome``.
 
     A failed or cancelled run is returned as is (a status is an answer) unless ``raise_on_failure=True``;
-    ``timeout``/``cancel_on_timeout`` work as in :func:`run_dbt_cloud_job`. ``run_id`` defaults to the
-    credentials' ``run_id`` when they carry one.
+    ``timeout``/``cancel_on_timeout``/``cancel_on_stop`` work as in :func:`run_dbt_cloud_job`. ``run_id``
+    defaults to the credentials' ``run_id`` when they carry one.
     """
+    if wait_for_outcome:
+        check_wait_options(wait_seconds, timeout)
     with DbtCloud(credentials, http_timeout=http_timeout, retry=retry, clock=clock) as cloud:
         chosen = run_id if run_id not in (None, "") else cloud.credentials.run_id
         if chosen is None:
@@ -96,4 +107,5 @@ def get_dbt_cloud_run_status(
             cancel_on_timeout=cancel_on_timeout,
             raise_on_failure=raise_on_failure,
             on_poll=on_poll,
+            cancel_on_stop=cancel_on_stop,
         )

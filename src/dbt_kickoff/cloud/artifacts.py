@@ -1,5 +1,8 @@
-"""Run artifacts: pick the step whose ``run_results.json`` describes the job's work, turn it into
-:class:`~dbt_kickoff.results.NodeResult`, and download artifact files."""
+"""Run results: pick the step whose ``run_results.json`` describes the job's work, turn it into
+:class:`~dbt_kickoff.results.NodeResult`, and download artifact files.
+
+The flows here are shared by the sync and async runners (see :mod:`.flows`); :func:`fetch_node_results` and
+:func:`download_artifacts` run them with a sync client."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from typing import Any
 
 from dbt_kickoff.cloud.client import DbtCloudClient
 from dbt_kickoff.cloud.errors import DbtCloudAPIError, DbtCloudNotFoundError
+from dbt_kickoff.cloud.flows import Flow, call, run_flow
 from dbt_kickoff.errors import ConfigurationError
 from dbt_kickoff.results import NodeResult, parse_run_results
 
@@ -59,12 +63,17 @@ def fetch_node_results(client: DbtCloudClient, run: Mapping[str, Any]) -> list[N
 
     A step without a ``run_results.json`` (dbt failed before writing it) contributes nothing.
     """
+    return run_flow(node_results_flow(run), client)
+
+
+def node_results_flow(run: Mapping[str, Any]) -> Flow[list[NodeResult]]:
+    """The flow of :func:`fetch_node_results`."""
     if not run.get("run_steps"):  # dbt Cloud sends [] when run_steps was not requested
-        run = client.get_run(int(run["id"]), ("run_steps",))
+        run = yield call("get_run", int(run["id"]), ("run_steps",))
     results: list[NodeResult] = []
     for index in result_steps(run):
         try:
-            raw = client.get_artifact(int(run["id"]), "run_results.json", step=index)
+            raw = yield call("get_artifact", int(run["id"]), "run_results.json", step=index)
         except DbtCloudNotFoundError:
             logger.info("dbt Cloud run %s step %s has no run_results.json", run["id"], index)
             continue
@@ -100,36 +109,48 @@ def download_artifacts(
     ``include_compiled``; listed files the step lacks are skipped); ``step`` is the 1-based step to read
     them from (dbt Cloud's default: the last). Each file is written atomically.
     """
+    flow = download_flow(run_id, destination, step=step, paths=paths, include_compiled=include_compiled)
+    return run_flow(flow, client)
+
+
+def download_flow(
+    run_id: int,
+    destination: Path | str,
+    *,
+    step: int | None = None,
+    paths: Iterable[str] | None = None,
+    include_compiled: bool = False,
+) -> Flow[list[Path]]:
+    """The flow of :func:`download_artifacts`."""
     target = Path(destination)
     if target.exists() and not target.is_dir():
         raise ConfigurationError(f"artifact destination {target} exists and is not a folder")
-    wanted = (
-        list(paths)
-        if paths is not None
-        else [
-            p
-            for p in client.list_artifacts(run_id)
-            if include_compiled or not p.startswith(("compiled/", "run/"))
-        ]
-    )
+    if paths is not None:
+        wanted = list(paths)
+    else:
+        listed = yield call("list_artifacts", run_id)
+        wanted = [p for p in listed if include_compiled or not p.startswith(("compiled/", "run/"))]
     written: list[Path] = []
     for name in wanted:
         rel = _safe_relative(name)
         try:
-            content = client.get_artifact(run_id, str(rel), step=step)
+            content = yield call("get_artifact", run_id, str(rel), step=step)
         except DbtCloudNotFoundError:
             if paths is not None:
                 raise
             continue  # the listing spans every step; this step does not have that file
-        out = target.joinpath(*rel.parts)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}-", suffix=".part", dir=out.parent)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(content)
-            os.replace(tmp, out)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        written.append(out)
+        written.append(_write_atomically(target.joinpath(*rel.parts), content))
     return written
+
+
+def _write_atomically(out: Path, content: bytes) -> Path:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}-", suffix=".part", dir=out.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return out

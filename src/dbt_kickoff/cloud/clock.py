@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any, Protocol, runtime_checkable
 
+import anyio
+
 
 @runtime_checkable
 class Clock(Protocol):
@@ -36,6 +38,9 @@ class SystemClock:
         if seconds > 0:
             time.sleep(seconds)
 
+    async def asleep(self, seconds: float) -> None:
+        await anyio.sleep(max(0.0, seconds))
+
     def __repr__(self) -> str:
         return "SystemClock()"
 
@@ -57,6 +62,10 @@ class AdvancingClock:
         if seconds > 0:
             self.fake.advance(seconds)
 
+    async def asleep(self, seconds: float) -> None:
+        self.sleep(seconds)
+        await anyio.sleep(0)  # still a checkpoint: cancellation is seen
+
     def __repr__(self) -> str:
         return f"AdvancingClock({self.fake!r})"
 
@@ -70,3 +79,13 @@ def as_clock(clock: Any = None) -> Clock:
     if callable(getattr(clock, "now", None)) and callable(getattr(clock, "advance", None)):
         return AdvancingClock(clock)
     raise TypeError(f"{clock!r} is not a clock: it needs time()/monotonic()/sleep(), or now()/advance()")
+
+
+async def asleep(clock: Clock, seconds: float) -> None:
+    """Sleep on ``clock`` without blocking the event loop: its own ``asleep`` when it has one (the system and
+    fake clocks do), else its blocking ``sleep`` in a worker thread."""
+    own = getattr(clock, "asleep", None)
+    if own is not None:
+        await own(seconds)
+    else:
+        await anyio.to_thread.run_sync(clock.sleep, seconds)

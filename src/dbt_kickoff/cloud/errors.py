@@ -59,6 +59,17 @@ class DbtCloudUnavailableError(DbtCloudAPIError):
     exit_status = 1
 
 
+class DbtCloudLookupError(DbtCloudError):
+    """No, or more than one, project/environment/job has the given name (``kind``, ``name``); ``candidates``
+    lists the names that came closest."""
+
+    def __init__(self, message: str, *, kind: str, name: str, candidates: list[str]) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.name = name
+        self.candidates = candidates
+
+
 class DbtCloudTriggerUncertain(DbtCloudError):
     """A trigger may or may not have created a run; look for ``marker`` in the cause of the job's runs."""
 
@@ -113,6 +124,7 @@ __all__ = [
     "DbtCloudAPIError",
     "DbtCloudAuthError",
     "DbtCloudError",
+    "DbtCloudLookupError",
     "DbtCloudNotFoundError",
     "DbtCloudPermissionError",
     "DbtCloudRunCancelled",

@@ -45,9 +45,12 @@ class RunLedger:
 
     def claim(self, marker: str) -> FileLock:
         """A lock held while one worker looks up, triggers and records ``marker``: two workers with the same
-        idempotency key at the same moment start one run, not two."""
+        idempotency key at the same moment start one run, not two. Not thread-local, so an async caller may
+        take it in a worker thread and release it on the event loop."""
         self._lock()  # creates the folder
-        return FileLock(str(self.directory / f".{marker.rsplit(':', 1)[-1]}.lock"), timeout=300)
+        return FileLock(
+            str(self.directory / f".{marker.rsplit(':', 1)[-1]}.lock"), timeout=300, thread_local=False
+        )
 
     def _lock(self) -> FileLock:
         try:

@@ -1,0 +1,194 @@
+"""The async dbt Cloud runner :class:`AsyncDbtCloud`: the methods of :class:`~dbt_kickoff.cloud.runs.DbtCloud`
+with the same names, arguments and guarantees, awaited (``httpx.AsyncClient``; asyncio or trio via anyio).
+
+An I/O shell over the flows of :mod:`.trigger`, :mod:`.wait`, :mod:`.artifacts` and :mod:`.jobs`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from dbt_kickoff.cloud.aclient import AsyncDbtCloudClient
+from dbt_kickoff.cloud.artifacts import download_flow, node_results_flow
+from dbt_kickoff.cloud.base import CloudBase, run_id_of
+from dbt_kickoff.cloud.checks import check_wait_options
+from dbt_kickoff.cloud.credentials import resolve_credentials
+from dbt_kickoff.cloud.flows import arun_flow
+from dbt_kickoff.cloud.jobs import find_job_flow
+from dbt_kickoff.cloud.policy import RetryPolicy
+from dbt_kickoff.cloud.trigger import plan_trigger, trigger_flow
+from dbt_kickoff.cloud.wait import DEFAULT_POLL_INTERVAL, OnPoll, wait_flow
+from dbt_kickoff.results import NodeResult
+
+
+class AsyncDbtCloud(CloudBase):
+    """The async dbt Cloud runner for one account; use ``async with`` or ``await cloud.aclose()``.
+
+    >>> async with AsyncDbtCloud(credentials) as cloud:
+    ...     run = await cloud.trigger(42, {"git_branch": "main"}, idempotency_key="load-2026-11-24")
+    ...     run = await cloud.wait(run, timeout=3600, cancel_on_timeout=True)
+    ...     results = await cloud.node_results(run)
+
+    Constructor arguments as :class:`~dbt_kickoff.cloud.runs.DbtCloud`. A cancelled task
+    (``asyncio.CancelledError``, an anyio cancel scope) stops a wait like any other stop: with
+    ``cancel_on_stop=True`` the run is cancelled first (shielded from the cancellation), then it propagates.
+    ``on_poll`` is a plain (not async) callable.
+    """
+
+    client: AsyncDbtCloudClient
+
+    def __init__(
+        self,
+        credentials: Any = None,
+        *,
+        http_timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        clock: Any = None,
+        state_dir: Path | str | None = None,
+        client: AsyncDbtCloudClient | None = None,
+        secrets: Iterable[str] = (),
+    ) -> None:
+        resolved = resolve_credentials(credentials)
+        client = client or AsyncDbtCloudClient(
+            resolved, timeout=http_timeout, retry=retry, clock=clock, secrets=secrets
+        )
+        super().__init__(resolved, client, state_dir)
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def __aenter__(self) -> AsyncDbtCloud:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # -- runs ------------------------------------------------------------------------------------------------
+
+    async def get_run(self, run_id: int | str, include_related: Sequence[str] = ()) -> dict[str, Any]:
+        """The run as dbt Cloud describes it."""
+        return await self.client.get_run(run_id_of(run_id), include_related)
+
+    async def cancel(self, run_id: int | str) -> dict[str, Any]:
+        """Ask dbt Cloud to cancel a run and return it (a running run takes a while to reach status 30)."""
+        return await self.client.cancel_run(run_id_of(run_id))
+
+    async def trigger(
+        self,
+        job_id: int | str | None = None,
+        data: Mapping[str, Any] | None = None,
+        *,
+        idempotency_key: str | None = None,
+        attach_to_running: bool = False,
+        rerun_from_failure: bool = False,
+    ) -> dict[str, Any]:
+        """Start a run of a job (or reuse one); see :meth:`DbtCloud.trigger <dbt_kickoff.cloud.DbtCloud.trigger>`."""
+        plan = plan_trigger(self, job_id, data, idempotency_key, attach_to_running, rerun_from_failure)
+        if not plan.keyed:
+            return await arun_flow(trigger_flow(self, plan), self.client)
+        claim = self.ledger.claim(plan.marker)  # a file lock: taken in a worker thread, not on the event loop
+        try:
+            await anyio.to_thread.run_sync(claim.acquire)
+            return await arun_flow(trigger_flow(self, plan), self.client)
+        finally:  # also when a cancellation arrives just after the thread took the lock
+            if claim.is_locked:
+                claim.release()
+
+    async def wait(
+        self,
+        run: Mapping[str, Any] | int | str,
+        *,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        timeout: float | None = None,
+        cancel_on_timeout: bool = False,
+        raise_on_failure: bool = True,
+        on_poll: OnPoll | None = None,
+        just_triggered: bool = False,
+        cancel_on_stop: bool = False,
+    ) -> dict[str, Any]:
+        """Poll a run until it finishes; see :meth:`DbtCloud.wait <dbt_kickoff.cloud.DbtCloud.wait>`."""
+        poll_interval, timeout = check_wait_options(poll_interval, timeout)
+        flow = wait_flow(
+            self,
+            run,
+            poll_interval=poll_interval,
+            timeout=timeout,
+            cancel_on_timeout=cancel_on_timeout,
+            raise_on_failure=raise_on_failure,
+            on_poll=on_poll,
+            just_triggered=just_triggered,
+            cancel_on_stop=cancel_on_stop,
+        )
+        return await arun_flow(flow, self.client)
+
+    async def run_job(
+        self,
+        job_id: int | str | None = None,
+        data: Mapping[str, Any] | None = None,
+        *,
+        wait: bool = True,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        timeout: float | None = None,
+        cancel_on_timeout: bool = False,
+        raise_on_failure: bool = True,
+        idempotency_key: str | None = None,
+        attach_to_running: bool = False,
+        rerun_from_failure: bool = False,
+        on_poll: OnPoll | None = None,
+        cancel_on_stop: bool = False,
+    ) -> dict[str, Any]:
+        """:meth:`trigger` then, with ``wait``, :meth:`wait` (every option is checked before the trigger)."""
+        if wait:
+            check_wait_options(poll_interval, timeout)
+        run = await self.trigger(
+            job_id,
+            data,
+            idempotency_key=idempotency_key,
+            attach_to_running=attach_to_running,
+            rerun_from_failure=rerun_from_failure,
+        )
+        if not wait:
+            return run
+        return await self.wait(
+            run,
+            poll_interval=poll_interval,
+            timeout=timeout,
+            cancel_on_timeout=cancel_on_timeout,
+            raise_on_failure=raise_on_failure,
+            on_poll=on_poll,
+            just_triggered=True,
+            cancel_on_stop=cancel_on_stop,
+        )
+
+    # -- jobs ------------------------------------------------------------------------------------------------
+
+    async def find_job(self, *, project_name: str, environment_name: str, job_name: str) -> dict[str, Any]:
+        """The job named ``job_name`` in environment ``environment_name`` of project ``project_name``
+        (exact names); :class:`DbtCloudLookupError` when none or several match."""
+        return await arun_flow(find_job_flow(project_name, environment_name, job_name), self.client)
+
+    # -- results ---------------------------------------------------------------------------------------------
+
+    async def node_results(self, run: Mapping[str, Any] | int | str) -> list[NodeResult]:
+        """One :class:`NodeResult` per node the run's dbt commands executed (never the docs step)."""
+        found = run if isinstance(run, Mapping) else {"id": run_id_of(run)}
+        return await arun_flow(node_results_flow(found), self.client)
+
+    async def download_artifacts(
+        self,
+        run: Mapping[str, Any] | int | str,
+        destination: Path | str,
+        *,
+        step: int | None = None,
+        paths: Sequence[str] | None = None,
+        include_compiled: bool = False,
+    ) -> list[Path]:
+        """Download a run's artifacts into ``destination`` (each file written atomically)."""
+        flow = download_flow(
+            run_id_of(run), destination, step=step, paths=paths, include_compiled=include_compiled
+        )
+        return await arun_flow(flow, self.client)
