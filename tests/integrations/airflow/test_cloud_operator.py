@@ -12,7 +12,7 @@ from dbt_kickoff.cloud.emulator import DbtCloudEmulator, RunScript
 from dbt_kickoff.cloud.status import RunStatus
 from tests.integrations.airflow.conftest import DAGS, Airflow
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # the first test also builds Airflow's venv
 TOKEN = "dbtc_airflow-test-token"
 ACCOUNT, JOB_REATTACH, JOB_FOREVER = 1, 70403103900011, 70403103900012
 

@@ -15,7 +15,7 @@ import pytest
 
 from tests.integrations.airflow.conftest import DAGS, Airflow, AirflowRun
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # the first test also builds Airflow's venv
 SECRET = "hunter22-not-shown"
 
 

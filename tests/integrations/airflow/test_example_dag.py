@@ -12,7 +12,7 @@ import pytest
 from dbt_kickoff.demo import DBT_PACKAGE_DIR
 from tests.integrations.airflow.conftest import EXAMPLES, Airflow
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # the first test also builds Airflow's venv
 
 
 def test_example_dag_loads_with_dlt_then_transforms(airflow: Airflow, tmp_path: Path) -> None:

@@ -147,7 +147,7 @@ class DbtKickoffOperator(BaseOperator):
     def _destination(self) -> tuple[Any, Any]:
         """What to pass as ``destination`` (a callable for a connection) and its value now (checked at once)."""
         if self.conn_id is None:
-            return self.destination, self.destination
+            return self.destination, self.destination() if callable(self.destination) else self.destination
         fetch: Callable[[], dict[str, Any]] = connection_destination(self.conn_id)
         return fetch, fetch()
 
