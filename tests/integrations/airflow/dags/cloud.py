@@ -2,6 +2,7 @@
 
 ``reattach`` is retried once: its first try loses its wait, the retry must find the run the first try started.
 ``deadline`` waits for a run that would run for ever: its trigger's deadline cancels the run.
+``killed`` waits in the worker (not deferred) for another endless run; the test kills it (SIGTERM).
 """
 
 import os
@@ -29,4 +30,12 @@ with DAG("dbt_cloud_runs", schedule=None, start_date=datetime(2024, 3, 1), catch
         timeout=3,
         trigger_rule="all_done",
     )
-    reattach >> deadline
+    killed = DbtCloudRunOperator(
+        task_id="killed",
+        job_id=os.environ.get("JOB_KILLED", "3"),
+        conn_id="dbt_cloud_emulator",
+        deferrable=False,
+        poll_interval=0.2,
+        trigger_rule="all_done",
+    )
+    reattach >> deadline >> killed
