@@ -61,7 +61,10 @@ def test_deferred_run_reattaches_on_retry_the_deadline_cancels_and_kill_cancels(
                 process.wait()
         run = AirflowRun(process.returncode, log.read_text(errors="replace"), home / "airflow.db")
         assert run.states("dbt_cloud_runs") == {
-            "reattach": ("success", 2), "deadline": ("failed", 1), "killed": ("failed", 1)}, run.output[-10000:]
+            "reattach": ("success", 2), "deadline": ("failed", 1), "killed": ("failed", 1),
+            "unknown_connection": ("failed", 1)}, run.output[-10000:]
+        assert "Airflow connection 'no_such_cloud' is not defined" in run.output
+        assert "of type 'dbt_cloud', with the account id as login, the API token as password" in run.output
 
         [run_id] = emu.run_ids(JOB_REATTACH)  # exactly one run: the retry reattached to it
         assert RunStatus.of(emu.peek_run(run_id)) == RunStatus.SUCCESS

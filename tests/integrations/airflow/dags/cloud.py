@@ -3,6 +3,7 @@
 ``reattach`` is retried once: its first try loses its wait, the retry must find the run the first try started.
 ``deadline`` waits for a run that would run for ever: its trigger's deadline cancels the run.
 ``killed`` waits in the worker (not deferred) for another endless run; the test kills it (SIGTERM).
+``unknown_connection`` names a connection that does not exist.
 """
 
 import os
@@ -39,3 +40,4 @@ with DAG("dbt_cloud_runs", schedule=None, start_date=datetime(2024, 3, 1), catch
         trigger_rule="all_done",
     )
     reattach >> deadline >> killed
+    DbtCloudRunOperator(task_id="unknown_connection", job_id=1, conn_id="no_such_cloud")
