@@ -1,4 +1,5 @@
-"""Build dbt command lines and turn one command's outcome into results or a typed error."""
+"""What a dbt project holds (target/log folders, seeds, packages) and one command's outcome as results or a
+typed error."""
 
 from __future__ import annotations
 
@@ -10,18 +11,9 @@ from pathlib import Path
 
 import yaml
 
-from dbt_kickoff.engines import InvocationOutcome
-from dbt_kickoff.errors import DBTProcessingError, IncrementalSchemaOutOfSyncError, PrerequisitesException
+from dbt_kickoff.engines import InvocationOutcome, NodeEvent
+from dbt_kickoff.errors import DbtCancelled, DBTProcessingError, IncrementalSchemaOutOfSyncError, PrerequisitesException
 from dbt_kickoff.results import NodeResult, describe_failures, load_run_results
-
-# Commands that take the flags below; anything else gets only --project-dir/--profiles-dir/--vars.
-THREADED_COMMANDS = frozenset({"run", "test", "seed", "build", "snapshot", "compile", "source", "show", "retry"})
-FULL_REFRESH_COMMANDS = frozenset({"run", "build", "seed"})
-NO_PROFILE_COMMANDS = frozenset({"clean", "init"})
-# Commands that work from a parsed manifest, so a warm worker can hand them the one it keeps.
-MANIFEST_COMMANDS = frozenset(
-    {"run", "test", "seed", "build", "snapshot", "compile", "ls", "list", "show", "source", "run-operation"}
-)
 
 OUT_OF_SYNC_MARKER = "out of sync"
 _ADAPTER_MISSING = re.compile(r"Could not find adapter type (\w+)|No module named 'dbt\.adapters\.(\w+)'")
@@ -85,11 +77,22 @@ def results_file(command: Sequence[str], target: Path) -> Path:
     return target / "run_results.json"
 
 
+def result_from_event(node: NodeEvent) -> NodeResult:
+    """A node result from dbt's live NodeFinished event (when no run_results.json was written)."""
+    return NodeResult(model_name=node.name, unique_id=node.unique_id, resource_type=node.resource_type,
+                      status=node.status or "unknown", time=float(node.execution_time or 0.0), message=node.message)
+
+
 def read_results(command: Sequence[str], target: Path, outcome: InvocationOutcome) -> list[NodeResult]:
-    """The node results this invocation wrote; empty when it wrote none (a stale file is never used)."""
-    if not outcome.invocation_id:
-        return []
-    return load_run_results(results_file(command, target), outcome.invocation_id) or []
+    """The node results this invocation wrote (a stale file is never used). A command that was stopped or
+    whose dbt died may have written none: then the nodes that finished, from the live events."""
+    written = load_run_results(results_file(command, target), outcome.invocation_id) if outcome.invocation_id \
+        else None
+    if written is not None:
+        return written
+    if outcome.cancelled or outcome.crashed:
+        return [result_from_event(node) for node in outcome.finished_nodes]
+    return []
 
 
 def is_out_of_sync(results: Sequence[NodeResult], outcome: InvocationOutcome) -> bool:
@@ -97,8 +100,18 @@ def is_out_of_sync(results: Sequence[NodeResult], outcome: InvocationOutcome) ->
     return any(OUT_OF_SYNC_MARKER in text.lower() for text in texts)
 
 
-def raise_for_outcome(command_name: str, results: list[NodeResult], outcome: InvocationOutcome) -> None:
-    """Raise the typed error that fits a failed command; return when it succeeded."""
+def raise_for_outcome(command_name: str, results: list[NodeResult], outcome: InvocationOutcome,
+                      earlier: Sequence[NodeResult] = ()) -> None:
+    """Raise the typed error that fits a failed command; return when it succeeded. ``earlier``: results of
+    the run's previous steps, which a cancel reports with this step's."""
+    if outcome.cancelled:
+        running = sorted({node.name for node in outcome.running_nodes})
+        finished = [r for r in results if r.unique_id not in {node.unique_id for node in outcome.running_nodes}]
+        raise DbtCancelled(
+            f"dbt {command_name} was stopped ({outcome.cancelled}) after {len(finished)} node(s) finished"
+            + (f"; running then: {', '.join(running)}" if running else ""),
+            results=[*earlier, *finished], running=running, reason=outcome.cancelled, command=command_name,
+        )
     if outcome.success:
         return
     failed = [r for r in results if r.is_failure]

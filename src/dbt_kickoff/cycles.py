@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from dbt_kickoff.errors import ConfigurationError
+from dbt_kickoff.errors import ConfigurationError, DbtCancelled, DBTProcessingError
 from dbt_kickoff.results import NodeResult
 from dbt_kickoff.runner import PackageRunner
 
@@ -77,6 +77,10 @@ def run_cycle(runner: PackageRunner, load: Callable[[], Any] | None, number: int
             report.skipped = "nothing loaded" if not report.loaded else "no source reads the loaded tables"
     except Exception as exc:  # one bad cycle must not end the loop; the caller sees it in the report
         report.error = exc
+        if isinstance(exc, DbtCancelled):
+            report.results = exc.results
+        elif isinstance(exc, DBTProcessingError):
+            report.results = exc.run_results
         logger.error("cycle %s failed: %s", number, exc)
     return report
 

@@ -47,6 +47,18 @@ class IncrementalSchemaOutOfSyncError(DBTProcessingError):
 
 
 class DbtCancelled(KickoffError):
-    """A dbt command was cancelled (timeout, KeyboardInterrupt or an explicit cancel)."""
+    """A dbt run was stopped before it finished: ``runner.cancel()``, a timeout, or a signal turned into a cancel.
+
+    ``results`` holds the node results of what finished (earlier steps included), ``running`` the names of the
+    nodes that were running when dbt was stopped, ``reason`` why it was stopped.
+    """
 
     exit_status = 1
+
+    def __init__(self, message: str, *, results: Sequence[NodeResult] = (), running: Sequence[str] = (),
+                 reason: str | None = None, command: str | None = None) -> None:
+        super().__init__(message)
+        self.results: list[NodeResult] = list(results)
+        self.running: list[str] = list(running)
+        self.reason = reason
+        self.command = command

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import json
 import logging
 import time
 import weakref
@@ -16,18 +16,11 @@ from typing import Any
 import platformdirs
 from filelock import FileLock
 
-from dbt_kickoff import commands
-from dbt_kickoff.engines import (
-    DbtEvent,
-    EventHandler,
-    Invocation,
-    InvocationOutcome,
-    SubprocessEngine,
-    WorkerEngine,
-    make_engine,
-)
+from dbt_kickoff import command_line, commands
+from dbt_kickoff.engines import DbtEvent, DbtSession, EventHandler, Invocation
+from dbt_kickoff.engines.session import RecyclePolicy
 from dbt_kickoff.environments import DbtEnvironment, resolve_environment
-from dbt_kickoff.errors import ConfigurationError, IncrementalSchemaOutOfSyncError
+from dbt_kickoff.errors import ConfigurationError, DbtCancelled, IncrementalSchemaOutOfSyncError
 from dbt_kickoff.fingerprint import project_fingerprint
 from dbt_kickoff.loaded import loaded_tables, source_selectors
 from dbt_kickoff.profiles import Profile, ProfilesDir, resolve_destination
@@ -96,6 +89,7 @@ class PackageRunner:
         reuse_manifest: bool = True,
         recycle_after_commands: int | None = None,
         recycle_above_memory_mb: float | None = None,
+        cancel_grace: float = 10.0,
     ) -> None:
         self.source = source
         self.profile = profile
@@ -110,15 +104,17 @@ class PackageRunner:
         self.command_timeout = command_timeout
         self.on_event = on_event
         self.reuse_manifest = reuse_manifest
-        self.recycle_after_commands = recycle_after_commands
-        self.recycle_above_memory_mb = recycle_above_memory_mb
         self.last_report = RunReport()
         self._redact = Redactor(self.profile.secret_env.values() if self.profile else ())
+        self.session = DbtSession(
+            environment, env=dict(self.profile.secret_env) if self.profile else {}, redact=self._redact,
+            recycle=RecyclePolicy(recycle_after_commands, recycle_above_memory_mb), cancel_grace=cancel_grace,
+        )
+        """The runner's dbt engine and generated profiles (see :class:`~dbt_kickoff.engines.DbtSession`)."""
         self._package: ResolvedPackage | None = None
         self._project: dict[str, Any] = {}
-        self._state = _RunnerState()
         self._deps_installed_for: str | None = None
-        weakref.finalize(self, self._state.release)
+        weakref.finalize(self, self.session.release)
 
     # -- public API -------------------------------------------------------------------------------------------
     @property
@@ -132,7 +128,17 @@ class PackageRunner:
 
     @property
     def dbt_version(self) -> str | None:
-        return self._state.engine.dbt_version if self._state.engine else None
+        return self.session.dbt_version
+
+    def cancel(self, reason: str = "cancelled") -> None:
+        """Stop the dbt command running now and every later step of the same call.
+
+        Safe from any thread and from a signal handler; returns at once. dbt gets SIGINT (the adapter cancels
+        its open queries), then a grace period (``cancel_grace``), then a kill; calling it twice kills at once.
+        The waiting call raises :class:`~dbt_kickoff.DbtCancelled` with the results of the nodes that finished
+        and the names of those that were running. Nothing happens when no call is running.
+        """
+        self.session.cancel(reason)
 
     def ensure_newest_package(self) -> ResolvedPackage:
         """Clone the package, or move it to the newest commit of the requested ref (a local folder: re-check)."""
@@ -246,8 +252,9 @@ class PackageRunner:
                               dataset=destination_dataset_name)
 
     def close(self) -> None:
-        """Stop the dbt process and remove the generated profiles. The runner can be used again afterwards."""
-        self._state.release()
+        """Stop the dbt process (a running command is cancelled first: SIGINT, grace, kill) and remove the
+        generated profiles. The runner can be used again afterwards."""
+        self.session.release()
 
     def __enter__(self) -> PackageRunner:
         return self
@@ -262,6 +269,7 @@ class PackageRunner:
 
     # -- internals --------------------------------------------------------------------------------------------
     def _new_report(self) -> RunReport:
+        self.session.begin()
         self.last_report = RunReport()
         return self.last_report
 
@@ -274,8 +282,6 @@ class PackageRunner:
         return report.results
 
     def _set_package(self, package: ResolvedPackage) -> None:
-        if self._package is not None and package.project_dir != self._package.project_dir:
-            self._state.close_engine()
         self._package = package
         self._project = read_project_file(package.project_dir, package.location)
 
@@ -291,12 +297,6 @@ class PackageRunner:
         with lock:
             yield
 
-    def _engine_for(self, project_dir: Path) -> WorkerEngine | SubprocessEngine:
-        if self._state.engine is None:
-            env = dict(self.profile.secret_env) if self.profile else {}
-            self._state.engine = make_engine(self.environment, cwd=project_dir, env=env, redact=self._redact)
-        return self._state.engine
-
     def _destination_dataset(self, override: str | None) -> str | None:
         if override:
             return override
@@ -307,25 +307,15 @@ class PackageRunner:
     def _profile_args(self, dataset: str | None) -> list[str]:
         package = self._resolved()
         if self.profile is None:
-            args: list[str] = []
             profiles_dir = self.profiles_dir or (
                 package.project_dir if (package.project_dir / "profiles.yml").is_file() else None
             )
-            if profiles_dir is not None:
-                args += ["--profiles-dir", str(profiles_dir)]
-            if self.profile_name:
-                args += ["--profile", self.profile_name]
-            if self.target:
-                args += ["--target", self.target]
-            return args
-        key = dataset or ""
-        generated = self._state.profiles.get(key)
-        if generated is None:
-            profile = self.profile.with_schema(dataset) if dataset else self.profile
-            generated = ProfilesDir(profile, self._profile_name(), target=self._target_name())
-            self._state.profiles[key] = generated
-        return ["--profiles-dir", str(generated.path), "--profile", self._profile_name(), "--target",
-                self._target_name()]
+            return command_line.profile_args(profiles_dir, self.profile_name, self.target)
+        profile = self.profile.with_schema(dataset) if dataset else self.profile
+        generated = self.session.profiles_dir(
+            dataset or "", lambda: ProfilesDir(profile, self._profile_name(), target=self._target_name())
+        )
+        return command_line.profile_args(generated.path, self._profile_name(), self._target_name())
 
     def _target_name(self) -> str:
         return self.target or (self.profile.destination_type if self.profile else "dev")
@@ -333,32 +323,15 @@ class PackageRunner:
     def _profile_name(self) -> str:
         return self.profile_name or self._resolved().profile_name or "dbt_kickoff"
 
-    def _vars(self, dataset: str | None, additional_vars: Mapping[str, Any] | None) -> dict[str, Any]:
-        variables: dict[str, Any] = {}
-        destination = self._destination_dataset(dataset)
-        source = self.source_dataset_name
-        if destination or source:
-            variables["source_dataset_name"] = source or destination
-            variables["destination_dataset_name"] = destination or source
-        variables.update(additional_vars or {})
-        return variables
-
     def _command_line(self, command: list[str], *, dataset: str | None, additional_vars: Mapping[str, Any] | None,
                       full_refresh: bool) -> list[str]:
-        package = self._resolved()
-        name = command[0]
-        args = [*command, "--project-dir", str(package.project_dir), "--no-use-colors"]
-        if name in commands.NO_PROFILE_COMMANDS:
-            return args
-        args += self._profile_args(self._destination_dataset(dataset) if self.profile else None)
-        variables = self._vars(dataset, additional_vars)
-        if variables:
-            args += ["--vars", json.dumps(variables, default=str)]
-        if self.threads and name in commands.THREADED_COMMANDS and "--threads" not in command:
-            args += ["--threads", str(self.threads)]
-        if full_refresh and name in commands.FULL_REFRESH_COMMANDS and "--full-refresh" not in command:
-            args.append("--full-refresh")
-        return args
+        profile = [] if command[0] in command_line.NO_PROFILE_COMMANDS else self._profile_args(
+            self._destination_dataset(dataset) if self.profile else None
+        )
+        variables = command_line.dataset_vars(self._destination_dataset(dataset), self.source_dataset_name,
+                                              additional_vars)
+        return command_line.command_line(command, project_dir=self.package_dir, profile=profile, variables=variables,
+                                         threads=self.threads, full_refresh=full_refresh)
 
     def _step(self, command: list[str], *, additional_vars: Mapping[str, Any] | None, dataset: str | None,
               full_refresh: bool = False) -> list[NodeResult]:
@@ -381,25 +354,34 @@ class PackageRunner:
     def _execute(self, command: list[str], *, additional_vars: Mapping[str, Any] | None, dataset: str | None,
                  full_refresh: bool) -> list[NodeResult]:
         package = self._resolved()
+        command_name = command_line.command_name(command)
+        earlier = self.last_report.results
+        self._raise_if_cancelled(command_name, earlier)
         args = self._command_line(command, dataset=dataset, additional_vars=additional_vars, full_refresh=full_refresh)
-        engine = self._engine_for(package.project_dir)
-        command_name = " ".join(command[:2]) if command[:2] == ["source", "freshness"] else command[0]
         logger.info("dbt %s in %s", command_name, package.location)
         started = time.perf_counter()
-        invocation = Invocation(args=args, timeout=self.command_timeout)
-        if command[0] in commands.MANIFEST_COMMANDS:
+        target = commands.target_dir(package.project_dir, self._project)
+        invocation = Invocation(args=args, timeout=self.command_timeout, target_dir=target)
+        if command[0] in command_line.MANIFEST_COMMANDS:
             invocation = self._with_manifest_key(invocation, dataset, additional_vars)
-        outcome = engine.execute(invocation, self._handle_event)
-        self._recycle_if_due(outcome)
-        results = commands.read_results(command, commands.target_dir(package.project_dir, self._project), outcome)
+        outcome = self.session.execute(invocation, self._handle_event, cwd=package.project_dir)
+        results = commands.read_results(command, target, outcome)
         self.last_report.steps.append(
             StepReport(command=command_name, results=results, duration=time.perf_counter() - started,
                        warnings=outcome.warnings, parsed=outcome.parsed or not invocation.manifest_key)
         )
         if outcome.nothing_selected and not results:
             logger.warning("dbt %s: the selection matched no nodes; nothing was run", command_name)
-        commands.raise_for_outcome(command_name, results, outcome)
+        commands.raise_for_outcome(command_name, results, outcome, earlier)
+        self._raise_if_cancelled(command_name, self.last_report.results)
         return results
+
+    def _raise_if_cancelled(self, command_name: str, results: list[NodeResult]) -> None:
+        """A cancel that came between two steps (or as a step ended) stops the call before the next one."""
+        reason = self.session.cancel_reason
+        if reason is not None:
+            raise DbtCancelled(f"dbt {command_name} was stopped ({reason})", results=results, reason=reason,
+                               command=command_name)
 
     def _install_dependencies(self, additional_vars: Mapping[str, Any] | None, dataset: str | None) -> None:
         """``dbt deps``, skipped when this runner already installed the same packages and they are still there."""
@@ -410,47 +392,24 @@ class PackageRunner:
         self._deps_installed_for = commands.dependencies_fingerprint(self.package_dir)
 
     def _sources(self, additional_vars: Mapping[str, Any] | None, dataset: str | None) -> list[dict[str, Any]]:
-        engine = self._engine_for(self.package_dir)
-        if isinstance(engine, WorkerEngine):
-            invocation = self._with_manifest_key(self._parse_invocation(dataset, additional_vars), dataset,
-                                                 additional_vars)
-            return engine.sources(invocation, self._handle_event)
-        self._execute(["parse"], additional_vars=additional_vars, dataset=dataset, full_refresh=False)
-        manifest_path = commands.target_dir(self.package_dir, self._project) / "manifest.json"
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        return [
-            {key: node.get(key) for key in ("unique_id", "source_name", "name", "schema", "identifier", "database")}
-            for node in manifest.get("sources", {}).values()
-        ]
-
-    def _parse_invocation(self, dataset: str | None, additional_vars: Mapping[str, Any] | None) -> Invocation:
-        """A ``dbt parse`` with the same profile and vars as a command (what the manifest depends on)."""
+        self._raise_if_cancelled("parse", [])
         parse_args = self._command_line(["parse"], dataset=dataset, additional_vars=additional_vars, full_refresh=False)
-        return Invocation(args=parse_args, timeout=self.command_timeout)
+        invocation = Invocation(args=parse_args, parse_args=parse_args, timeout=self.command_timeout,
+                                target_dir=commands.target_dir(self.package_dir, self._project))
+        invocation = self._with_manifest_key(invocation, dataset, additional_vars)
+        return self.session.sources(invocation, self._handle_event, cwd=self.package_dir)
 
     def _with_manifest_key(self, invocation: Invocation, dataset: str | None,
                            additional_vars: Mapping[str, Any] | None) -> Invocation:
         """Let a warm worker reuse its parsed manifest while the project files, profile and vars stay the same."""
-        if not self.reuse_manifest or not isinstance(self._state.engine, WorkerEngine):
+        if not self.reuse_manifest or not self.session.keeps_manifest:
             return invocation
-        parse = self._parse_invocation(dataset, additional_vars)
+        parse_args = self._command_line(["parse"], dataset=dataset, additional_vars=additional_vars, full_refresh=False)
         project_dir = self.package_dir
         written = (commands.target_dir(project_dir, self._project), commands.log_dir(project_dir, self._project))
         skipped = [path.name for path in written if path.parent == project_dir]
-        fingerprint = project_fingerprint(project_dir, skipped)
-        key = hashlib.sha256(json.dumps([fingerprint, list(parse.args)]).encode()).hexdigest()
-        return Invocation(args=invocation.args, timeout=invocation.timeout, manifest_key=key, parse_args=parse.args)
-
-    def _recycle_if_due(self, outcome: InvocationOutcome) -> None:
-        engine = self._state.engine
-        if not isinstance(engine, WorkerEngine):
-            return
-        too_many = self.recycle_after_commands and engine.commands_run >= self.recycle_after_commands
-        too_big = self.recycle_above_memory_mb and outcome.rss and outcome.rss > self.recycle_above_memory_mb * 2**20
-        if too_many or too_big:
-            logger.info("recycling the dbt worker after %s command(s), %s MiB resident", engine.commands_run,
-                        round((outcome.rss or 0) / 2**20))
-            self._state.close_engine()
+        key = command_line.manifest_key(project_fingerprint(project_dir, skipped), parse_args)
+        return dataclasses.replace(invocation, manifest_key=key, parse_args=parse_args)
 
     def _handle_event(self, event: DbtEvent) -> None:
         if event.finished and event.node is not None:
@@ -463,25 +422,6 @@ class PackageRunner:
         if self.on_event is not None:
             self.on_event(event)
 
-
-
-@dataclass
-class _RunnerState:
-    """What a runner must release: its dbt process and its generated profiles (also at garbage collection)."""
-
-    engine: WorkerEngine | SubprocessEngine | None = None
-    profiles: dict[str, ProfilesDir] = field(default_factory=dict)
-
-    def close_engine(self) -> None:
-        engine, self.engine = self.engine, None
-        if engine is not None:
-            engine.close()
-
-    def release(self) -> None:
-        self.close_engine()
-        for profiles_dir in self.profiles.values():
-            profiles_dir.cleanup()
-        self.profiles.clear()
 
 
 def package(
@@ -509,6 +449,7 @@ def package(
     reuse_manifest: bool = True,
     recycle_after_commands: int | None = None,
     recycle_above_memory_mb: float | None = None,
+    cancel_grace: float = 10.0,
 ) -> PackageRunner:
     """A :class:`PackageRunner` for the dbt package at ``package_location`` writing to ``destination``.
 
@@ -523,6 +464,8 @@ def package(
     Warm cycles: the runner keeps one dbt process and, with ``reuse_manifest``, its parsed manifest until the
     project files, profile or vars change; ``recycle_after_commands`` / ``recycle_above_memory_mb`` restart
     that process after so many commands or above that resident memory. ``on_event`` receives live events.
+    Stopping: ``runner.cancel()`` (any thread) or any exception in the waiting thread sends dbt SIGINT, waits
+    ``cancel_grace`` seconds, then kills it; ``command_timeout`` does the same after so many seconds.
     """
     if threads is not None and threads < 1:
         raise ConfigurationError(f"threads must be a positive number, not {threads}")
@@ -557,6 +500,7 @@ def package(
         reuse_manifest=reuse_manifest,
         recycle_after_commands=recycle_after_commands,
         recycle_above_memory_mb=recycle_above_memory_mb,
+        cancel_grace=cancel_grace,
     )
     if isinstance(source, LocalSource):
         runner.package_dir  # noqa: B018 - a local folder is checked now, so bad input fails at once

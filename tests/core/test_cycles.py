@@ -78,7 +78,7 @@ def test_transform_only_what_was_loaded(shop_duckdb: Path, shop_project: Path,
 def test_nothing_loaded_starts_no_dbt(shop_duckdb: Path, shop_project: Path) -> None:
     with _runner(shop_duckdb, shop_project) as runner:
         assert runner.transform_loaded([]) == []
-        assert runner._state.engine is None
+        assert runner.session.engine is None
 
 
 def test_selectors_match_by_schema_and_identifier() -> None:
@@ -162,8 +162,8 @@ def test_loop_stops_on_event_and_skips_missed_slots(shop_duckdb: Path, shop_proj
 def test_worker_is_recycled_after_n_commands(shop_duckdb: Path, shop_project: Path) -> None:
     with _runner(shop_duckdb, shop_project, recycle_after_commands=2) as runner:
         runner.seed()
-        first = runner._state.engine
+        first = runner.session.engine
         runner.seed()
-        assert runner._state.engine is None  # recycled after its second command
+        assert runner.session.engine is None  # recycled after its second command
         runner.seed()
-        assert runner._state.engine is not None and runner._state.engine is not first
+        assert runner.session.engine is not None and runner.session.engine is not first

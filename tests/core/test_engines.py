@@ -41,7 +41,7 @@ def test_timeout_stops_the_worker(shop_duckdb: Path, shop_project: Path) -> None
                              command_timeout=8) as runner:
         with pytest.raises(DbtCancelled, match="timed out"):
             runner.run(["--select", "slow"])
-        assert runner._state.engine is not None and not runner._state.engine.alive
+        assert runner.session.engine is not None and not runner.session.engine.alive
         # the runner recovers: a fresh worker serves the next command
         slow.unlink()
         assert [r.status for r in runner.seed()] == ["success"]

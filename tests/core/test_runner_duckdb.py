@@ -115,13 +115,13 @@ def test_out_of_sync_incremental_is_refreshed_or_raises(shop_duckdb: Path, shop_
 def test_one_worker_serves_all_steps_and_survives_between_calls(shop_duckdb: Path, shop_project: Path) -> None:
     with runner_for(shop_duckdb, shop_project) as runner:
         runner.run_all(additional_vars={"source_dataset_name": "raw_data"})
-        engine = runner._state.engine
+        engine = runner.session.engine
         assert engine is not None and engine.commands_run == 3
         pid = engine.pid
         runner.test(additional_vars={"source_dataset_name": "raw_data"})
-        assert runner._state.engine is engine and engine.pid == pid
+        assert runner.session.engine is engine and engine.pid == pid
         assert runner.dbt_version and runner.dbt_version.startswith("1.")
-    assert runner._state.engine is None
+    assert runner.session.engine is None
 
 
 def test_full_refresh_and_threads_are_passed(shop_duckdb: Path, shop_project: Path) -> None:
@@ -150,7 +150,7 @@ def test_bad_package_locations(tmp_path: Path, shop_duckdb: Path, location: str,
 def test_generated_profile_is_removed_on_close(shop_duckdb: Path, shop_project: Path) -> None:
     runner = runner_for(shop_duckdb, shop_project)
     runner.seed()
-    generated = [p.path for p in runner._state.profiles.values()]
+    generated = [p.path for p in runner.session.profiles.values()]
     assert generated and all((p / "profiles.yml").is_file() for p in generated)
     runner.close()
     assert not any(p.exists() for p in generated)

@@ -10,9 +10,10 @@ from typing import Any
 
 from rich.console import Console
 
-from dbt_kickoff.errors import ConfigurationError, DBTProcessingError
+from dbt_kickoff.errors import ConfigurationError, DbtCancelled, DBTProcessingError
 from dbt_kickoff.progress import NodeProgress, results_table
 from dbt_kickoff.runner import PackageRunner, RunReport, package
+from dbt_kickoff.signals import cancel_on_signals
 
 COMMANDS = ("run_all", "build", "run", "test", "seed", "snapshot", "source_freshness", "deps")
 
@@ -64,11 +65,14 @@ def _parse_vars(text: str | None) -> dict[str, Any]:
     return value
 
 
-def report_json(report: RunReport, success: bool, error: str | None = None) -> str:
+def report_json(report: RunReport, success: bool, error: str | None = None,
+                cancelled: DbtCancelled | None = None) -> str:
     return json.dumps(
         {
             "success": success,
             "error": error,
+            "cancelled": cancelled.reason if cancelled else None,
+            "running": cancelled.running if cancelled else [],
             "commit_sha": report.commit_sha,
             "steps": [
                 {"command": s.command, "duration": round(s.duration, 3), "full_refresh_retry": s.full_refresh_retry,
@@ -118,12 +122,21 @@ def runner_from_args(args: argparse.Namespace, on_event: Any = None) -> PackageR
 
 
 def handle_run(args: argparse.Namespace) -> int:
+    """Run the command; SIGTERM / SIGINT cancel dbt (its queries too), print what finished and exit 143 / 130."""
     console = Console(stderr=True)
     progress = NodeProgress(console) if not args.json else None
     runner = runner_from_args(args, on_event=progress)
-    with runner, progress or nullcontext():
+    with runner, cancel_on_signals(runner) as received:
         try:
-            execute(runner, args)
+            with progress or nullcontext():
+                execute(runner, args)
+        except DbtCancelled as exc:
+            if args.json:
+                print(report_json(runner.last_report, False, str(exc), cancelled=exc))
+            else:
+                Console().print(results_table(runner.last_report.results))
+            print(f"error: {exc}", file=sys.stderr)
+            return received.exit_status or exc.exit_status
         except DBTProcessingError as exc:
             if args.json:
                 print(report_json(runner.last_report, False, str(exc)))

@@ -1,12 +1,14 @@
-"""``dbt-kickoff watch``: load → transform every N seconds until stopped (Ctrl-C or SIGTERM)."""
+"""``dbt-kickoff watch``: load → transform every N seconds until stopped.
+
+SIGTERM or SIGINT ends the loop and cancels a running dbt command (its queries too); the interrupted cycle is
+printed with what finished, and the exit status is 143 / 130.
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib
 import json
-import signal
-import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +18,7 @@ from rich.console import Console
 from dbt_kickoff.cli.core import add_package_arguments, runner_from_args
 from dbt_kickoff.cycles import CycleReport, iter_cycles
 from dbt_kickoff.errors import ConfigurationError
+from dbt_kickoff.signals import cancel_on_signals
 
 
 def register(subparsers: Any) -> None:
@@ -72,28 +75,33 @@ def cycle_line(report: CycleReport) -> str:
             f"{report.transform_seconds:.2f}s, {len(report.results)} node(s), {failed} failed{detail}")
 
 
+class _StopCycles:
+    """Cancellable for :func:`cancel_on_signals`: ends the loop and cancels the running dbt command."""
+
+    def __init__(self, runner: Any) -> None:
+        self.runner = runner
+        self.event = threading.Event()
+
+    def cancel(self, reason: str = "cancelled") -> None:
+        self.event.set()
+        self.runner.cancel(reason)
+
+
 def handle_watch(args: argparse.Namespace) -> int:
     load = load_function(args.load)
-    stop = threading.Event()
-
-    def request_stop(signum: int, _frame: object) -> None:
-        print(f"\nsignal {signum}: stopping after this cycle", file=sys.stderr)
-        stop.set()
-
-    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     console = Console(stderr=True)
     failures = 0
-    try:
-        with runner_from_args(args) as runner:
+    with runner_from_args(args) as runner:
+        stop = _StopCycles(runner)
+        with cancel_on_signals(stop) as received:
             for report in iter_cycles(runner, load, every=args.every, transform=args.transform,
                                       only_loaded=not args.all_models, max_cycles=args.max_cycles,
-                                      overlap=args.on_overlap, stop=stop):
+                                      overlap=args.on_overlap, stop=stop.event):
                 failures += not report.ok
                 if args.json:
                     print(cycle_json(report), flush=True)
                 else:
                     console.print(cycle_line(report), highlight=False)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    if received.exit_status is not None:
+        return received.exit_status
     return 1 if failures else 0

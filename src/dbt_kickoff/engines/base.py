@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import contextlib
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -38,6 +40,40 @@ class DbtEvent:
 EventHandler = Callable[[DbtEvent], None]
 
 
+class CancelToken:
+    """Carries one cancel request from whoever asks (any thread, a signal handler) to the engine that runs dbt.
+
+    The engine listens while a command runs; a cancel that comes before it listens is delivered as soon as it
+    does, so no request falls between two commands. Asking twice passes the second request on too (an
+    engine then kills at once).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()  # re-entrant: a signal handler may run while its own thread holds it
+        self._listener: Callable[[str], None] | None = None
+        self.reason: str | None = None
+
+    def cancel(self, reason: str = "cancelled") -> None:
+        with self._lock:
+            self.reason = self.reason or reason
+            listener = self._listener
+        if listener is not None:
+            listener(reason)
+
+    @contextlib.contextmanager
+    def listening(self, listener: Callable[[str], None]) -> Iterator[None]:
+        with self._lock:
+            self._listener = listener
+            reason = self.reason
+        if reason is not None:
+            listener(reason)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._listener = None
+
+
 @dataclass(frozen=True)
 class Invocation:
     """One dbt command: ``args`` as given to the ``dbt`` command line (``["run", "--select", "x", ...]``)."""
@@ -48,6 +84,16 @@ class Invocation:
     """Engines that keep dbt warm reuse the parsed manifest while this key stays the same."""
     parse_args: Sequence[str] = ()
     """The ``dbt parse`` command line that builds the manifest for ``manifest_key``."""
+    target_dir: Path | None = None
+    """Where this command writes its artifacts (``--target-path``)."""
+    cancel_token: CancelToken | None = field(default=None, compare=False)
+    """Cancels this command when asked (see :class:`CancelToken`)."""
+
+
+def cancel_listener(invocation: Invocation, cancel: Callable[[str], None]) -> contextlib.AbstractContextManager[None]:
+    """Deliver the invocation's cancel requests to ``cancel`` while the context is open."""
+    token = invocation.cancel_token
+    return token.listening(cancel) if token is not None else contextlib.nullcontext()
 
 
 @dataclass
@@ -65,16 +111,39 @@ class InvocationOutcome:
     """True when the engine parsed the project for this command (a warm engine reuses its manifest)."""
     rss: int | None = None
     """Resident memory of the dbt process after the command, in bytes, when known."""
+    cancelled: str | None = None
+    """Why the command was stopped before it finished (cancel, timeout, interrupt); ``None`` when it was not."""
+    crashed: bool = False
+    """The dbt process died during the command (killed from outside, out of memory, a crash)."""
+    finished_nodes: list[NodeEvent] = field(default_factory=list)
+    """Nodes that finished, from the live events (what remains when no run_results.json was written)."""
+    running_nodes: list[NodeEvent] = field(default_factory=list)
+    """Nodes that were running when the command was stopped (or had not finished when it ended)."""
 
 
 class Engine(Protocol):
-    """Runs dbt commands for one project; may keep state (a warm process) between commands until closed."""
+    """Runs dbt commands for one project; may keep state (a warm process) between commands until closed.
+
+    This is all the runner knows of an engine. ``cancel`` may be called from any thread or a signal handler
+    while ``execute`` waits in another: it returns at once, and ``execute`` then stops dbt (SIGINT, a grace
+    period, a kill) and returns an outcome whose ``cancelled`` says why. A ``BaseException`` raised in the
+    waiting thread stops dbt the same way before it propagates.
+    """
 
     dbt_version: str | None
+    commands_run: int
+    keeps_manifest: bool
+    """True when the engine reuses a parsed manifest between commands (``Invocation.manifest_key``)."""
 
     def start(self) -> None: ...
 
     def execute(self, invocation: Invocation, on_event: EventHandler) -> InvocationOutcome: ...
+
+    def sources(self, invocation: Invocation, on_event: EventHandler) -> list[dict[str, Any]]:
+        """The project's sources (unique_id, source_name, name, schema, identifier, database)."""
+        ...
+
+    def cancel(self, reason: str = "cancelled") -> None: ...
 
     def close(self) -> None: ...
 
@@ -90,10 +159,24 @@ class OutcomeCollector:
         self.warnings: list[str] = []
         self.errors: list[str] = []
         self.nothing_selected = False
+        self.running: dict[str, NodeEvent] = {}
+        self.finished: list[NodeEvent] = []
+        self.running_when_stopped: list[NodeEvent] | None = None
+
+    def stopping(self) -> None:
+        """The command is being stopped: what runs now is what was interrupted (dbt reports it as failed)."""
+        if self.running_when_stopped is None:
+            self.running_when_stopped = list(self.running.values())
 
     def __call__(self, event: DbtEvent) -> None:
         if event.invocation_id and not self.invocation_id:
             self.invocation_id = event.invocation_id
+        if event.node is not None:
+            if event.finished:
+                self.running.pop(event.node.unique_id, None)
+                self.finished.append(event.node)
+            elif event.name == "NodeStart":
+                self.running[event.node.unique_id] = event.node
         if event.name in self.NOTHING_SELECTED:
             self.nothing_selected = True
         if event.level == "warn" and event.message:
@@ -103,9 +186,10 @@ class OutcomeCollector:
         self.forward(event)
 
     def outcome(self, success: bool, error: str | None, duration: float, *, invocation_id: str | None = None,
-                parsed: bool = False, rss: int | None = None) -> InvocationOutcome:
+                parsed: bool = False, rss: int | None = None, cancelled: str | None = None,
+                crashed: bool = False) -> InvocationOutcome:
         return InvocationOutcome(
-            success=success,
+            success=success and not cancelled and not crashed,
             error=error,
             invocation_id=invocation_id or self.invocation_id,
             parsed=parsed,
@@ -114,6 +198,12 @@ class OutcomeCollector:
             errors=self.errors,
             nothing_selected=self.nothing_selected,
             duration=duration,
+            cancelled=cancelled,
+            crashed=crashed,
+            finished_nodes=[node for node in self.finished if node.unique_id not in {
+                n.unique_id for n in self.running_when_stopped or ()}],
+            running_nodes=list(self.running.values()) if self.running_when_stopped is None
+            else self.running_when_stopped,
         )
 
 

@@ -6,7 +6,6 @@ import collections
 import contextlib
 import json
 import logging
-import os
 import queue
 import signal
 import subprocess
@@ -21,27 +20,34 @@ from dbt_kickoff.engines.base import (
     Invocation,
     InvocationOutcome,
     OutcomeCollector,
+    cancel_listener,
     event_from_wire,
     worker_script_path,
 )
-from dbt_kickoff.errors import DbtCancelled, KickoffError, PrerequisitesException
+from dbt_kickoff.errors import KickoffError, PrerequisitesException
+from dbt_kickoff.processes import kill_process, send_signal, stop_process
 from dbt_kickoff.redaction import Redactor
 
 logger = logging.getLogger("dbt_kickoff.engine")
 dbt_logger = logging.getLogger("dbt_kickoff.dbt")
 
 _EOF = object()
+_POLL_SECONDS = 0.1
 
 
 class WorkerCrashed(KickoffError):
-    """The dbt worker process ended while a command was running."""
+    """The dbt worker process could not start, or ended outside a command."""
 
 
 class WorkerEngine:
     """Runs dbt through ``dbtRunner`` in a child process started with ``python`` (the target environment).
 
-    Started lazily, kept warm between commands, restarted after a crash or a cancel, and killed on close.
+    Started lazily, kept warm between commands, restarted after a crash or a cancel, and stopped on close.
+    The worker runs in its own session (a Ctrl-C or a process-group signal reaches the host, which decides)
+    and watches its parent: if the host dies, the worker cancels its command's queries and exits.
     """
+
+    keeps_manifest = True
 
     def __init__(
         self,
@@ -69,6 +75,14 @@ class WorkerEngine:
         self._stderr_tail: collections.deque[str] = collections.deque(maxlen=60)
         self._next_id = 0
         self._stderr_pump: threading.Thread | None = None
+        # cancel state: written by cancel() (any thread, signal handlers), read by the waiting thread
+        self._lock = threading.RLock()
+        self._waiting_thread: int | None = None
+        self._cancel_reason: str | None = None
+        self._kill_at: float | None = None
+        self._in_flight = False  # the request was sent: SIGINT now reaches dbt, not the worker's start-up
+        self._idle = threading.Event()
+        self._idle.set()
 
     # -- life cycle -------------------------------------------------------------------------------------------
     @property
@@ -100,12 +114,12 @@ class WorkerEngine:
             text=True,
             encoding="utf-8",
             errors="replace",
-            start_new_session=True,  # a Ctrl-C in the terminal reaches us, and we decide what the worker gets
+            start_new_session=True,  # a Ctrl-C or a group signal reaches the host, which decides what dbt gets
         )
         threading.Thread(target=self._pump_stdout, args=(self._process.stdout,), daemon=True).start()
         self._stderr_pump = threading.Thread(target=self._pump_stderr, args=(self._process.stderr,), daemon=True)
         self._stderr_pump.start()
-        message = self._next_message(deadline=time.monotonic() + self.startup_timeout, waiting_for="start-up")
+        message = self._startup_message(deadline=time.monotonic() + self.startup_timeout)
         if message.get("type") == "fatal":
             self._reap()
             raise PrerequisitesException(
@@ -123,6 +137,19 @@ class WorkerEngine:
         )
 
     def close(self) -> None:
+        """Stop the worker. A command running in another thread is cancelled first (SIGINT, never a kill first)."""
+        with self._lock:
+            waiting = self._waiting_thread
+            if waiting is not None:
+                self.cancel("the runner was closed")
+        if waiting == threading.get_ident():
+            return  # called from a signal handler in the waiting thread: that thread finishes the stop
+        if waiting is not None:
+            self._idle.wait(self.cancel_grace + 5)
+        self._shutdown()
+
+    def _shutdown(self) -> None:
+        """Ask an idle worker to exit (kill it when it does not within 5 s) and close its pipes."""
         process, self._process = self._process, None
         if process is None:
             return
@@ -133,12 +160,28 @@ class WorkerEngine:
                 process.stdin.flush()
                 process.wait(timeout=5)
             except (OSError, ValueError, subprocess.TimeoutExpired):
-                process.kill()
+                kill_process(process)
                 process.wait()
         for stream in (process.stdin, process.stdout, process.stderr):
             if stream is not None:
                 with contextlib.suppress(OSError):
                     stream.close()
+
+    def cancel(self, reason: str = "cancelled") -> None:
+        """Stop the running command: SIGINT now, SIGKILL after the grace period. Returns at once; safe from any
+        thread and from a signal handler. A second call kills at once. Nothing happens when no command runs."""
+        with self._lock:
+            if self._waiting_thread is None:
+                return
+            first = self._cancel_reason is None
+            if first:
+                self._cancel_reason = reason
+                self._kill_at = time.monotonic() + self.cancel_grace
+            else:
+                self._kill_at = time.monotonic()
+            process = self._process if self._in_flight else None
+        if first and process is not None:
+            send_signal(process, signal.SIGINT, group=False)
 
     # -- commands ---------------------------------------------------------------------------------------------
     def execute(self, invocation: Invocation, on_event: EventHandler) -> InvocationOutcome:
@@ -148,72 +191,114 @@ class WorkerEngine:
         reply = self._request(request, invocation, collector, waiting_for=f"dbt {invocation.args[0]}")
         error = reply.get("error")
         return collector.outcome(
-            bool(reply["success"]), self.redact(error) if error else None, time.monotonic() - started,
+            bool(reply.get("success")), self.redact(error) if error else None, time.monotonic() - started,
             invocation_id=reply.get("invocation_id"), parsed=bool(reply.get("parsed")), rss=reply.get("rss"),
+            cancelled=reply.get("cancelled"), crashed=bool(reply.get("crashed")),
         )
 
     def sources(self, invocation: Invocation, on_event: EventHandler) -> list[dict[str, Any]]:
-        """The project's sources (unique_id, source_name, name, schema, identifier, database) from the
-        manifest of ``invocation.manifest_key`` (parsed with ``invocation.parse_args`` when not cached)."""
+        """The project's sources from the manifest of ``invocation.manifest_key`` (parsed with
+        ``invocation.parse_args`` when not cached)."""
         reply = self._request({"op": "sources"}, invocation, OutcomeCollector(on_event), waiting_for="dbt parse")
-        if not reply["success"]:
+        if not reply.get("success"):
             raise KickoffError(self.redact(reply.get("error")) or "dbt could not parse the project")
         return list(reply["sources"])
 
     def _request(self, request: dict[str, Any], invocation: Invocation, collector: OutcomeCollector,
                  waiting_for: str) -> dict[str, Any]:
-        """Send one request and stream its events to ``collector`` until its reply arrives."""
+        """Send one request and stream its events to ``collector`` until its reply arrives, the command is
+        cancelled (the reply then says ``cancelled``) or the worker dies (``crashed``)."""
         if self.alive and not self.python.exists():  # the environment went away under a warm worker
-            self.close()
-        self.start()
-        assert self._process is not None and self._process.stdin is not None
+            self._shutdown()
         self._next_id += 1
         request = {**request, "id": self._next_id}
         if invocation.manifest_key:
             request.update(manifest_key=invocation.manifest_key, parse_args=list(invocation.parse_args))
-        deadline = time.monotonic() + invocation.timeout if invocation.timeout else None
+        with self._lock:
+            self._waiting_thread = threading.get_ident()
+            self._cancel_reason = self._kill_at = None
+            self._in_flight = False
+            self._idle.clear()
         try:
-            self._process.stdin.write(json.dumps(request) + "\n")
-            self._process.stdin.flush()
-        except (BrokenPipeError, OSError):
-            self._reap()
-            raise WorkerCrashed(f"the dbt worker is gone: {self._stderr_text()}") from None
-        try:
-            while True:
-                message = self._next_message(deadline=deadline, waiting_for=waiting_for)
-                if message.get("id") != request["id"]:
-                    continue
-                if message["type"] == "event":
-                    collector(event_from_wire(message, self.redact))
-                elif message["type"] == "done":
-                    self.commands_run += 1
-                    self.last_rss = message.get("rss")
-                    return message
-        except _Timeout:
-            self.cancel(reason=f"timed out after {invocation.timeout}s")
-            raise DbtCancelled(f"{waiting_for} timed out after {invocation.timeout}s and was stopped") from None
-        except KeyboardInterrupt:
-            self.cancel(reason="interrupted")
+            with cancel_listener(invocation, self.cancel):
+                self.start()
+                with self._lock:
+                    if self._cancel_reason is not None:  # cancelled while dbt was being imported
+                        return {"type": "done", "id": request["id"], "success": False,
+                                "cancelled": self._cancel_reason}
+                    assert self._process is not None and self._process.stdin is not None
+                    try:
+                        self._process.stdin.write(json.dumps(request) + "\n")
+                        self._process.stdin.flush()
+                    except (BrokenPipeError, OSError):
+                        return self._crashed(request["id"], waiting_for)
+                    self._in_flight = True
+                return self._await_reply(request["id"], invocation.timeout, collector, waiting_for)
+        except BaseException:
+            self._stop_now("interrupted")  # KeyboardInterrupt, SystemExit, an orchestrator's interrupt
             raise
+        finally:
+            with self._lock:
+                self._waiting_thread = None
+                self._in_flight = False
+                self._idle.set()
 
-    def cancel(self, reason: str = "cancelled") -> None:
-        """Stop the running command: SIGINT, a grace period for dbt to close connections, then SIGKILL."""
-        process = self._process
-        if process is None or process.poll() is not None:
-            return
-        logger.warning("stopping dbt worker pid %s: %s", process.pid, reason)
+    def _await_reply(self, request_id: int, timeout: float | None, collector: OutcomeCollector,
+                     waiting_for: str) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout if timeout else None
+        while True:
+            now = time.monotonic()
+            if deadline is not None and now >= deadline and self._cancel_reason is None:
+                self.cancel(f"timed out after {timeout:g}s")
+            if self._cancel_reason is not None:
+                collector.stopping()
+            if self._kill_at is not None and now >= self._kill_at:
+                return self._killed(request_id)
+            message = self._poll()
+            if message is None:
+                continue
+            if message is _EOF:
+                if self._cancel_reason is not None:
+                    return self._killed(request_id)
+                return self._crashed(request_id, waiting_for)
+            if message.get("id") != request_id:
+                continue
+            if message["type"] == "event":
+                collector(event_from_wire(message, self.redact))
+            elif message["type"] == "done":
+                self.commands_run += 1
+                self.last_rss = message.get("rss")
+                if self._cancel_reason is not None:
+                    logger.warning("dbt stopped (%s); the worker is restarted for the next command",
+                                   self._cancel_reason)
+                    self._shutdown()  # dbt was interrupted mid-command: start clean next time
+                    return {**message, "success": False, "cancelled": self._cancel_reason}
+                return dict(message)
+
+    def _stop_now(self, reason: str) -> None:
+        """Stop the running command from the waiting thread itself: SIGINT, wait for dbt to wind down (its
+        reply) within the grace period, then kill. Used when an exception interrupts the wait."""
         try:
-            os.kill(process.pid, signal.SIGINT)
-            process.wait(timeout=0.5)
-        except subprocess.TimeoutExpired:
-            # dbt catches the interrupt and reports the command as failed; the worker stays up until told to go
-            try:
-                process.wait(timeout=self.cancel_grace)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        except ProcessLookupError:
-            pass
-        self.close()
+            self.cancel(reason)
+            while self._kill_at is not None and time.monotonic() < self._kill_at and self.alive:
+                message = self._poll()
+                if message is _EOF or (isinstance(message, dict) and message.get("type") == "done"):
+                    break
+        finally:
+            self._reap()
+
+    def _killed(self, request_id: int) -> dict[str, Any]:
+        logger.warning("dbt did not stop within %ss of SIGINT (%s): killed", self.cancel_grace, self._cancel_reason)
+        self._reap()
+        return {"type": "done", "id": request_id, "success": False, "cancelled": self._cancel_reason,
+                "error": f"dbt was killed: {self._cancel_reason}"}
+
+    def _crashed(self, request_id: int, waiting_for: str) -> dict[str, Any]:
+        code = self._exit_code()
+        self._reap()
+        return {"type": "done", "id": request_id, "success": False, "crashed": True,
+                "error": f"the dbt worker ({self.description}) exited with code {code} during {waiting_for}:\n"
+                         f"{self._stderr_text()}"}
 
     # -- plumbing ---------------------------------------------------------------------------------------------
     def _pump_stdout(self, stream: IO[str]) -> None:
@@ -235,34 +320,38 @@ class WorkerEngine:
             self._stderr_pump.join(timeout=2)
         return "\n".join(self._stderr_tail) or "(no output)"
 
-    def _next_message(self, deadline: float | None, waiting_for: str) -> dict[str, Any]:
+    def _poll(self) -> Any:
+        """The next message, ``_EOF`` when the worker is gone, ``None`` when nothing came within a poll tick."""
+        try:
+            return self._messages.get(timeout=_POLL_SECONDS)
+        except queue.Empty:
+            if self._process is None or (self._process.poll() is not None and self._messages.empty()):
+                return _EOF
+            return None
+
+    def _startup_message(self, deadline: float) -> dict[str, Any]:
         while True:
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                raise _Timeout()
-            try:
-                message = self._messages.get(timeout=min(remaining, 1.0) if remaining is not None else 1.0)
-            except queue.Empty:
-                if self._process is not None and self._process.poll() is not None and self._messages.empty():
-                    message = _EOF
-                else:
-                    continue
-            if message is _EOF:
-                code = self._process.poll() if self._process else None
+            if time.monotonic() >= deadline:
                 self._reap()
-                raise WorkerCrashed(
-                    f"the dbt worker ({self.description}) exited with code {code} during {waiting_for}:\n"
-                    f"{self._stderr_text()}"
-                )
-            return message
+                raise WorkerCrashed(f"the dbt worker ({self.description}) did not start within "
+                                    f"{self.startup_timeout:g}s")
+            message = self._poll()
+            if message is _EOF:
+                code = self._exit_code()
+                self._reap()
+                raise WorkerCrashed(f"the dbt worker ({self.description}) exited with code {code} during "
+                                    f"start-up:\n{self._stderr_text()}")
+            if message is not None:
+                return dict(message)
+
+    def _exit_code(self) -> int | None:
+        """The exit code of a worker whose output ended (it may take a moment to be reaped)."""
+        try:
+            return self._process.wait(timeout=5) if self._process else None
+        except subprocess.TimeoutExpired:
+            return None
 
     def _reap(self) -> None:
         process, self._process = self._process, None
         if process is not None:
-            if process.poll() is None:
-                process.kill()
-            process.wait()
-
-
-class _Timeout(Exception):
-    pass
+            stop_process(process, 0, interrupted=True)

@@ -12,13 +12,20 @@ needs dbt but not dbt-kickoff. Protocol, one JSON object per line:
   ``{"type": "fatal", "kind": ..., "error": ...}`` when dbt cannot be imported.
 
 dbt's own console output is sent to stderr, so the protocol channel only carries protocol lines.
+
+Stopping: SIGINT interrupts the running command (dbt cancels its warehouse queries and the command ends with
+``"error": "KeyboardInterrupt"``); an idle worker ignores it. When the parent dies the worker interrupts its
+command and exits by itself (see :class:`Lifeline`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
+import queue
+import signal
 import sys
 import threading
 import traceback
@@ -29,17 +36,29 @@ FORWARDED_LEVELS = {"info", "warn", "error"}
 
 
 class Channel:
-    """Thread-safe writer of protocol lines (dbt fires events from its worker threads)."""
+    """Thread-safe writer of protocol lines (dbt fires events from its worker threads).
 
-    def __init__(self, stream: Any) -> None:
+    A failed write means the parent is gone: ``on_broken`` is called once and later messages are dropped.
+    """
+
+    def __init__(self, stream: Any, on_broken: Any = None) -> None:
         self._stream = stream
         self._lock = threading.Lock()
+        self._on_broken = on_broken
+        self._broken = False
 
     def send(self, message: dict[str, Any]) -> None:
         line = json.dumps(message, default=str)
         with self._lock:
-            self._stream.write(line + "\n")
-            self._stream.flush()
+            if self._broken:
+                return
+            try:
+                self._stream.write(line + "\n")
+                self._stream.flush()
+            except (OSError, ValueError):
+                self._broken = True
+        if self._broken and self._on_broken is not None:
+            self._on_broken()
 
 
 def _node_info(data: Any) -> dict[str, Any] | None:
@@ -183,7 +202,58 @@ def handle(request: dict[str, Any], cache: ManifestCache, callbacks: list[Any], 
     return reply
 
 
-def serve(channel: Channel, requests: Any) -> int:
+class Lifeline:
+    """Ends the worker when its parent is gone, cancelling the running command's queries first.
+
+    The parent is gone when the worker is re-parented (it died, even by SIGKILL), its stdin closes, or a
+    protocol write fails. A running command then gets SIGINT (dbt cancels its open queries, as on Ctrl-C) and
+    the worker exits when the command returns, or after ``grace`` seconds at the latest; an idle worker exits
+    at once. Output goes to /dev/null from then on, so no write to a closed pipe can block or fail.
+    """
+
+    def __init__(self, parent_pid: int, grace: float) -> None:
+        self.parent_pid = parent_pid
+        self.grace = grace
+        self.busy = False
+        self.gone = threading.Event()
+        self._lock = threading.Lock()
+
+    def watch(self, interval: float = 0.2) -> None:
+        while not self.gone.wait(interval):
+            if os.getppid() != self.parent_pid:
+                self.parent_gone()
+
+    def parent_gone(self) -> None:
+        with self._lock:
+            if self.gone.is_set():
+                return
+            self.gone.set()
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        if not self.busy:
+            os._exit(0)
+        # to the main thread itself: a process-wide signal may land on another thread and leave dbt's main
+        # thread blocked in a wait that only a signal of its own interrupts
+        signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+        timer = threading.Timer(self.grace, os._exit, args=(1,))
+        timer.daemon = True
+        timer.start()
+
+    def on_sigint(self, _signum: int, _frame: Any) -> None:
+        """SIGINT interrupts a running command (dbt cancels its queries); an idle worker ignores it."""
+        if self.busy:
+            raise KeyboardInterrupt
+
+
+def read_requests(stream: Any, requests: queue.Queue[str | None], lifeline: Lifeline) -> None:
+    for line in stream:
+        requests.put(line)
+    requests.put(None)
+    lifeline.parent_gone()
+
+
+def serve(channel: Channel, requests: queue.Queue[str | None], lifeline: Lifeline) -> int:
     try:
         from dbt.cli.main import dbtRunner
         from dbt.version import __version__ as dbt_version
@@ -203,21 +273,44 @@ def serve(channel: Channel, requests: Any) -> int:
             "pid": os.getpid(),
         }
     )
-    for line in requests:
+    while True:
+        try:
+            line = requests.get()
+        except KeyboardInterrupt:
+            continue
+        if line is None or lifeline.gone.is_set():
+            return 0
         if not line.strip():
             continue
         request = json.loads(line)
         if request.get("op") == "exit":
             return 0
-        channel.send(handle(request, cache, callbacks, current, dbtRunner))
-    return 0
+        lifeline.busy = True
+        try:
+            reply = handle(request, cache, callbacks, current, dbtRunner)
+        except KeyboardInterrupt:  # interrupted outside dbt (between parse and command, or while cleaning up)
+            reply = {"type": "done", "id": request["id"], "success": False, "error": "KeyboardInterrupt"}
+        finally:
+            lifeline.busy = False
+        if lifeline.gone.is_set():
+            return 1
+        channel.send(reply)
 
 
 def main() -> int:
     protocol_out = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # whatever dbt prints to stdout lands on stderr, away from the protocol
-    return serve(Channel(protocol_out), sys.stdin)
+    lifeline = Lifeline(os.getppid(), grace=float(os.environ.get("DBT_KICKOFF_WORKER_GRACE", "8")))
+    signal.signal(signal.SIGINT, lifeline.on_sigint)
+    requests: queue.Queue[str | None] = queue.Queue()
+    threading.Thread(target=read_requests, args=(sys.stdin, requests, lifeline), daemon=True).start()
+    threading.Thread(target=lifeline.watch, daemon=True).start()
+    code = serve(Channel(protocol_out, on_broken=lifeline.parent_gone), requests, lifeline)
+    for stream in (protocol_out, sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)  # never wait for threads dbt left behind: a worker must not outlive its purpose
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
