@@ -18,8 +18,14 @@ class Redactor:
     """Replaces known secret values (and URL passwords) with ``***``."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets: list[str] = []
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        """Mask these too (a refreshed token, say); earlier secrets stay masked."""
         # longest first so a secret that contains another is masked whole; ignore trivially short values
-        self._secrets = sorted({s for s in secrets if s and len(s) >= 3}, key=len, reverse=True)
+        known = set(self._secrets) | {s for s in secrets if s and len(s) >= 3}
+        self._secrets = sorted(known, key=len, reverse=True)
 
     def __call__(self, text: str | None) -> str:
         if not text:

@@ -7,7 +7,7 @@ import hashlib
 import logging
 import time
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,6 +90,7 @@ class PackageRunner:
         recycle_after_commands: int | None = None,
         recycle_above_memory_mb: float | None = None,
         cancel_grace: float = 10.0,
+        destination_factory: Callable[[], Profile | None] | None = None,
     ) -> None:
         self.source = source
         self.profile = profile
@@ -114,6 +115,7 @@ class PackageRunner:
         self._package: ResolvedPackage | None = None
         self._project: dict[str, Any] = {}
         self._deps_installed_for: str | None = None
+        self._destination_factory = destination_factory
         weakref.finalize(self, self.session.release)
 
     # -- public API -------------------------------------------------------------------------------------------
@@ -351,17 +353,33 @@ class PackageRunner:
             retry.duration += failed_attempt.duration
             return results
 
+    def _refresh_destination(self) -> None:
+        """A destination given as a callable is resolved again for every dbt command (short-lived tokens); a
+        changed profile gets new profile folders, new secrets reach dbt with the command and are masked."""
+        if self._destination_factory is None:
+            return
+        profile = self._destination_factory()
+        if profile is None:
+            raise ConfigurationError("the destination callable returned None; return a destination")
+        if self.profile is None or profile.adapter_type != self.profile.adapter_type or (
+            profile.output != self.profile.output
+        ):
+            self.session.drop_profiles()
+        self._redact.add(profile.secret_env.values())
+        self.profile = profile
+
     def _execute(self, command: list[str], *, additional_vars: Mapping[str, Any] | None, dataset: str | None,
                  full_refresh: bool) -> list[NodeResult]:
         package = self._resolved()
         command_name = command_line.command_name(command)
         earlier = self.last_report.results
         self._raise_if_cancelled(command_name, earlier)
+        self._refresh_destination()
         args = self._command_line(command, dataset=dataset, additional_vars=additional_vars, full_refresh=full_refresh)
         logger.info("dbt %s in %s", command_name, package.location)
         started = time.perf_counter()
         target = commands.target_dir(package.project_dir, self._project)
-        invocation = Invocation(args=args, timeout=self.command_timeout, target_dir=target)
+        invocation = Invocation(args=args, timeout=self.command_timeout, target_dir=target, env=self._secret_env())
         if command[0] in command_line.MANIFEST_COMMANDS:
             invocation = self._with_manifest_key(invocation, dataset, additional_vars)
         outcome = self.session.execute(invocation, self._handle_event, cwd=package.project_dir)
@@ -391,11 +409,16 @@ class PackageRunner:
         self._step(["deps"], additional_vars=additional_vars, dataset=dataset)
         self._deps_installed_for = commands.dependencies_fingerprint(self.package_dir)
 
+    def _secret_env(self) -> dict[str, str]:
+        return dict(self.profile.secret_env) if self.profile and self._destination_factory else {}
+
     def _sources(self, additional_vars: Mapping[str, Any] | None, dataset: str | None) -> list[dict[str, Any]]:
         self._raise_if_cancelled("parse", [])
+        self._refresh_destination()
         parse_args = self._command_line(["parse"], dataset=dataset, additional_vars=additional_vars, full_refresh=False)
         invocation = Invocation(args=parse_args, parse_args=parse_args, timeout=self.command_timeout,
-                                target_dir=commands.target_dir(self.package_dir, self._project))
+                                target_dir=commands.target_dir(self.package_dir, self._project),
+                                env=self._secret_env())
         invocation = self._with_manifest_key(invocation, dataset, additional_vars)
         return self.session.sources(invocation, self._handle_event, cwd=self.package_dir)
 
@@ -450,12 +473,15 @@ def package(
     recycle_after_commands: int | None = None,
     recycle_above_memory_mb: float | None = None,
     cancel_grace: float = 10.0,
+    warm_start: bool = True,
 ) -> PackageRunner:
     """A :class:`PackageRunner` for the dbt package at ``package_location`` writing to ``destination``.
 
     ``destination``: a dlt pipeline, a connection URL, a mapping with ``type``, or ``None`` for the package's
-    own profiles.yml (``profiles_dir``/``profile_name``/``target`` select it). ``package_location``: a local
-    folder or a git URL (``package_repository_branch`` = branch, tag or sha; ``working_dir`` = checkout cache;
+    own profiles.yml (``profiles_dir``/``profile_name``/``target`` select it); or a callable returning one of
+    these, called again before every dbt command (credentials that change, such as short-lived tokens).
+    ``package_location``: a local folder or a git URL (``package_repository_branch`` = branch, tag or sha;
+    ``working_dir`` = checkout cache;
     ``allow_stale_package`` keeps using the last good checkout when the repository cannot be reached;
     ``git_options``: ``known_hosts``, ``host_key_policy``, ``username``, ``timeout``).
     ``venv``: ``None`` for the dbt of this interpreter, or a :func:`dbt_kickoff.get_venv` environment.
@@ -466,6 +492,7 @@ def package(
     that process after so many commands or above that resident memory. ``on_event`` receives live events.
     Stopping: ``runner.cancel()`` (any thread) or any exception in the waiting thread sends dbt SIGINT, waits
     ``cancel_grace`` seconds, then kills it; ``command_timeout`` does the same after so many seconds.
+    ``warm_start``: start dbt in the background now (a local package), so importing dbt overlaps your own work.
     """
     if threads is not None and threads < 1:
         raise ConfigurationError(f"threads must be a positive number, not {threads}")
@@ -482,11 +509,14 @@ def package(
         allow_stale=allow_stale_package,
         **dict(git_options or {}),
     )
+    def resolve(value: Any) -> Profile | None:
+        return resolve_destination(value, dataset_name=dataset_name, threads=threads, connect_timeout=connect_timeout)
+
+    factory = (lambda: resolve(destination())) if callable(destination) else None
     runner = PackageRunner(
         source=source,
-        profile=resolve_destination(
-            destination, dataset_name=dataset_name, threads=threads, connect_timeout=connect_timeout
-        ),
+        profile=factory() if factory else resolve(destination),
+        destination_factory=factory,
         environment=resolve_environment(venv),
         dataset_name=dataset_name,
         source_dataset_name=source_dataset_name,
@@ -502,6 +532,9 @@ def package(
         recycle_above_memory_mb=recycle_above_memory_mb,
         cancel_grace=cancel_grace,
     )
-    if isinstance(source, LocalSource):
-        runner.package_dir  # noqa: B018 - a local folder is checked now, so bad input fails at once
+    if isinstance(source, LocalSource):  # a local folder is checked now, so bad input fails at once
+        if warm_start:
+            runner.session.warm_up(runner.package_dir)
+        else:
+            runner.package_dir  # noqa: B018
     return runner

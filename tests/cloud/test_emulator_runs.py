@@ -35,7 +35,7 @@ def emu(clock: FakeClock) -> Iterator[DbtCloudEmulator]:
 @pytest.fixture
 def api(emu: DbtCloudEmulator) -> Iterator[httpx.Client]:
     headers = {"Authorization": f"Bearer {TOKEN}"}
-    with httpx.Client(base_url=f"{emu.base_url}/api/v2/accounts/1", headers=headers, timeout=5) as client:
+    with httpx.Client(base_url=f"{emu.base_url}/api/v2/accounts/1", headers=headers, timeout=30) as client:
         yield client
 
 

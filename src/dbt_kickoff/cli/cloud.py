@@ -229,8 +229,14 @@ def _after_stop(args: argparse.Namespace, cloud: DbtCloud, run_id: int, stop: _S
                 run = cloud.get_run(run_id)
     except (DbtCloudError, _Stopped):
         pass
-    what = "the run was cancelled" if args.cancel_on_stop else "the run was left running"
-    if args.cancel_on_stop and run.get("status") is not None and not RunStatus.of(run).is_terminal:
+    status = RunStatus.of(run) if run.get("status") is not None else None
+    if not args.cancel_on_stop:
+        what = "the run was left running"
+    elif status == RunStatus.CANCELLED:
+        what = "the run was cancelled"
+    elif status is not None and status.is_terminal:
+        what = f"the run had already ended ({status.humanized})"
+    else:
         what = "cancel of the run was requested"
     name = signal.Signals(stop.signum).name
     _emit(args, cloud, run, [], "stopped", f"stopped by {name} while waiting for dbt Cloud run {run_id}; {what}")
@@ -287,6 +293,8 @@ def handle_run(args: argparse.Namespace) -> int:
 
 
 def handle_status(args: argparse.Namespace) -> int:
+    if args.wait:
+        check_wait_options(args.poll_interval, args.timeout)
     with DbtCloud(_credentials(args)) as cloud:
         run = cloud.get_run(args.run_id)
         if not args.wait:

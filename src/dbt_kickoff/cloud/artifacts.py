@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from dbt_kickoff.atomic import write_atomically
 from dbt_kickoff.cloud.client import DbtCloudClient
 from dbt_kickoff.cloud.errors import DbtCloudAPIError, DbtCloudNotFoundError
 from dbt_kickoff.cloud.flows import Flow, call, run_flow
@@ -139,18 +138,5 @@ def download_flow(
             if paths is not None:
                 raise
             continue  # the listing spans every step; this step does not have that file
-        written.append(_write_atomically(target.joinpath(*rel.parts), content))
+        written.append(write_atomically(target.joinpath(*rel.parts), content))
     return written
-
-
-def _write_atomically(out: Path, content: bytes) -> Path:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}-", suffix=".part", dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out

@@ -8,6 +8,7 @@ from typing import Any
 
 from dbt_kickoff.cloud.credentials import DbtCloudCredentials
 from dbt_kickoff.cloud.ledger import RunLedger
+from dbt_kickoff.cloud.status import RunStatus
 from dbt_kickoff.errors import ConfigurationError
 
 
@@ -58,8 +59,6 @@ def run_id_of(value: Any) -> int:
 
 def human(run: Mapping[str, Any]) -> str:
     """The run's status in words (``Running``), or ``unknown``."""
-    from dbt_kickoff.cloud.status import RunStatus
-
     try:
         return str(run.get("status_humanized") or RunStatus.of(run).humanized)
     except (KeyError, ValueError):

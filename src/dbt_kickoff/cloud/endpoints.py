@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from dbt_kickoff.cloud.checks import check_seconds
 from dbt_kickoff.cloud.clock import Clock, as_clock
 from dbt_kickoff.cloud.credentials import DbtCloudCredentials
 from dbt_kickoff.cloud.policy import Exchange, Request, Retry, RetryPolicy
@@ -96,8 +97,6 @@ class ClientBase:
         rng: random.Random | None = None,
         secrets: Iterable[str] = (),
     ) -> None:
-        from dbt_kickoff.cloud.checks import check_seconds
-
         self.timeout = check_seconds("http_timeout", timeout, allow_zero=False)
         self.access_url = normalize_base_url(credentials.base_url)
         self.host = urlsplit(self.access_url).netloc

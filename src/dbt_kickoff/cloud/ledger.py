@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from typing import Any
 import platformdirs
 from filelock import FileLock
 
+from dbt_kickoff.atomic import write_atomically
 from dbt_kickoff.errors import ConfigurationError
 
 FILE_NAME = "cloud-runs.json"
@@ -86,13 +85,4 @@ class RunLedger:
                 k: v for k, v in data.items() if isinstance(v, dict) and now - v.get("at", now) < KEEP_SECONDS
             }
             data[marker] = {"run_id": int(run_id), "job_id": int(job_id), "at": now}
-            fd, tmp = tempfile.mkstemp(prefix=".cloud-runs-", suffix=".tmp", dir=self.directory)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    json.dump(data, handle, indent=1, sort_keys=True)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-                os.replace(tmp, self.path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_atomically(self.path, json.dumps(data, indent=1, sort_keys=True), durable=True)

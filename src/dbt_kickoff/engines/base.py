@@ -88,6 +88,8 @@ class Invocation:
     """Where this command writes its artifacts (``--target-path``)."""
     cancel_token: CancelToken | None = field(default=None, compare=False)
     """Cancels this command when asked (see :class:`CancelToken`)."""
+    env: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    """Environment variables for this command only (secrets of a destination resolved again per command)."""
 
 
 def cancel_listener(invocation: Invocation, cancel: Callable[[str], None]) -> contextlib.AbstractContextManager[None]:

@@ -109,6 +109,12 @@ class DbtSession:
             generated = self.profiles[key] = make()
         return generated
 
+    def drop_profiles(self) -> None:
+        """Remove the generated profile folders (the destination changed); new ones are made on next use."""
+        for generated in self.profiles.values():
+            generated.cleanup()
+        self.profiles.clear()
+
     def close_engine(self) -> None:
         self._finish_warm_up()
         engine, self.engine = self.engine, None
@@ -119,9 +125,7 @@ class DbtSession:
         """Stop the engine (a running command is cancelled first) and remove the generated profiles."""
         self.cancel("the runner was closed")
         self.close_engine()
-        for generated in self.profiles.values():
-            generated.cleanup()
-        self.profiles.clear()
+        self.drop_profiles()
 
     def _engine_for(self, cwd: Path, wait: bool = True) -> Engine:
         if wait:

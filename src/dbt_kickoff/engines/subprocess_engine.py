@@ -140,7 +140,7 @@ class SubprocessEngine:
         started = time.monotonic()
         process = subprocess.Popen(
             args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.cwd,
-            env=self.env, text=True, encoding="utf-8", errors="replace", start_new_session=True,
+            env={**self.env, **invocation.env}, text=True, encoding="utf-8", errors="replace", start_new_session=True,
             preexec_fn=_die_with_parent if _LIBC is not None else None,
         )
         assert process.stdout is not None

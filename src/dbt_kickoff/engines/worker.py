@@ -214,6 +214,8 @@ class WorkerEngine:
         request = {**request, "id": self._next_id}
         if invocation.manifest_key:
             request.update(manifest_key=invocation.manifest_key, parse_args=list(invocation.parse_args))
+        if invocation.env:
+            request["env"] = dict(invocation.env)
         with self._lock:
             self._waiting_thread = threading.get_ident()
             self._cancel_reason = self._kill_at = None

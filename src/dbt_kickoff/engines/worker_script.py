@@ -5,7 +5,8 @@ needs dbt but not dbt-kickoff. Protocol, one JSON object per line:
 
 - parent -> worker (stdin): ``{"op": "invoke", "id": N, "args": [...]}``, ``{"op": "sources", "id": N}`` or
   ``{"op": "exit"}``. ``invoke`` and ``sources`` may carry ``"manifest_key"`` and ``"parse_args"``: the worker
-  then keeps the parsed manifest under that key and reuses it (no parse) until a request brings another key.
+  then keeps the parsed manifest under that key and reuses it (no parse) until a request brings another key;
+  and ``"env"``: variables set in the worker's environment before the command (refreshed credentials).
 - worker -> parent (the original stdout): ``{"type": "ready", ...}`` once, then per command any number of
   ``{"type": "event", "id": N, ...}`` and one ``{"type": "done", "id": N, "success": bool, "error": str|None,
   "invocation_id": ..., "parsed": bool, "rss": bytes}`` (``sources`` adds ``"sources": [...]``);
@@ -181,6 +182,7 @@ def handle(request: dict[str, Any], cache: ManifestCache, callbacks: list[Any], 
     current["id"] = request["id"]
     current["invocation_id"] = None
     reply: dict[str, Any] = {"type": "done", "id": request["id"], "success": False, "error": None}
+    os.environ.update(request.get("env") or {})  # this process is dbt's: secrets refreshed per command
     try:
         manifest, reply["parsed"] = cache.get(request)
         if request["op"] == "sources":

@@ -23,6 +23,7 @@ from pathlib import Path
 import filelock
 import platformdirs
 
+from dbt_kickoff.atomic import write_atomically
 from dbt_kickoff.errors import PrerequisitesException
 
 STATE_FILE = "dbt-kickoff.json"
@@ -116,9 +117,5 @@ class CacheEntry:
 
 def write_state(checkout: Path, state: CheckoutState) -> None:
     """Record (atomically) what ``checkout`` holds."""
-    target = checkout / ".git" / STATE_FILE
-    temp = target.with_suffix(".tmp")
-    temp.write_text(
-        json.dumps({"url": state.url, "ref": state.ref, "commit": state.commit}), encoding="utf-8"
-    )
-    os.replace(temp, target)
+    write_atomically(checkout / ".git" / STATE_FILE,
+                     json.dumps({"url": state.url, "ref": state.ref, "commit": state.commit}))

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from dbt_kickoff.errors import ConfigurationError, PrerequisitesException
+from dbt_kickoff.processes import child_environment
 from dbt_kickoff.sources.git_urls import GitUrl, Redactor
 
 HostKeyPolicy = Literal["strict", "accept-new"]
@@ -97,7 +98,8 @@ def git_environment(
 
     ``known_hosts_store`` is where ``accept-new`` remembers host keys when no ``known_hosts`` is given.
     """
-    env = {k: v for k, v in (os.environ if base_env is None else base_env).items() if k not in _CLEARED}
+    env = child_environment(drop=_CLEARED) if base_env is None else {
+        k: v for k, v in base_env.items() if k not in _CLEARED}
     env.update(
         GIT_TERMINAL_PROMPT="0",
         GCM_INTERACTIVE="never",

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import functools
 import logging
-import os
 import re
-import signal
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
 from dbt_kickoff.errors import PrerequisitesException
+from dbt_kickoff.processes import stop_process
 from dbt_kickoff.sources.git_auth import GitEnvironment
 
 logger = logging.getLogger("dbt_kickoff.sources.git")
@@ -125,10 +123,10 @@ def run_git(
     try:
         stdout, stderr = process.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        _kill_group(process)
+        _stop_group(process)
         raise GitCommandError(args, -1, f"timed out after {timeout:g} s", Failure.NETWORK) from None
     except BaseException:  # KeyboardInterrupt and friends: leave no git behind
-        _kill_group(process)
+        _stop_group(process)
         raise
     completed = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
     if completed.returncode != 0:
@@ -160,7 +158,7 @@ def require_git(minimum: tuple[int, ...], feature: str) -> None:
         raise PrerequisitesException(f"{feature} needs git {wanted} or newer, but git {found} is installed")
 
 
-def _kill_group(process: subprocess.Popen[str]) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
+def _stop_group(process: subprocess.Popen[str]) -> None:
+    """SIGINT first (git removes its lock files), then a kill of the group; drain the pipes."""
+    stop_process(process, 2.0, group=True)
     process.communicate()
