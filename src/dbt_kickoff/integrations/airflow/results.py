@@ -1,0 +1,42 @@
+"""Node results as small JSON values for XCom, and a one-line-per-node summary for the task log."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from dbt_kickoff.results import NodeResult
+
+MESSAGE_LIMIT = 300
+
+
+def compact_results(results: Iterable[NodeResult]) -> list[dict[str, Any]]:
+    """One small dict per node: ``unique_id``, ``name``, ``type``, ``status``, ``time`` (s); ``rows``,
+    ``failures`` and ``message`` (cut to 300 characters) only when there is something to say."""
+    compact = []
+    for r in results:
+        item: dict[str, Any] = {
+            "unique_id": r.unique_id,
+            "name": r.model_name,
+            "type": r.resource_type,
+            "status": r.status,
+            "time": round(r.time, 3),
+        }
+        if r.rows_affected is not None:
+            item["rows"] = r.rows_affected
+        if r.failures:
+            item["failures"] = r.failures
+        if r.message and r.status not in {"success", "pass"}:
+            item["message"] = r.message[:MESSAGE_LIMIT]
+        compact.append(item)
+    return compact
+
+
+def summary_lines(results: Iterable[NodeResult]) -> list[str]:
+    """``status  type name  time  (rows)`` per node, for the task log."""
+    return [
+        f"{r.status:<8} {r.resource_type} {r.model_name} {r.time:.2f}s"
+        + (f" ({r.rows_affected} rows)" if r.rows_affected is not None else "")
+        + (f": {r.message}" if r.is_failure and r.message else "")
+        for r in results
+    ]

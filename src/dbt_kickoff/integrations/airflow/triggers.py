@@ -1,0 +1,76 @@
+"""``DbtCloudRunTrigger``: waits for a dbt Cloud run in Airflow's triggerer with :class:`AsyncDbtCloud`.
+
+It holds only ids and times (never the token: the credentials are read from the Airflow connection when it
+runs), enforces its own deadline (an absolute time, so a trigger moved to another triggerer keeps it) and
+cancels the run when the deadline passes, if asked.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from dbt_kickoff.cloud import AsyncDbtCloud, DbtCloudWaitTimeout
+from dbt_kickoff.cloud.status import RunStatus
+from dbt_kickoff.errors import KickoffError
+from dbt_kickoff.integrations.airflow.connections import acloud_credentials
+
+
+class DbtCloudRunTrigger(BaseTrigger):
+    """Poll dbt Cloud run ``run_id`` every ``poll_interval`` seconds until it finishes or ``end_time`` (epoch
+    seconds, ``None``: no deadline) passes; then fire one event ``{"status", "run_id", "message"}``: the run's final
+    status (``success``, ``error``, ``cancelled``), ``timeout``, or ``failed_to_wait`` (e.g. the token was
+    revoked)."""
+
+    def __init__(
+        self,
+        *,
+        conn_id: str,
+        run_id: int,
+        poll_interval: float,
+        end_time: float | None = None,
+        cancel_on_timeout: bool = True,
+    ) -> None:
+        super().__init__()
+        self.conn_id = conn_id
+        self.run_id = run_id
+        self.poll_interval = poll_interval
+        self.end_time = end_time
+        self.cancel_on_timeout = cancel_on_timeout
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "conn_id": self.conn_id,
+                "run_id": self.run_id,
+                "poll_interval": self.poll_interval,
+                "end_time": self.end_time,
+                "cancel_on_timeout": self.cancel_on_timeout,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        yield TriggerEvent(await self._wait())
+
+    async def _wait(self) -> dict[str, Any]:
+        event: dict[str, Any] = {"run_id": self.run_id}
+        try:
+            cloud = AsyncDbtCloud(await acloud_credentials(self.conn_id))
+        except KickoffError as exc:
+            return {**event, "status": "failed_to_wait", "message": str(exc)}
+        try:
+            timeout = None if self.end_time is None else max(0.0, self.end_time - time.time())
+            run = await cloud.wait(self.run_id, poll_interval=self.poll_interval, timeout=timeout,
+                                   cancel_on_timeout=self.cancel_on_timeout, raise_on_failure=False)
+        except DbtCloudWaitTimeout as exc:
+            return {**event, "status": "timeout", "message": str(exc), "cancelled": exc.cancelled}
+        except KickoffError as exc:
+            return {**event, "status": "failed_to_wait", "message": str(exc)}
+        finally:
+            await cloud.aclose()
+        status = RunStatus.of(run)
+        return {**event, "status": status.name.lower(), "message": str(run.get("status_message") or "")}

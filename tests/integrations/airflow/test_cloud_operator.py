@@ -1,0 +1,87 @@
+"""DbtCloudRunOperator in real Airflow 3 against the dbt Cloud emulator (a real HTTP server): ``airflow dags
+test`` runs the trigger inline; a retried task reattaches to its run; the deadline cancels; killing cancels."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from dbt_kickoff.cloud.emulator import DbtCloudEmulator, RunScript
+from dbt_kickoff.cloud.status import RunStatus
+from tests.integrations.airflow.conftest import DAGS, Airflow, AirflowRun
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # the first test also builds Airflow's venv
+TOKEN = "dbtc_airflow-test-token"
+ACCOUNT, JOB_REATTACH, JOB_FOREVER, JOB_KILLED = 1, 70403103900011, 70403103900012, 70403103900013
+
+
+def _polled(emu: DbtCloudEmulator, job_id: int) -> bool:
+    """True once a run of ``job_id`` exists and has been polled (the operator is waiting for it)."""
+    runs = emu.run_ids(job_id)
+    return bool(runs) and any(r.method == "GET" and r.path.rstrip("/").endswith(f"/runs/{runs[0]}")
+                              for r in emu.requests)
+
+
+def test_deferred_run_reattaches_on_retry_the_deadline_cancels_and_kill_cancels(
+    airflow: Airflow, tmp_path: Path
+) -> None:
+    with DbtCloudEmulator() as emu:
+        emu.add_account(ACCOUNT, "Acme")
+        emu.add_token(TOKEN, account_ids=[ACCOUNT])
+        emu.add_job(ACCOUNT, JOB_REATTACH, "Daily build", execute_steps=["dbt build"])
+        emu.add_job(ACCOUNT, JOB_FOREVER, "Endless build", execute_steps=["dbt build"])
+        emu.add_job(ACCOUNT, JOB_KILLED, "Build to kill", execute_steps=["dbt build"])
+        emu.script_next_run(JOB_FOREVER, RunScript(running_seconds=3600, cancel_polls=0))
+        emu.script_next_run(JOB_KILLED, RunScript(running_seconds=3600, cancel_polls=0))
+        # the first try's trigger loses its wait (a 403 on its first poll): the task fails and is retried
+        emu.faults.fail(403, route="get_run", times=1)
+        connection = {"conn_type": "dbt_cloud", "login": str(ACCOUNT), "password": TOKEN, "host": emu.base_url}
+        home = airflow.home(tmp_path)
+        env = airflow.env(home, DAGS, {
+            "AIRFLOW_CONN_DBT_CLOUD_EMULATOR": json.dumps(connection),
+            "JOB_REATTACH": str(JOB_REATTACH),
+            "JOB_FOREVER": str(JOB_FOREVER),
+            "JOB_KILLED": str(JOB_KILLED),
+        })
+        log = home / "dags-test.log"
+        process = airflow.popen(["dags", "test", "dbt_cloud_runs"], env, log)
+        try:
+            while not _polled(emu, JOB_KILLED):
+                assert process.poll() is None, log.read_text()[-10000:]
+                time.sleep(0.5)
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=300)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        run = AirflowRun(process.returncode, log.read_text(errors="replace"), home / "airflow.db")
+        assert run.states("dbt_cloud_runs") == {
+            "reattach": ("success", 2), "deadline": ("failed", 1), "killed": ("failed", 1),
+            "unknown_connection": ("failed", 1)}, run.output[-10000:]
+        assert "Airflow connection 'no_such_cloud' is not defined" in run.output
+        assert "of type 'dbt_cloud', with the account id as login, the API token as password" in run.output
+
+        [run_id] = emu.run_ids(JOB_REATTACH)  # exactly one run: the retry reattached to it
+        assert RunStatus.of(emu.peek_run(run_id)) == RunStatus.SUCCESS
+        assert emu.trigger_body(run_id)["schema_override"].startswith("airflow_2")  # templated data
+        assert "reattaching to dbt Cloud run" in run.output or "found dbt Cloud run" in run.output
+        assert run.xcom("dbt_cloud_runs", "reattach", "dbt_cloud_run_id") == run_id
+        results = run.xcom("dbt_cloud_runs", "reattach", "dbt_results")
+        assert results == run.xcom("dbt_cloud_runs", "reattach", "return_value")
+        assert results and {n["status"] for n in results} <= {"success", "pass"}
+        assert {n["type"] for n in results} >= {"model", "test"}
+
+        [endless] = emu.run_ids(JOB_FOREVER)
+        assert RunStatus.of(emu.peek_run(endless)) == RunStatus.CANCELLED
+        assert f"dbt Cloud run {endless}" in run.output
+
+        [killed] = emu.run_ids(JOB_KILLED)
+        assert f"task killed: cancelling dbt Cloud run {killed}" in run.output
+        assert RunStatus.of(emu.peek_run(killed)) == RunStatus.CANCELLED
+        assert emu.route_counts.get("cancel") == 2  # the deadline's and the kill's
+        assert TOKEN not in run.output
