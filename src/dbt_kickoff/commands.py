@@ -153,7 +153,7 @@ def raise_for_outcome(command_name: str, results: list[NodeResult], outcome: Inv
             f"the dbt adapter '{name}' is not installed where dbt runs: install dbt-{name} there, or use "
             f"dbt_kickoff.get_venv(destination) to get an environment with it"
         )
-    prerequisites = None if failed else fusion.prerequisites_error([*outcome.errors, outcome.error or ""])
+    prerequisites = fusion.prerequisites_error([*outcome.errors, outcome.error or ""], nodes_failed=bool(failed))
     if prerequisites is not None:  # the dbt v2 engine refused the project or its setup
         raise prerequisites
     if command_name == "deps" and _DEPS_NETWORK.search(text):

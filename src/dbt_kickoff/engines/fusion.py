@@ -163,19 +163,20 @@ def load_run_results(path: Path, invocation_id: str | None) -> list[NodeResult] 
     return results
 
 
-def prerequisites_error(messages: Iterable[str], project_dir: Path | None = None) -> PrerequisitesException | None:
+def prerequisites_error(
+    messages: Iterable[str], *, nodes_failed: bool, project_dir: Path | None = None
+) -> PrerequisitesException | None:
     """The :class:`PrerequisitesException` that v2's error ``messages`` call for, or ``None`` when they are
     ordinary failures (a model's SQL, a failing test, the database refusing a query...).
 
-    Call it only when no node failed: project errors stop v2 before any node runs.
+    A missing driver fails every node; project errors stop v2 before any node runs, so they count only when
+    no node failed (``nodes_failed=False``).
     """
     errors = [error for error in map(parse_error, messages) if error is not None]
-    if not errors:
-        return None
     if any(error.name == "DbDriverFailed" and "HTTP error" in error.message for error in errors):
         return PrerequisitesException(f"dbt v2 could not load its database driver: {DRIVER_HINT}.")
     project_errors = [error for error in errors if error.number in PROJECT_ERROR_CODES]
-    if not project_errors:
+    if nodes_failed or not project_errors:
         return None
     if all("DBT_ALLOW_EXPERIMENTAL_ADAPTERS" in error.message for error in project_errors):
         first = project_errors[0].message.splitlines()[0]
