@@ -8,29 +8,22 @@ for. dbt-kickoff itself never renames or plants drivers (it says what to do when
 
 from __future__ import annotations
 
-import platform
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.fusion.driver import FUSION_VERSION, provision_postgres_driver, supported
 
-from dbt_kickoff.environments.installer import find_uv
 from dbt_kickoff.environments.venv import Venv, get_venv
 
-FUSION_VERSION = "2.0.0rc196"
-"""The dbt v2 release the tests run (``dbt-fusion 2.0.0-preview.196``); pinned because the driver file name
-below is the one this release looks for."""
-FUSION_POSTGRES_DRIVER_FILE = "libadbc_driver_postgresql-0.21.0+dbt0.21.0.so"
 PACKAGE = Path(__file__).with_name("package")
 
 
 @pytest.fixture(scope="session")
 def fusion_venv() -> Venv:
     """The dbt v2 engine in the default venv cache (so it is reused between test runs, as for a user)."""
-    if sys.platform != "linux" or platform.machine() != "x86_64":
+    if not supported():
         pytest.skip("the tests' dbt v2 driver provisioning is written for x86_64 Linux")
     return get_venv("postgres", dbt_version=FUSION_VERSION)
 
@@ -39,20 +32,10 @@ def fusion_venv() -> Venv:
 def fusion_postgres_driver(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """TEST ONLY: a cache home (for ``XDG_CACHE_HOME``) holding dbt v2's PostgreSQL ADBC driver, installed from
     the package index (``adbc-driver-postgresql``) and copied to ``com.getdbt/adbc/<platform>/<file>``."""
-    if sys.platform != "linux" or platform.machine() != "x86_64":
+    if not supported():
         pytest.skip("the tests' dbt v2 driver provisioning is written for x86_64 Linux")
-    uv = find_uv()
-    assert uv is not None, "the uv package is a dependency of dbt-kickoff"
-    wheel_dir = tmp_path_factory.mktemp("adbc-postgresql")
-    subprocess.run(
-        [str(uv), "pip", "install", "--quiet", "--no-deps", "--target", str(wheel_dir), "adbc-driver-postgresql"],
-        check=True, capture_output=True,
-    )
-    library = wheel_dir / "adbc_driver_postgresql" / "libadbc_driver_postgresql.so"
     cache_home = tmp_path_factory.mktemp("fusion-cache-home")
-    folder = cache_home / "com.getdbt" / "adbc" / f"{platform.machine()}-manylinux_2_17-linux-gnu"
-    folder.mkdir(parents=True)
-    shutil.copyfile(library, folder / FUSION_POSTGRES_DRIVER_FILE)
+    provision_postgres_driver(cache_home)
     return cache_home
 
 

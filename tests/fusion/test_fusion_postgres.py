@@ -8,7 +8,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
-from tests.fusion.conftest import FUSION_VERSION
+from tests.fusion.driver import FUSION_VERSION
 from tests.postgres_server import PostgresServer
 
 import dbt_kickoff
