@@ -87,7 +87,11 @@ def package_source(name: str, workdir: Path, models: int) -> tuple[Path, str]:
     if name == "small":
         return SMALL_PACKAGE, "fusion_small"
     if name == "generated":
-        return generate_package(workdir / "generated-source", models), "bench_generated"
+        folder = generate_package(workdir / "generated-source", models)
+        with (folder / "dbt_project.yml").open("a", encoding="utf-8") as project:
+            # dbt v2 2.0.0-preview.196 types float seed columns "double" on PostgreSQL, which it rejects
+            project.write("seeds:\n  bench_generated:\n    +column_types:\n      amount: numeric\n")
+        return folder, "bench_generated"
     raise SystemExit(f"unknown package {name!r}: use small, generated")
 
 

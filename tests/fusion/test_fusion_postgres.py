@@ -150,3 +150,20 @@ def test_timeout_stops_v2_and_its_query(fusion_env: Venv, postgres: PostgresServ
             time.sleep(0.2)
         else:
             pytest.fail("the v2 engine's query is still running after the timeout")
+
+
+def test_transform_loaded_selects_from_v2s_manifest(
+    fusion_env: Venv, postgres: PostgresServer, package_copy: Path
+) -> None:
+    with psycopg2.connect(postgres.url()) as con, con.cursor() as cur:
+        cur.execute("create schema if not exists fusion_raw; drop table if exists fusion_raw.orders; "
+                    "create table fusion_raw.orders as select 1 as id, 10 as amount")
+    (package_copy / "models" / "sources.yml").write_text(
+        "version: 2\nsources:\n  - name: raw\n    schema: fusion_raw\n    tables:\n      - name: orders\n"
+    )
+    model = package_copy / "models" / "order_total.sql"
+    model.write_text("select sum(amount) as total from {{ source('raw', 'orders') }}\n")
+    with dbt_kickoff.package(postgres.url(), package_copy, venv=fusion_env, dataset_name="fusion_loaded") as runner:
+        assert runner.transform_loaded(["fusion_raw.customers_elsewhere"]) == []  # no source reads it: no dbt
+        results = runner.transform_loaded(["fusion_raw.orders"])
+    assert _outcomes(results) == {"model.fusion_small.order_total": "success"}
