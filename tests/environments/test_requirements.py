@@ -121,7 +121,7 @@ def test_the_v2_engine_is_the_dbt_distribution_alone(dbt_version: str, expected:
     assert resolve_requirements(None, dbt_version, None) == expected  # so no destination is needed
 
 
-@pytest.mark.parametrize("dbt_version", [None, "1.11", "1.11.*", ">=1.10,<1.12", "<2", "!=2.0.0"])
+@pytest.mark.parametrize("dbt_version", [None, "1.11", "1.11.*", ">=1.10,<1.12", "<2", "!=2.0.0", ">=99"])
 def test_v1_versions_are_not_the_v2_engine(dbt_version: str | None) -> None:
     assert not is_fusion(dbt_version)
     assert resolve_requirements("postgres", dbt_version, None)[0].startswith("dbt-core")

@@ -47,14 +47,14 @@ _LOWER_BOUNDS = frozenset({"==", "===", ">=", ">", "~="})
 
 def is_fusion(dbt_version: str | None) -> bool:
     """True when ``dbt_version`` asks for the dbt v2 engine: ``"fusion"``, ``"2.*"``, ``"2.0.0rc196"``,
-    ``"2.0.0-preview.196"``, or a specifier whose lower bound is 2 or more (``">=2.0.0rc0"``)."""
+    ``"2.0.0-preview.196"``, or a specifier whose lower bound is a 2.x version (``">=2.0.0rc0"``)."""
     if dbt_version is None:
         return False
     text = str(dbt_version).strip().lower()
     if text in FUSION_ALIASES:
         return True
     try:
-        return Version(text).major >= 2
+        return Version(text).major == 2
     except InvalidVersion:
         pass
     try:
@@ -62,7 +62,7 @@ def is_fusion(dbt_version: str | None) -> bool:
     except InvalidSpecifier:
         return False
     return any(
-        clause.operator in _LOWER_BOUNDS and Version(clause.version.removesuffix(".*")).major >= 2
+        clause.operator in _LOWER_BOUNDS and Version(clause.version.removesuffix(".*")).major == 2
         for clause in clauses
     )
 
