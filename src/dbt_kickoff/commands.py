@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 
 from dbt_kickoff.atomic import write_atomically
-from dbt_kickoff.engines import InvocationOutcome, NodeEvent
+from dbt_kickoff.engines import InvocationOutcome, NodeEvent, fusion
 from dbt_kickoff.errors import DbtCancelled, DBTProcessingError, IncrementalSchemaOutOfSyncError, PrerequisitesException
 from dbt_kickoff.results import NodeResult, describe_failures, load_run_results
 
@@ -114,8 +114,9 @@ def result_from_event(node: NodeEvent) -> NodeResult:
 def read_results(command: Sequence[str], target: Path, outcome: InvocationOutcome) -> list[NodeResult]:
     """The node results this invocation wrote (a stale file is never used). A command that was stopped or
     whose dbt died may have written none: then the nodes that finished, from the live events."""
-    written = load_run_results(results_file(command, target), outcome.invocation_id) if outcome.invocation_id \
-        else None
+    path = results_file(command, target)
+    loader = fusion.load_run_results if fusion.wrote(path) else load_run_results  # the dbt v2 engine's, or v1's
+    written = loader(path, outcome.invocation_id) if outcome.invocation_id else None
     if written is not None:
         return written
     if outcome.cancelled or outcome.crashed:
@@ -152,6 +153,9 @@ def raise_for_outcome(command_name: str, results: list[NodeResult], outcome: Inv
             f"the dbt adapter '{name}' is not installed where dbt runs: install dbt-{name} there, or use "
             f"dbt_kickoff.get_venv(destination) to get an environment with it"
         )
+    prerequisites = fusion.prerequisites_error([*outcome.errors, outcome.error or ""], nodes_failed=bool(failed))
+    if prerequisites is not None:  # the dbt v2 engine refused the project or its setup
+        raise prerequisites
     if command_name == "deps" and _DEPS_NETWORK.search(text):
         detail = (
             "dbt deps could not download the packages listed in packages.yml / dependencies.yml (no network "

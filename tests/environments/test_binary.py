@@ -1,7 +1,6 @@
 """dbt executables: version detection of v1 (real dbt) and v2 (a script printing what dbt Fusion prints).
 
-Running the real v2 engine is not tested here: it cannot be installed offline. Its commands go through the
-subprocess engine with exit_codes="v2"."""
+The real v2 engine (installed by get_venv(dbt_version="fusion")) is run in tests/fusion/."""
 
 from __future__ import annotations
 

@@ -104,6 +104,19 @@ def test_remove_by_key_and_path_refuses_while_locked(cache: Path) -> None:
         prune_venvs(-1, cache)
 
 
+def test_markers_written_before_v2_support_are_v1_venvs(cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    marker = json.loads((cache / "aaaa" / MARKER).read_text())
+    assert marker["engine"] == "v1" and marker["engine_version"] == ""
+    del marker["engine"], marker["engine_version"]
+    (cache / "aaaa" / MARKER).write_text(json.dumps(marker))
+    listed = {venv.key: venv for venv in list_venvs(cache)}
+    assert listed["aaaa"].complete and listed["aaaa"].engine == "v1"
+    assert Venv.restore(cache / "aaaa").environment.engine == "worker"
+    assert main(["venv", "list", "--venv-dir", str(cache)]) == 0
+    line = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("aaaa"))
+    assert f"v1 worker dbt-core {listed['aaaa'].dbt_version}" in line
+
+
 def test_cli_list_create_remove_prune(
     cache: Path, venv_root: Path, duckdb_venv: Venv, capsys: pytest.CaptureFixture[str]
 ) -> None:

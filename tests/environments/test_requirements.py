@@ -7,6 +7,7 @@ import pytest
 from dbt_kickoff.environments.requirements import (
     DEFAULT_DBT_VERSION,
     dbt_core_requirement,
+    is_fusion,
     resolve_requirements,
 )
 from dbt_kickoff.errors import ConfigurationError
@@ -100,3 +101,27 @@ def test_dlt_pipeline_needs_no_credentials_to_pick_the_adapter(tmp_path: Path) -
 def test_dlt_argument_order_gets_a_hint() -> None:
     with pytest.raises(ConfigurationError, match="pass venv_path= by name"):
         dbt_core_requirement("dbt")
+
+
+@pytest.mark.parametrize(
+    ("dbt_version", "expected"),
+    [
+        ("fusion", ("dbt>=2.0.0rc0,<3",)),
+        ("2.*", ("dbt>=2.0.0rc0,<3",)),
+        ("2", ("dbt>=2.0.0rc0,<3",)),
+        ("==2.*", ("dbt>=2.0.0rc0,<3",)),
+        ("2.0.0rc196", ("dbt==2.0.0rc196",)),
+        ("2.0.0-preview.196", ("dbt==2.0.0rc196",)),  # what `dbt --version` prints, normalized by PEP 440
+        (">=2.0.0rc100,<3", ("dbt<3,>=2.0.0rc100",)),
+    ],
+)
+def test_the_v2_engine_is_the_dbt_distribution_alone(dbt_version: str, expected: tuple[str, ...]) -> None:
+    assert is_fusion(dbt_version)
+    assert resolve_requirements("postgres", dbt_version, None) == expected  # adapters are built into v2
+    assert resolve_requirements(None, dbt_version, None) == expected  # so no destination is needed
+
+
+@pytest.mark.parametrize("dbt_version", [None, "1.11", "1.11.*", ">=1.10,<1.12", "<2", "!=2.0.0", ">=99"])
+def test_v1_versions_are_not_the_v2_engine(dbt_version: str | None) -> None:
+    assert not is_fusion(dbt_version)
+    assert resolve_requirements("postgres", dbt_version, None)[0].startswith("dbt-core")

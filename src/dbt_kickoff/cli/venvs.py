@@ -30,7 +30,10 @@ def register(subparsers: Any) -> None:
     create.add_argument(
         "--adapter", action="append", dest="adapters", help="adapter type or distribution; repeat"
     )
-    create.add_argument("--dbt-version", help='a version ("1.11.2") or specifier (">=1.10,<1.12")')
+    create.add_argument(
+        "--dbt-version",
+        help='a version ("1.11.2") or specifier (">=1.10,<1.12"); "fusion" or "2.*" for the dbt v2 engine',
+    )
     create.add_argument(
         "--index-url", help="a package index (PyPI mirror); with credentials, set UV_INDEX_URL instead of argv"
     )
@@ -60,12 +63,17 @@ def _list(args: argparse.Namespace) -> int:
         print("no cached venvs")
     for venv in venvs:
         age = (time.time() - venv.last_used) / 86400
-        state = f"dbt-core {venv.dbt_version}" if venv.complete else "UNFINISHED"
+        state = _engine_label(venv.engine, venv.dbt_version) if venv.complete else "UNFINISHED"
         print(
             f"{venv.key}  {state}  python {venv.python_version or '?'}  {venv.size_bytes / 1e6:.0f} MB  "
             f"used {age:.1f} days ago  {' '.join(venv.requirements)}  {venv.path}"
         )
     return 0
+
+
+def _engine_label(engine: str, dbt_version: str) -> str:
+    """``v1 worker dbt-core 1.11.2`` or ``v2 fusion dbt 2.0.0rc196``: which engine runs it, and its version."""
+    return f"v2 fusion dbt {dbt_version}" if engine == "v2" else f"v1 worker dbt-core {dbt_version}"
 
 
 def _create(args: argparse.Namespace) -> int:
@@ -87,6 +95,8 @@ def _create(args: argparse.Namespace) -> int:
                     "path": str(venv.path),
                     "python": str(venv.python),
                     "dbt_version": venv.dbt_version,
+                    "engine": venv.engine,
+                    "engine_version": venv.engine_version,
                     "requirements": list(venv.requirements),
                     "installed": dict(venv.installed),
                 },
@@ -95,7 +105,8 @@ def _create(args: argparse.Namespace) -> int:
         )
     else:
         print(
-            f"{venv.path}  dbt-core {venv.dbt_version}  ({', '.join(f'{n} {v}' for n, v in venv.installed)})"
+            f"{venv.path}  {_engine_label(venv.engine, venv.dbt_version)}  "
+            f"({', '.join(f'{n} {v}' for n, v in venv.installed)})"
         )
     return 0
 

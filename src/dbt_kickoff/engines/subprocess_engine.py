@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any, Literal
 
+from dbt_kickoff.engines import fusion
 from dbt_kickoff.engines.base import (
     EventHandler,
     Invocation,
@@ -35,7 +36,7 @@ dbt_logger = logging.getLogger("dbt_kickoff.dbt")
 
 # dbt v1: 0 success, 1 the command ran but something failed, 2 dbt itself errored.
 # dbt v2 engine: 0 success, 1 error, 2 finished with warnings (a success).
-SUCCESS_EXIT_CODES: dict[str, frozenset[int]] = {"v1": frozenset({0}), "v2": frozenset({0, 2})}
+SUCCESS_EXIT_CODES: dict[str, frozenset[int]] = {"v1": frozenset({0}), "v2": fusion.SUCCESS_EXIT_CODES}
 
 
 def wire_from_json_log(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -136,7 +137,8 @@ class SubprocessEngine:
     def execute(self, invocation: Invocation, on_event: EventHandler) -> InvocationOutcome:
         self.start()
         collector = OutcomeCollector(on_event)
-        args = [str(self.dbt_executable), *invocation.args, "--log-format", "json"]
+        dbt_args = fusion.command_line(invocation.args) if self.exit_codes == "v2" else invocation.args
+        args = [str(self.dbt_executable), *dbt_args, "--log-format", "json"]
         started = time.monotonic()
         process = subprocess.Popen(
             args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=self.cwd,
@@ -214,6 +216,7 @@ class SubprocessEngine:
                 dbt_logger.debug("%s", line)
                 continue
             if isinstance(record, dict) and "info" in record:
-                collector(event_from_wire(wire_from_json_log(record)))  # line already redacted
+                wire = fusion.wire_from_log(record) if self.exit_codes == "v2" else wire_from_json_log(record)
+                collector(event_from_wire(wire))  # line already redacted
             else:
                 plain_output.append(line)

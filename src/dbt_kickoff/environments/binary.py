@@ -1,7 +1,9 @@
-"""A dbt executable (the dbt v2 / Fusion engine, or a v1 ``dbt`` script) run once per command.
+"""A dbt executable you already have (the dbt v2 / Fusion engine, or a v1 ``dbt`` script), run once per command.
 
-The v2 engine cannot be installed from PyPI here, so only the detection below is tested (against a small
-script printing a v2-style version); running real v2 commands goes through the subprocess engine unchanged.
+``get_venv(destination, dbt_version="fusion")`` (or ``"2.*"``) installs the dbt v2 engine from the package index
+into a cached venv and needs nothing from here; use :func:`dbt_executable_environment` for a ``dbt`` installed
+another way (the dbt Labs installer, Homebrew, a container). Either way its commands run through the subprocess
+engine with v2 exit codes and log reading (``dbt_kickoff.engines.fusion``).
 """
 
 from __future__ import annotations

@@ -97,10 +97,20 @@ class Marker:
     installed: tuple[tuple[str, str], ...]  # (distribution, version) of each requirement
     installer: str
     created_at: float
+    engine: str = "v1"
+    """``"v1"``: Python dbt (dbt-core + adapters); ``"v2"``: the dbt v2 engine's binary (``dbt`` distribution)."""
+    engine_version: str = ""
+    """What the v2 engine's ``dbt --version`` printed (``dbt-fusion 2.0.0-preview.196``); empty for v1."""
 
     @property
     def dbt_version(self) -> str:
-        return dict(self.installed).get("dbt-core", "")
+        installed = dict(self.installed)
+        return installed.get("dbt-core", "") if self.engine == "v1" else installed.get("dbt", "")
+
+    @property
+    def dbt_executable(self) -> Path:
+        """The ``dbt`` script (v1) or binary (v2), relative to the venv folder."""
+        return Path(self.python).parent / ("dbt.exe" if os.name == "nt" else "dbt")
 
     def to_json(self) -> str:
         data = {"format": MARKER_FORMAT, **self.__dict__}
@@ -123,18 +133,21 @@ class Marker:
                 installed=tuple(sorted((str(k), str(v)) for k, v in data["installed"].items())),
                 installer=str(data["installer"]),
                 created_at=float(data["created_at"]),
+                engine=str(data.get("engine", "v1")),  # markers written before v2 support are v1 venvs
+                engine_version=str(data.get("engine_version", "")),
             )
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
 
 
 def is_usable(venv_path: Path, marker: Marker | None) -> bool:
-    """Cheap check (no subprocess): finished, its python exists and dbt is in its site-packages."""
-    return (
-        marker is not None
-        and (venv_path / marker.python).exists()
-        and (venv_path / marker.site_packages / "dbt" / "__init__.py").is_file()
-    )
+    """Cheap check (no subprocess): finished, its python exists and dbt is in its site-packages (v1), or its
+    ``dbt`` binary exists (v2)."""
+    if marker is None or not (venv_path / marker.python).exists():
+        return False
+    if marker.engine == "v2":
+        return (venv_path / marker.dbt_executable).is_file()
+    return (venv_path / marker.site_packages / "dbt" / "__init__.py").is_file()
 
 
 def touch_last_used(venv_path: Path) -> None:
@@ -182,6 +195,9 @@ class CachedVenv:
     last_used: float
     complete: bool
     size_bytes: int
+    engine: str = "v1"
+    """``"v1"`` (Python dbt, run by the warm worker) or ``"v2"`` (the dbt v2 engine, a process per command)."""
+    engine_version: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "path": str(self.path)}
@@ -224,6 +240,8 @@ def list_venvs(
                 last_used=last_used(path),
                 complete=is_usable(path, marker),
                 size_bytes=_size(path) if with_size else 0,
+                engine=marker.engine if marker else "v1",
+                engine_version=marker.engine_version if marker else "",
             )
         )
     return sorted(found, key=lambda venv: venv.last_used)

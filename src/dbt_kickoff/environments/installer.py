@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from dbt_kickoff.environments.requirements import PIN_HINT
+from dbt_kickoff.environments.requirements import FUSION_PIN_HINT, PIN_HINT
 from dbt_kickoff.errors import ConfigurationError, PrerequisitesException
 
 InstallerName = Literal["auto", "uv", "pip"]
@@ -32,6 +32,18 @@ for name in names:
         parts = file.parts
         if len(parts) == 4 and parts[:2] == ("dbt", "adapters") and parts[3] == "__init__.py":
             importlib.import_module("dbt.adapters." + parts[2])
+print(json.dumps({
+    "purelib": sysconfig.get_paths()["purelib"],
+    "version": ".".join(map(str, sys.version_info[:3])),
+    "installed": {n: md.version(n) for n in names},
+}))
+"""
+
+
+# The dbt v2 engine is a binary: check it starts and report where things are, without importing anything.
+_PROBE_V2 = """
+import json, sys, sysconfig, importlib.metadata as md
+names = json.loads(sys.argv[1])
 print(json.dumps({
     "purelib": sysconfig.get_paths()["purelib"],
     "version": ".".join(map(str, sys.version_info[:3])),
@@ -90,6 +102,9 @@ class BuiltVenv:
     site_packages: Path  # relative to the venv folder
     python_version: str
     installed: dict[str, str]
+    engine: Literal["v1", "v2"] = "v1"
+    engine_version: str = ""
+    """What the dbt executable says it is (``dbt-fusion 2.0.0-preview.196``); empty for v1."""
 
 
 def _python_in(venv: Path) -> Path:
@@ -114,10 +129,11 @@ def _index_args(index: IndexOptions) -> list[str]:
 
 
 class _Runner:
-    def __init__(self, index: IndexOptions, cwd: Path) -> None:
+    def __init__(self, index: IndexOptions, cwd: Path, hint: str = PIN_HINT) -> None:
         self.env = _child_env(index)
         self.cwd = cwd
         self.secrets = index.secrets()
+        self.hint = hint
 
     def __call__(self, argv: Sequence[str | os.PathLike[str]], what: str, requirements: Sequence[str]) -> str:
         started = time.perf_counter()
@@ -128,7 +144,7 @@ class _Runner:
         except OSError as exc:
             raise PrerequisitesException(f"{what} failed: cannot run {argv[0]}: {exc.strerror}") from None
         if done.returncode != 0:
-            raise install_error(what, requirements, done.stdout + "\n" + done.stderr, self.secrets)
+            raise install_error(what, requirements, done.stdout + "\n" + done.stderr, self.secrets, self.hint)
         logger.info("%s: %.2f s", what, time.perf_counter() - started)
         return done.stdout
 
@@ -141,13 +157,18 @@ def build(
     index: IndexOptions,
     installer: str,
     uv: Path | None,
+    engine: Literal["v1", "v2"] = "v1",
 ) -> BuiltVenv:
     """Create a venv at ``target`` (which must not exist or be empty) and install ``requirements``.
 
-    uv venvs are made ``--relocatable`` so the finished folder can be renamed into place; stdlib venvs are
-    not relocatable, so callers build those directly at their final path.
+    ``engine="v1"`` proves dbt and its adapters import; ``engine="v2"`` proves the ``dbt`` binary of the v2
+    engine starts (``dbt --version``). uv venvs are made ``--relocatable`` so the finished folder can be
+    renamed into place; stdlib venvs are not relocatable, so callers build those directly at their final path.
+    The v2 engine's ``dbt`` is installed from wheels only: its source distributions download the binary from
+    dbt Labs' CDN while they build, which fails offline.
     """
-    run = _Runner(index, target.parent)
+    run = _Runner(index, target.parent, FUSION_PIN_HINT if engine == "v2" else PIN_HINT)
+    binary_only = ["--only-binary", "dbt"] if engine == "v2" else []
     if installer == "uv":
         assert uv is not None
         run(
@@ -157,7 +178,7 @@ def build(
         )
         venv_python = _python_in(target)
         run(
-            [uv, "pip", "install", "--python", venv_python, *_index_args(index), *requirements],
+            [uv, "pip", "install", "--python", venv_python, *_index_args(index), *binary_only, *requirements],
             "installing " + " ".join(requirements),
             requirements,
         )
@@ -165,20 +186,29 @@ def build(
         run([python, "-m", "venv", target], "creating the venv (python -m venv)", [])
         venv_python = _python_in(target)
         run(
-            [venv_python, "-m", "pip", "install", "--quiet", *_index_args(index), *requirements],
+            [venv_python, "-m", "pip", "install", "--quiet", *_index_args(index), *binary_only, *requirements],
             "installing " + " ".join(requirements),
             requirements,
         )
     names = [re.split(r"[\[<>=!~; ]", r, maxsplit=1)[0] for r in requirements]
-    out = run(
-        [venv_python, "-I", "-c", _PROBE, json.dumps(names)], "importing dbt in the new venv", requirements
-    )
+    if engine == "v2":
+        out = run([venv_python, "-I", "-c", _PROBE_V2, json.dumps(names)], "reading the new venv", requirements)
+        executable = venv_python.parent / ("dbt.exe" if os.name == "nt" else "dbt")
+        engine_version = run([executable, "--version"], "starting the dbt v2 engine", requirements)
+        engine_version = (engine_version.strip().splitlines() or [""])[0].strip()
+    else:
+        out = run(
+            [venv_python, "-I", "-c", _PROBE, json.dumps(names)], "importing dbt in the new venv", requirements
+        )
+        engine_version = ""
     probe = json.loads(out.strip().splitlines()[-1])
     return BuiltVenv(
         python=venv_python.relative_to(target),
         site_packages=Path(os.path.relpath(os.path.realpath(probe["purelib"]), os.path.realpath(target))),
         python_version=probe["version"],
         installed=probe["installed"],
+        engine=engine,
+        engine_version=engine_version,
     )
 
 
@@ -213,7 +243,7 @@ _UNREACHABLE = re.compile(
 
 
 def install_error(
-    what: str, requirements: Sequence[str], output: str, secrets: Sequence[str]
+    what: str, requirements: Sequence[str], output: str, secrets: Sequence[str], pin_hint: str = PIN_HINT
 ) -> PrerequisitesException:
     """The installer failed: name the requirement it blames and say how to pin or point at another index."""
     for secret in secrets:
@@ -230,7 +260,7 @@ def install_error(
         blame += f"; its dependency {built.group(1)} failed to build"
     hint = "the package index cannot be reached; " if _UNREACHABLE.search(output) else ""
     tail = "\n".join(lines[-15:])
-    return PrerequisitesException(f"{what} failed{blame}. To fix: {hint}{PIN_HINT}.\n{tail}")
+    return PrerequisitesException(f"{what} failed{blame}. To fix: {hint}{pin_hint}.\n{tail}")
 
 
 def interpreter_identity(python: str | os.PathLike[str] | None) -> tuple[Path, dict[str, str]]:

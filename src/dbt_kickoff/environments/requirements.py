@@ -1,4 +1,5 @@
-"""Which distributions a dbt venv needs: ``dbt-core`` at the requested version plus the adapter(s)."""
+"""Which distributions a dbt venv needs: ``dbt-core`` at the requested version plus the adapter(s), or for the
+dbt v2 engine (dbt Fusion) the ``dbt`` distribution alone (a self-contained binary; adapters are built in)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
 
 from dbt_kickoff.errors import ConfigurationError
 
@@ -24,10 +26,56 @@ PIN_HINT = (
     "index_url= (a PyPI mirror), find_links= (a folder of wheels) and/or no_index=True"
 )
 
+FUSION_PIN_HINT = (
+    'pin the dbt v2 engine with dbt_version="2.0.0rc196" (a version with a wheel for this platform; '
+    '"fusion" means "' + "dbt>=2.0.0rc0,<3" + '", wheels only); behind a firewall pass index_url= (a PyPI mirror), '
+    "find_links= (a folder of wheels) and/or no_index=True"
+)
+
 # dbt adapter types that are not dlt destinations (the rest come from dbt_kickoff.profiles)
 EXTRA_ADAPTERS: dict[str, str] = {"fabric": "dbt-fabric", "spark": "dbt-spark", "synapse": "dbt-synapse"}
 
 _BARE_VERSION = re.compile(r"^\d+(\.\d+){0,2}(\.\*)?$")
+
+FUSION_ALIASES = frozenset({"fusion", "v2", "2", "2.*", "2.0", "2.0.*", "==2.*", "==2.0.*"})
+FUSION_REQUIREMENT = "dbt>=2.0.0rc0,<3"
+"""What ``dbt_version="fusion"`` (or ``"2.*"``) installs: the ``dbt`` distribution of the v2 engine. The dbt v2
+releases on the package index are pre-releases (``2.0.0rc196`` = ``2.0.0-preview.196``); the ``rc0`` lower
+bound is an explicit pre-release, so uv allows pre-releases for this one requirement and no other."""
+_LOWER_BOUNDS = frozenset({"==", "===", ">=", ">", "~="})
+
+
+def is_fusion(dbt_version: str | None) -> bool:
+    """True when ``dbt_version`` asks for the dbt v2 engine: ``"fusion"``, ``"2.*"``, ``"2.0.0rc196"``,
+    ``"2.0.0-preview.196"``, or a specifier whose lower bound is a 2.x version (``">=2.0.0rc0"``)."""
+    if dbt_version is None:
+        return False
+    text = str(dbt_version).strip().lower()
+    if text in FUSION_ALIASES:
+        return True
+    try:
+        return Version(text).major == 2
+    except InvalidVersion:
+        pass
+    try:
+        clauses = SpecifierSet(text)
+    except InvalidSpecifier:
+        return False
+    return any(
+        clause.operator in _LOWER_BOUNDS and Version(clause.version.removesuffix(".*")).major == 2
+        for clause in clauses
+    )
+
+
+def fusion_requirement(dbt_version: str) -> str:
+    """The ``dbt`` requirement of the v2 engine for ``dbt_version`` (see :func:`is_fusion`)."""
+    text = str(dbt_version).strip()
+    if text.lower() in FUSION_ALIASES:
+        return FUSION_REQUIREMENT
+    try:
+        return f"dbt=={Version(text)}"  # "2.0.0-preview.196" normalizes to 2.0.0rc196
+    except InvalidVersion:
+        return f"dbt{SpecifierSet(text)}"
 
 
 def dbt_core_requirement(dbt_version: str | None) -> str:
@@ -110,7 +158,11 @@ def destination_requirements(destination: Any) -> tuple[str, ...]:
 def resolve_requirements(
     destination: Any, dbt_version: str | None, adapters: Iterable[str] | str | None
 ) -> tuple[str, ...]:
-    """The normalized, sorted requirement set: dbt-core plus ``adapters`` (or those of ``destination``)."""
+    """The normalized, sorted requirement set: dbt-core plus ``adapters`` (or those of ``destination``); for
+    the dbt v2 engine (:func:`is_fusion`) only its ``dbt`` distribution, since its adapters are built in."""
+    if is_fusion(dbt_version):
+        assert dbt_version is not None
+        return (fusion_requirement(dbt_version),)
     if isinstance(adapters, str):
         adapters = [adapters]
     if adapters is not None:

@@ -1,4 +1,5 @@
-"""``get_venv``: a cached virtual environment with dbt and the adapter(s) a destination needs."""
+"""``get_venv``: a cached virtual environment with dbt and the adapter(s) a destination needs, or with the dbt v2
+engine (dbt Fusion)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from filelock import Timeout
 
@@ -37,7 +38,7 @@ from dbt_kickoff.environments.installer import (
     choose_installer,
     interpreter_identity,
 )
-from dbt_kickoff.environments.requirements import resolve_requirements
+from dbt_kickoff.environments.requirements import is_fusion, resolve_requirements
 from dbt_kickoff.errors import ConfigurationError, PrerequisitesException
 
 PathLike = str | os.PathLike[str]
@@ -48,18 +49,23 @@ logger = logging.getLogger(__name__)
 class Venv:
     """A finished virtual environment with dbt, made by :func:`get_venv`.
 
-    Pass it to ``dbt_kickoff.package(..., venv=venv)``: dbt then runs with ``python`` (this venv's
-    interpreter) in a worker process; dbt-kickoff itself does not need to be installed in the venv.
+    Pass it to ``dbt_kickoff.package(..., venv=venv)``. Python dbt (``engine="v1"``) then runs with ``python``
+    (this venv's interpreter) in a warm worker process; the dbt v2 engine (``engine="v2"``) runs as its ``dbt``
+    binary, one process per command. dbt-kickoff itself does not need to be installed in the venv.
     """
 
     path: Path
     python: Path
     requirements: tuple[str, ...]
     dbt_version: str
-    """The installed dbt-core version."""
+    """The installed dbt-core version (v1), or the ``dbt`` distribution's version (v2: ``2.0.0rc196``)."""
     key: str
     installed: tuple[tuple[str, str], ...] = ()
     """``(distribution, version)`` of each requirement as installed."""
+    engine: str = "v1"
+    """``"v1"`` (Python dbt) or ``"v2"`` (the dbt v2 engine)."""
+    engine_version: str = ""
+    """What the v2 engine's ``dbt --version`` printed (``dbt-fusion 2.0.0-preview.196``); empty for v1."""
 
     @classmethod
     def restore(cls, path: PathLike) -> Venv:
@@ -92,7 +98,16 @@ class Venv:
 
     @property
     def environment(self) -> DbtEnvironment:
-        """How the engines run dbt from this venv: the warm worker with this venv's python."""
+        """How the engines run dbt from this venv: the warm worker with this venv's python (v1), or the
+        subprocess engine with its ``dbt`` binary and v2 exit codes (v2)."""
+        if self.engine == "v2":
+            return DbtEnvironment(
+                python=None,
+                dbt_executable=self.dbt_executable,
+                engine="subprocess",
+                exit_codes="v2",
+                description=f"venv {self.path} ({self.engine_version or 'dbt ' + self.dbt_version})",
+            )
         adapters = ", ".join(f"{name} {version}" for name, version in self.installed if name != "dbt-core")
         return DbtEnvironment(
             python=self.python,
@@ -159,6 +174,11 @@ def get_venv(
     ``dbt_version``: ``"1.11.2"`` (exact), ``"1.11"``/``"1.11.*"`` (any 1.11.x) or a specifier
     (``">=1.10,<1.12"``). The default is ``">=1.10,<1.12"``: dbt-core 1.12 needs a binary downloaded from
     GitHub while it is built, which fails offline; ask for it explicitly if your network allows that.
+    ``"fusion"`` or ``"2.*"`` (or ``"2.0.0rc196"``, ``"2.0.0-preview.196"``) installs the dbt v2 engine instead:
+    the ``dbt`` distribution alone (its adapters are built in; pre-releases are allowed for it only), run by
+    the subprocess engine. On first use per adapter it loads an ADBC driver from
+    ``~/.cache/com.getdbt/adbc/`` (downloading it when missing); PostgreSQL also needs
+    ``DBT_ALLOW_EXPERIMENTAL_ADAPTERS=true`` (see the README's engine table).
 
     The venv lives in ``<venv_dir>/<key>``, where ``key`` hashes the Python version, the requirement set and
     the index options; ``venv_dir`` defaults to ``<platform user cache dir>/dbt-kickoff/venvs``
@@ -193,7 +213,8 @@ def get_venv(
             if reused is not None:
                 return reused
             remove_garbage(root, key)
-            _create(root, key, requirements, base_python, index, kind, uv)
+            engine: Literal["v1", "v2"] = "v2" if is_fusion(dbt_version) else "v1"
+            _create(root, key, requirements, base_python, index, kind, uv, engine)
     except Timeout:
         raise PrerequisitesException(
             f"waited {lock_timeout}s for another process building the venv {root / key}; try again, or "
@@ -244,6 +265,8 @@ def _reuse(folder: Path) -> Venv | None:
         dbt_version=marker.dbt_version,
         key=marker.key,
         installed=marker.installed,
+        engine=marker.engine,
+        engine_version=marker.engine_version,
     )
 
 
@@ -255,6 +278,7 @@ def _create(
     index: IndexOptions,
     kind: str,
     uv: Path | None,
+    engine: Literal["v1", "v2"],
 ) -> None:
     """Build under the lock: uv builds a relocatable venv in a temp sibling and renames it into place;
     stdlib venvs are not relocatable, so pip builds at the final path. Either way the marker comes last."""
@@ -262,7 +286,7 @@ def _create(
     logger.info("building the dbt venv %s with %s: %s", final, kind, " ".join(requirements))
     staging = root / f"{TMP_PREFIX}{key}-{secrets.token_hex(4)}" if kind == "uv" else final
     try:
-        built = build(staging, requirements, python=python, index=index, installer=kind, uv=uv)
+        built = build(staging, requirements, python=python, index=index, installer=kind, uv=uv, engine=engine)
         marker = Marker(
             key=key,
             requirements=requirements,
@@ -272,6 +296,8 @@ def _create(
             installed=tuple(sorted(built.installed.items())),
             installer=kind,
             created_at=time.time(),
+            engine=built.engine,
+            engine_version=built.engine_version,
         )
         partial = staging / f"{MARKER}.partial"
         partial.write_text(marker.to_json(), encoding="utf-8")

@@ -1,0 +1,187 @@
+"""What is particular to the dbt v2 engine (dbt Fusion), run by the subprocess engine one process per command.
+
+- Its ``--log-format json`` lines have dbt v1's envelope (``info``/``data``) and event names (``NodeStart``,
+  ``NodeFinished`` with ``data.node_info`` and ``data.run_result``); node errors come as ``Generic`` error
+  events formatted ``[error] [Name (dbtNNNN)]: message`` followed by ``--> file:line:column`` and, when
+  ``RUST_BACKTRACE`` is set, a backtrace. :func:`wire_from_log` turns a line into the engines' event shape.
+- Exit codes: 0 success, 1 error, 2 finished with warnings (a success): :data:`SUCCESS_EXIT_CODES`.
+- Its ``run_results.json`` has v1's schema; a failed test's message is only ``"Error"``, which
+  :func:`load_run_results` replaces by the number of failing rows.
+- Errors raised while it loads the project (codes dbt1000-dbt1299: ``dbt_project.yml`` or YAML it does not
+  accept, such as ``materialized:`` without ``+`` or test arguments not under ``arguments:``), a missing
+  database driver, or an adapter it only runs when allowed: :func:`prerequisites_error` turns them into a
+  :class:`~dbt_kickoff.errors.PrerequisitesException` naming each code, file and line and how to fix it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from dbt_kickoff.errors import PrerequisitesException
+from dbt_kickoff.results import NodeResult, parse_run_results
+
+SUCCESS_EXIT_CODES = frozenset({0, 2})
+"""0: success; 2: finished with warnings (still a success); anything else is a failure."""
+
+NODE_EVENTS = frozenset({"NodeStart", "NodeFinished"})
+UNSUPPORTED_FLAGS = frozenset({"--use-colors", "--no-use-colors"})
+"""v1 flags v2 ignores with a warning (dbt1700); its JSON logs have no colors anyway."""
+PROJECT_ERROR_CODES = range(1000, 1300)
+"""dbt1000-dbt1299: errors found while loading and parsing the project (before any node runs)."""
+
+AUTOFIX_HINT = (
+    "dbt v2 does not accept some project files dbt v1 accepts. To fix: run dbt Labs' autofix tool on the "
+    "package, `uvx dbt-autofix deprecations --path {project}` (or `pip install dbt-autofix`; add --dry-run to "
+    "preview), then run again; or keep this package on dbt v1 (get_venv(..., dbt_version=\"1.11.*\"))"
+)
+EXPERIMENTAL_HINT = (
+    "set DBT_ALLOW_EXPERIMENTAL_ADAPTERS=true in the environment of the process that runs dbt-kickoff (dbt v2 "
+    "runs this adapter only when asked to), or run this destination on dbt v1"
+)
+DRIVER_HINT = (
+    "dbt v2 loads its database driver (ADBC) from its cache, ~/.cache/com.getdbt/adbc/<platform>/ (under "
+    "$XDG_CACHE_HOME when set), and downloads it there on first use, which failed. Run once where the network "
+    "is reachable so it is downloaded and cached, or copy the driver file there from a machine that has it"
+)
+
+_HEADER = re.compile(r"^\[(?P<level>error|warning)\]\s*\[(?P<name>\w+)\s*\((?P<code>dbt\d+)\)\]:\s*")
+_LOCATION = re.compile(r"^\s*-->\s*(?P<file>.+?):(?P<line>\d+)(?::(?P<column>\d+))?\s*$")
+_BACKTRACE_FRAME = re.compile(r"^\s*\d+:\s")
+_BACKTRACE_SOURCE = re.compile(r"^\s+at\s\S+:\d+")
+
+
+def clean_message(text: str) -> str:
+    """``text`` without the Rust backtrace v2 appends to errors when ``RUST_BACKTRACE`` is set."""
+    lines = [
+        line for line in text.splitlines() if not _BACKTRACE_FRAME.match(line) and not _BACKTRACE_SOURCE.match(line)
+    ]
+    return "\n".join(lines).rstrip()
+
+
+@dataclass(frozen=True)
+class FusionError:
+    """One coded error of the v2 engine: ``[error] [SerializationError (dbt1013)]: ... --> dbt_project.yml:6:19``."""
+
+    code: str
+    name: str
+    message: str
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+
+    @property
+    def number(self) -> int:
+        return int(self.code.removeprefix("dbt"))
+
+    def describe(self) -> str:
+        where = f"{self.file}:{self.line}" if self.file and self.line else self.file or "(no file)"
+        first = self.message.strip().splitlines()[0] if self.message.strip() else ""
+        return f"{self.code} {self.name} at {where}: {first}"
+
+
+def parse_error(text: str) -> FusionError | None:
+    """Read one v2 error message; ``None`` when it is not in v2's coded format."""
+    header = _HEADER.match(text.lstrip())
+    if header is None:
+        return None
+    body = clean_message(text.lstrip()[header.end() :])
+    file = line = column = None
+    kept = []
+    for row in body.splitlines():
+        location = _LOCATION.match(row)
+        if location and file is None:
+            file, line = location["file"], int(location["line"])
+            column = int(location["column"]) if location["column"] else None
+        elif not location:
+            kept.append(row)
+    return FusionError(header["code"], header["name"], "\n".join(kept).strip(), file, line, column)
+
+
+def command_line(args: Iterable[str]) -> list[str]:
+    """A dbt v1 command line as v2 takes it: without the flags it no longer supports."""
+    return [arg for arg in args if arg not in UNSUPPORTED_FLAGS]
+
+
+def wire_from_log(record: Mapping[str, Any]) -> dict[str, Any]:
+    """One v2 ``--log-format json`` record -> the engines' event shape (see ``engines.base.event_from_wire``)."""
+    info = record.get("info") or {}
+    data = record.get("data") or {}
+    name = info.get("name", "")
+    wire: dict[str, Any] = {
+        "name": name,
+        "level": info.get("level", "info"),
+        "msg": clean_message(str(info.get("msg") or "")),
+        "invocation_id": info.get("invocation_id"),
+    }
+    node_info = data.get("node_info") or {}
+    if name in NODE_EVENTS and node_info.get("unique_id"):
+        node: dict[str, Any] = {
+            "unique_id": node_info["unique_id"],
+            "name": node_info.get("node_name"),
+            "resource_type": node_info.get("resource_type"),
+            "status": node_info.get("node_status"),
+        }
+        run_result = data.get("run_result") or {}
+        if run_result.get("status"):
+            node.update(status=run_result["status"], execution_time=run_result.get("execution_time"),
+                        message=run_result.get("message"))
+        wire["node"] = node
+    return wire
+
+
+def wrote(path: Path) -> bool:
+    """True when the artifact at ``path`` was written by the v2 engine (its ``metadata.dbt_version`` is 2.x)."""
+    try:
+        with path.open(encoding="utf-8") as handle:
+            head = handle.read(512)
+    except OSError:
+        return False
+    found = re.search(r'"dbt_version"\s*:\s*"(\d+)\.', head)
+    return bool(found and int(found.group(1)) >= 2)
+
+
+def load_run_results(path: Path, invocation_id: str | None) -> list[NodeResult] | None:
+    """The v2 engine's run_results.json (or sources.json) as node results; ``None`` when absent or written by
+    another invocation. A failed test's bare ``"Error"`` message becomes its number of failing rows."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    if invocation_id and data.get("metadata", {}).get("invocation_id") != invocation_id:
+        return None
+    results = []
+    for result in parse_run_results(data):
+        message = clean_message(result.message) if result.message else result.message
+        if result.status == "fail" and message in (None, "Error") and result.failures is not None:
+            message = f"Got {result.failures} failing row{'s' if result.failures != 1 else ''}"
+        results.append(replace(result, message=message))
+    return results
+
+
+def prerequisites_error(
+    messages: Iterable[str], *, nodes_failed: bool, project_dir: Path | None = None
+) -> PrerequisitesException | None:
+    """The :class:`PrerequisitesException` that v2's error ``messages`` call for, or ``None`` when they are
+    ordinary failures (a model's SQL, a failing test, the database refusing a query...).
+
+    A missing driver fails every node; project errors stop v2 before any node runs, so they count only when
+    no node failed (``nodes_failed=False``).
+    """
+    errors = [error for error in map(parse_error, messages) if error is not None]
+    if any(error.name == "DbDriverFailed" and "HTTP error" in error.message for error in errors):
+        return PrerequisitesException(f"dbt v2 could not load its database driver: {DRIVER_HINT}.")
+    project_errors = [error for error in errors if error.number in PROJECT_ERROR_CODES]
+    if nodes_failed or not project_errors:
+        return None
+    if all("DBT_ALLOW_EXPERIMENTAL_ADAPTERS" in error.message for error in project_errors):
+        first = project_errors[0].message.splitlines()[0]
+        return PrerequisitesException(f"dbt v2: {first} To fix: {EXPERIMENTAL_HINT}.")
+    lines = [f"dbt v2 cannot run this package as it is ({len(project_errors)} error(s)):"]
+    lines += [f"  - {error.describe()}" for error in project_errors]
+    lines.append(AUTOFIX_HINT.format(project=project_dir or "<package folder>") + ".")
+    return PrerequisitesException("\n".join(lines))

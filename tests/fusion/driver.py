@@ -1,0 +1,45 @@
+"""TEST-ONLY provisioning of dbt v2's PostgreSQL driver, shared by tests/fusion/ and bench/bench_fusion.py.
+
+dbt v2 loads ADBC drivers from ``$XDG_CACHE_HOME/com.getdbt/adbc/<platform>/`` (``~/.cache`` by default) and
+downloads them on first use, which fails offline. This installs ``adbc-driver-postgresql`` from the package
+index and copies its library into a private cache home under the file name the pinned v2 release looks for.
+dbt-kickoff's own code never does this.
+"""
+
+from __future__ import annotations
+
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from dbt_kickoff.environments.installer import find_uv
+
+FUSION_VERSION = "2.0.0rc196"
+"""The dbt v2 release the tests run (``dbt-fusion 2.0.0-preview.196``); pinned because the driver file name
+below is the one this release looks for."""
+FUSION_POSTGRES_DRIVER_FILE = "libadbc_driver_postgresql-0.21.0+dbt0.21.0.so"
+
+
+def supported() -> bool:
+    """The driver's platform folder below is written for x86_64 Linux."""
+    return sys.platform == "linux" and platform.machine() == "x86_64"
+
+
+def provision_postgres_driver(cache_home: Path) -> Path:
+    """Put the PostgreSQL ADBC driver into ``cache_home`` (use it as ``XDG_CACHE_HOME``); returns the file."""
+    uv = find_uv()
+    if uv is None:
+        raise RuntimeError("the uv binary is missing (`pip install uv`)")
+    folder = cache_home / "com.getdbt" / "adbc" / f"{platform.machine()}-manylinux_2_17-linux-gnu"
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="adbc-postgresql-") as wheel_dir:
+        subprocess.run(
+            [str(uv), "pip", "install", "--quiet", "--no-deps", "--target", wheel_dir, "adbc-driver-postgresql"],
+            check=True, capture_output=True,
+        )
+        library = Path(wheel_dir) / "adbc_driver_postgresql" / "libadbc_driver_postgresql.so"
+        shutil.copyfile(library, folder / FUSION_POSTGRES_DRIVER_FILE)
+    return folder / FUSION_POSTGRES_DRIVER_FILE

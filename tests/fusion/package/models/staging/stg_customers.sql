@@ -1,0 +1,1 @@
+select id, name, country from {{ ref('customers') }}
