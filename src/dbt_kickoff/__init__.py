@@ -1,6 +1,7 @@
 """dbt-kickoff: run a dbt Core package or a dbt Cloud job right after your load, and get every node's result."""
 
-from dbt_kickoff.environments.venv import Venv, get_venv
+from typing import TYPE_CHECKING, Any
+
 from dbt_kickoff.errors import (
     ConfigurationError,
     DbtCancelled,
@@ -13,6 +14,9 @@ from dbt_kickoff.loaded import LoadFailed
 from dbt_kickoff.results import NodeResult
 from dbt_kickoff.runner import PackageRunner, RunReport, StepReport, package
 from dbt_kickoff.signals import cancel_on_signals
+
+if TYPE_CHECKING:
+    from dbt_kickoff.environments.venv import Venv, get_venv
 
 __all__ = [
     "ConfigurationError",
@@ -32,3 +36,12 @@ __all__ = [
     "package",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """``Venv`` and ``get_venv`` load on first use: a task that runs dbt in place never pays for the installer."""
+    if name in ("Venv", "get_venv"):
+        from dbt_kickoff.environments import venv
+
+        return getattr(venv, name)
+    raise AttributeError(f"module 'dbt_kickoff' has no attribute {name!r}")

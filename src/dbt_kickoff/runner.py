@@ -13,9 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import platformdirs
-from filelock import FileLock
-
 from dbt_kickoff import command_line, commands
 from dbt_kickoff.engines import DbtEvent, DbtSession, EventHandler, Invocation
 from dbt_kickoff.engines.session import RecyclePolicy
@@ -57,6 +54,8 @@ class RunReport:
 
 
 def _lock_path(project_dir: Path) -> Path:
+    import platformdirs  # imported when first needed: a task process starts faster
+
     key = hashlib.sha256(str(project_dir).encode()).hexdigest()[:20]
     folder = Path(platformdirs.user_cache_dir("dbt-kickoff")) / "locks"
     folder.mkdir(parents=True, exist_ok=True)
@@ -294,6 +293,8 @@ class PackageRunner:
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
+        from filelock import FileLock  # imported when first needed (it brings asyncio along)
+
         lock = FileLock(_lock_path(self.package_dir))
         with lock:
             yield
