@@ -39,6 +39,7 @@ from dbt_kickoff.environments.installer import (
 )
 from dbt_kickoff.environments.requirements import resolve_requirements
 from dbt_kickoff.errors import ConfigurationError, PrerequisitesException
+from dbt_kickoff.validation import validated
 
 PathLike = str | os.PathLike[str]
 logger = logging.getLogger(__name__)
@@ -137,6 +138,7 @@ class Venv:
         return done.stdout
 
 
+@validated
 def get_venv(
     destination: Any = None,
     dbt_version: str | None = None,

@@ -108,6 +108,10 @@ class FieldReader:
         own = self.text(*names)
         return self.ctx.dataset or self.ctx.source_dataset or own or default
 
+    def known(self) -> set[str]:
+        """Every field name (and alias) the adapter asked for."""
+        return set(self._used)
+
     def leftovers(self) -> dict[str, Any]:
         """Fields no adapter code asked for, in input order."""
         return {k: v for k, v in self._fields.items() if k not in self._used and v is not None}
