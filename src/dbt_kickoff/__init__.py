@@ -1,5 +1,7 @@
 """dbt-kickoff: run a dbt Core package or a dbt Cloud job right after your load, and get every node's result."""
 
+import logging
+
 from dbt_kickoff.environments.venv import Venv, get_venv
 from dbt_kickoff.errors import (
     ConfigurationError,
@@ -32,3 +34,7 @@ __all__ = [
     "package",
 ]
 __version__ = "0.1.0"
+
+# a library prints nothing by itself: without logging configured by the caller, dbt-kickoff's records (and the
+# dbt lines it relays) go nowhere; the CLI and the caller's logging setup decide what people see
+logging.getLogger("dbt_kickoff").addHandler(logging.NullHandler())

@@ -11,6 +11,7 @@ allowed. A text value is never echoed (it may be a secret given in the wrong pla
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import difflib
 import functools
 import inspect
@@ -18,7 +19,6 @@ import math
 import numbers
 import os
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
 from dbt_kickoff.errors import ConfigurationError
@@ -53,7 +53,7 @@ def unknown_option(where: str, name: str, allowed: Iterable[str], kind: str = "o
     )
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Spec:
     """What one option accepts. ``check`` returns the (possibly normalised) value or raises."""
 
@@ -79,7 +79,7 @@ class Spec:
         return ConfigurationError(f"{option} must be {allowed}, got {got or _got(value)}")
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Number(Spec):
     """A finite int or float (never a bool, NaN or infinity) within bounds."""
 
@@ -109,7 +109,7 @@ class Number(Spec):
         return self.check(option, value)
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Text(Spec):
     """A non-empty string."""
 
@@ -119,7 +119,7 @@ class Text(Spec):
         return value
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Choice(Spec):
     """One of a few strings."""
 
@@ -132,7 +132,7 @@ class Choice(Spec):
         return value
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class PathLike(Spec):
     """A non-empty ``str`` or ``os.PathLike`` (a folder or file path)."""
 
@@ -142,7 +142,7 @@ class PathLike(Spec):
         return value
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class MappingSpec(Spec):
     """A mapping with string keys (JSON-like)."""
 
@@ -155,7 +155,7 @@ class MappingSpec(Spec):
         return value
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Strings(Spec):
     """A list or tuple of strings (dbt arguments); a lone string is refused (it would be split in letters),
     unless ``single`` allows it (then it becomes a one-item tuple)."""
@@ -176,7 +176,7 @@ class Strings(Spec):
         return type(value)(items) if isinstance(value, (list, tuple)) else tuple(items)
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Flag(Spec):
     """``True`` or ``False`` (not 0/1, not a string)."""
 
@@ -188,7 +188,7 @@ class Flag(Spec):
         return value
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Function(Spec):
     """A callable."""
 
@@ -198,7 +198,7 @@ class Function(Spec):
         return value
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Identifier(Spec):
     """A dbt Cloud id: a positive integer, or a string of digits."""
 
@@ -372,7 +372,7 @@ def validated_methods(cls: type[T]) -> type[T]:
 
 def cli_type(option: str, flag: str) -> Callable[[str], Any]:
     """An argparse ``type=`` function checking a flag's text with the spec of ``option``."""
-    spec = OPTIONS[option]
+    spec = dataclasses.replace(OPTIONS[option], optional=False)  # an absent flag is never parsed
 
     def convert(text: str) -> Any:
         try:
