@@ -41,7 +41,9 @@ def _got(value: Any) -> str:
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """``"; did you mean 'x'?"`` for the closest candidate, or ``""``."""
-    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    candidates = list(candidates)
+    close = [c for c in candidates if c.startswith(name) or name.startswith(c)]  # "index" -> "index_url"
+    close = close or difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
@@ -87,13 +89,15 @@ class Number(Spec):
     exclusive: bool = False
     maximum: float | None = None
     integer: bool = False
+    infinite: bool = False
+    """``math.inf`` means "no limit" (a wait timeout)."""
 
     def _check(self, option: str, value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise self.error(option, value)
         if self.integer and not isinstance(value, numbers.Integral):
             raise self.error(option, value, f"the non-integer {value!r}")
-        if not math.isfinite(value):
+        if not math.isfinite(value) and not (self.infinite and value == math.inf):
             raise self.error(option, value)
         too_low = self.minimum is not None and (value <= self.minimum if self.exclusive else value < self.minimum)
         if too_low or (self.maximum is not None and value > self.maximum):
@@ -294,7 +298,7 @@ OPTIONS: dict[str, Spec] = {
     "wait": FLAG,
     "wait_seconds": Number("a finite number of seconds > 0", optional=False, minimum=0, exclusive=True),
     "poll_interval": Number("a finite number of seconds > 0", optional=False, minimum=0, exclusive=True),
-    "timeout": SECONDS_OR_ZERO,
+    "timeout": Number("a number of seconds >= 0 (inf: no limit)", minimum=0, infinite=True),
     "http_timeout": Number("a finite number of seconds > 0", optional=False, minimum=0, exclusive=True),
     "cancel_on_timeout": FLAG,
     "raise_on_failure": FLAG,
@@ -302,6 +306,9 @@ OPTIONS: dict[str, Spec] = {
     "attach_to_running": FLAG,
     "rerun_from_failure": FLAG,
     "on_poll": FUNCTION,
+    "cancel_on_stop": FLAG,
+    "cancel_grace": Number("a finite number of seconds >= 0", optional=False, minimum=0),
+    "warm_start": FLAG,
     "state_dir": PATH,
     # command line only
     "port": PORT,
@@ -363,9 +370,9 @@ def validated(func: Callable[P, R]) -> Callable[P, R]:
 
 
 def validated_methods(cls: type[T]) -> type[T]:
-    """:func:`validated` on every public method of a class (a class decorator)."""
+    """:func:`validated` on the constructor and every public method of a class (a class decorator)."""
     for name, member in list(vars(cls).items()):
-        if inspect.isfunction(member) and not name.startswith("_"):
+        if inspect.isfunction(member) and (name == "__init__" or not name.startswith("_")):
             setattr(cls, name, validated(member))
     return cls
 

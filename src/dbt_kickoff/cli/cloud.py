@@ -48,7 +48,7 @@ def register(subparsers: Any) -> None:
     sub = cloud.add_subparsers(dest="cloud_command", metavar="CLOUD_COMMAND", required=True)
 
     run = sub.add_parser("run", help="trigger a job run (and wait for it)")
-    run.add_argument("job_id", type=cli_type("job_id", "JOB_ID"), help="dbt Cloud job id")
+    run.add_argument("job_id", metavar="JOB_ID", type=cli_type("job_id", "JOB_ID"), help="dbt Cloud job id")
     run.add_argument("--data", help='trigger fields as a JSON object, e.g. \'{"git_branch": "main"}\'')
     run.add_argument("--wait", action=argparse.BooleanOptionalAction, default=True, help="wait for the outcome")
     run.add_argument("--timeout", type=cli_type("timeout", "--timeout"), help="give up waiting after S seconds")
@@ -73,7 +73,7 @@ def register(subparsers: Any) -> None:
     run.set_defaults(handler=handle_run)
 
     status = sub.add_parser("status", help="show a run (and optionally wait for it)")
-    status.add_argument("run_id", type=cli_type("run_id", "RUN_ID"), help="dbt Cloud run id")
+    status.add_argument("run_id", metavar="RUN_ID", type=cli_type("run_id", "RUN_ID"), help="dbt Cloud run id")
     status.add_argument("--wait", action=argparse.BooleanOptionalAction, default=False, help="wait for the end")
     status.add_argument("--timeout", type=cli_type("timeout", "--timeout"), help="give up waiting after S seconds")
     status.add_argument(
@@ -87,7 +87,7 @@ def register(subparsers: Any) -> None:
     status.set_defaults(handler=handle_status)
 
     cancel = sub.add_parser("cancel", help="cancel a run")
-    cancel.add_argument("run_id", type=cli_type("run_id", "RUN_ID"), help="dbt Cloud run id")
+    cancel.add_argument("run_id", metavar="RUN_ID", type=cli_type("run_id", "RUN_ID"), help="dbt Cloud run id")
     _common(cancel)
     cancel.set_defaults(handler=handle_cancel)
 

@@ -72,7 +72,10 @@ def _handler(verbose: int, redact: Redactor) -> logging.Handler:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # usage error (2) or --help (0): returned like every other outcome
+        return exc.code if isinstance(exc.code, int) else 2
     redact = Redactor()
     handler = _handler(args.verbose, redact)
     try:
