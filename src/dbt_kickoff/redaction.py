@@ -63,7 +63,7 @@ def redact_url(url: str) -> str:
     text = url.strip()
     scheme = url_scheme(text)
     if not scheme:
-        return text if "@" not in text and "?" not in text else "<hidden: it may hold a secret>"
+        return redact_text(text) if "@" not in text and "?" not in text else "<hidden: it may hold a secret>"
     head, slashes, rest = text.partition("://")
     if not slashes:
         head, rest = text[: len(scheme) + 1], text[len(scheme) + 1 :]
