@@ -7,6 +7,7 @@
 - :class:`Redactor` does both and also replaces the known secret values of one run wherever they appear.
 - :class:`RedactingFilter` applies a :class:`Redactor` to log records (message, arguments and traceback).
 - :func:`redact_exception` gives an exception's message with its chained causes, masked.
+- :class:`RedactingStream` wraps a text stream (the CLI's stdout and stderr) so that whatever is written is masked.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
+from typing import Any, TextIO
 
 MASK = "***"
 
@@ -171,3 +173,22 @@ class RedactingFilter(logging.Filter):
             record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))
             record.exc_info = None
         return True
+
+
+class RedactingStream:
+    """A text stream that masks each write before passing it on (everything else is delegated)."""
+
+    def __init__(self, stream: TextIO, redact: Redactor) -> None:
+        self._stream = stream
+        self._redact = redact
+
+    def write(self, text: str) -> int:
+        self._stream.write(self._redact(text))
+        return len(text)
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)

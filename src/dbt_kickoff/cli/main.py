@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from dbt_kickoff.errors import KickoffError
-from dbt_kickoff.redaction import RedactingFilter, Redactor, redact_exception
+from dbt_kickoff.redaction import RedactingFilter, RedactingStream, Redactor, redact_exception
 
 logger = logging.getLogger("dbt_kickoff.cli")
 
@@ -60,7 +60,7 @@ def _secrets(args: argparse.Namespace) -> list[str]:
     return found
 
 
-def _handler(verbose: int, redact: Redactor) -> logging.Handler:
+def _handler(verbose: int, redact: Redactor) -> logging.StreamHandler:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter(redact))
@@ -77,10 +77,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # usage error (2) or --help (0): returned like every other outcome
         return exc.code if isinstance(exc.code, int) else 2
     redact = Redactor()
+    streams = sys.stdout, sys.stderr
     handler = _handler(args.verbose, redact)
     try:
         redact = Redactor(_secrets(args))
         handler.filters = [RedactingFilter(redact)]
+        # whatever the command prints (tables, JSON with dbt's compiled code, progress) is masked too
+        sys.stdout = RedactingStream(streams[0], redact)
+        sys.stderr = RedactingStream(streams[1], redact)
+        handler.setStream(sys.stderr)
         return int(args.handler(args))
     except KickoffError as exc:
         print(f"error: {redact_exception(exc, redact)}", file=sys.stderr)
@@ -95,6 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     finally:
         logging.getLogger().removeHandler(handler)
+        sys.stdout, sys.stderr = streams
 
 
 if __name__ == "__main__":
