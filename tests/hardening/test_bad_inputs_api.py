@@ -80,6 +80,7 @@ CORE: list[Case] = [
     ("mapping misspelt database", lambda g: package(g, destination={**PG, "databse": "x"}), "'database'"),
     ("mapping port range", lambda g: package(g, destination={**PG, "port": 70000}), "port"),
     ("mapping port text", lambda g: package(g, destination={**PG, "port": "abc"}), "port"),
+    ("mapping host list", lambda g: package(g, destination={**PG, "host": ["h"]}), "host"),
     ("mapping threads", lambda g: package(g, destination={**PG, "threads": -1}), "threads"),
     ("url port range", lambda g: package(g, destination="postgresql://u:pw@h:99999/db"), "port"),
     ("url misspelt parameter", lambda g: package(g, destination="postgresql://u:pw@h/db?sslmod=x"), "'sslmode'"),

@@ -62,7 +62,13 @@ class FieldReader:
         return value
 
     def text(self, *names: str, default: str | None = None) -> str | None:
+        """A text field; a mapping, list or set in its place is an error (naming the type, never the value)."""
         value = self.get(*names)
+        if isinstance(value, (Mapping, list, tuple, set, bytes)):
+            raise ConfigurationError(
+                f"{self.ctx.destination_type} destination {self.ctx.where}: {names[0]!r} must be text, "
+                f"got a value of type {type(value).__name__}"
+            )
         return default if value is None else str(value)
 
     def integer(
