@@ -379,13 +379,20 @@ def validated_methods(cls: type[T]) -> type[T]:
 
 def cli_type(option: str, flag: str) -> Callable[[str], Any]:
     """An argparse ``type=`` function checking a flag's text with the spec of ``option``."""
-    spec = dataclasses.replace(OPTIONS[option], optional=False)  # an absent flag is never parsed
+    return _convert(dataclasses.replace(OPTIONS[option], optional=False), flag)  # an absent flag is never parsed
 
+
+def _convert(spec: Spec, flag: str) -> Callable[[str], Any]:
     def convert(text: str) -> Any:
         try:
             return spec.parse(flag, text)
         except ConfigurationError as exc:
             raise argparse.ArgumentTypeError(str(exc).removeprefix(f"{flag} ")) from None
 
-    convert.__name__ = option  # argparse names the type in some messages
+    convert.__name__ = flag.lstrip("-")  # argparse names the type in some messages
     return convert
+
+
+def cli_text(flag: str) -> Callable[[str], Any]:
+    """An argparse ``type=`` function for a flag that takes non-empty text (no matching API option)."""
+    return _convert(Text("a non-empty text", optional=False), flag)

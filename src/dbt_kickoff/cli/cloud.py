@@ -32,7 +32,7 @@ from dbt_kickoff.cloud.runs import DbtCloud
 from dbt_kickoff.cloud.status import RunStatus
 from dbt_kickoff.errors import ConfigurationError
 from dbt_kickoff.results import NodeResult
-from dbt_kickoff.validation import cli_type
+from dbt_kickoff.validation import cli_text, cli_type
 
 EXIT_OK, EXIT_FAILED = 0, 1
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -117,7 +117,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--base-url",
-        type=cli_type("index_url", "--base-url"),
+        type=cli_text("--base-url"),
         help="dbt Cloud access URL or host (default: DBT_CLOUD__BASE_URL)",
     )
     parser.add_argument("--json", action="store_true", help="print the run as JSON on stdout")

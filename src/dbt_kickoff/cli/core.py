@@ -15,7 +15,7 @@ from dbt_kickoff.errors import ConfigurationError, DbtCancelled, DBTProcessingEr
 from dbt_kickoff.progress import NodeProgress, results_table
 from dbt_kickoff.runner import PackageRunner, RunReport, package
 from dbt_kickoff.signals import cancel_on_signals
-from dbt_kickoff.validation import cli_type
+from dbt_kickoff.validation import cli_text, cli_type
 
 EXIT_EMPTY_SELECTION = 2
 
@@ -30,7 +30,7 @@ def register(subparsers: Any) -> None:
     add_package_arguments(parser)
     parser.add_argument("--command", choices=COMMANDS, default="run_all", help="what to run (default: run_all)")
     parser.add_argument("--vars", help="extra dbt vars as a JSON object")
-    parser.add_argument("--select", type=cli_type("source_tests_selector", "--select"),
+    parser.add_argument("--select", type=cli_text("--select"),
                         help="dbt selection (not for run_all)")
     parser.add_argument("--full-refresh", action="store_true", help="rebuild incremental models and seeds")
     parser.add_argument("--source-tests-selector", type=cli_type("source_tests_selector", "--source-tests-selector"),
@@ -48,7 +48,7 @@ def add_package_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("package_location", type=text("package_location", "package_location"),
                         help="folder with dbt_project.yml, or a git URL")
-    destination.add_destination_arguments(parser, nonempty=text("dataset_name", "--destination"))
+    destination.add_destination_arguments(parser)
     parser.add_argument("--dataset-name", type=text("dataset_name", "--dataset-name"), help="schema dbt builds into")
     parser.add_argument("--source-dataset-name", type=text("source_dataset_name", "--source-dataset-name"),
                         help="schema the data was loaded into (var source_dataset_name)")

@@ -19,19 +19,21 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from dbt_kickoff.errors import ConfigurationError
 from dbt_kickoff.redaction import is_secret_key, redact_url
+from dbt_kickoff.validation import cli_text
 
 DEFAULT_ENV = "DBT_KICKOFF_DESTINATION"
 
 
-def add_destination_arguments(parser: argparse.ArgumentParser, *, nonempty: Any = None) -> None:
+def add_destination_arguments(parser: argparse.ArgumentParser) -> None:
     """``--destination`` / ``--destination-env`` / ``--destination-file`` (one of them)."""
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--destination", type=nonempty, help="connection URL, e.g. duckdb:///warehouse.duckdb "
-                       "(a password here is visible to other users in `ps`: prefer --destination-env/-file); "
+    group.add_argument("--destination", type=cli_text("--destination"),
+                       help="connection URL, e.g. duckdb:///warehouse.duckdb (a password here is visible to other "
+                       "users in `ps`: prefer --destination-env/-file); "
                        f"default: ${DEFAULT_ENV}, else the package's profiles.yml")
-    group.add_argument("--destination-env", metavar="NAME", type=nonempty,
+    group.add_argument("--destination-env", metavar="NAME", type=cli_text("--destination-env"),
                        help="read the destination URL from this environment variable")
-    group.add_argument("--destination-file", metavar="PATH", type=nonempty,
+    group.add_argument("--destination-file", metavar="PATH", type=cli_text("--destination-file"),
                        help="read the destination from this file: a URL, or a JSON object like a dbt profile output")
 
 

@@ -19,7 +19,7 @@ from dbt_kickoff.cli.core import add_package_arguments, runner_from_args
 from dbt_kickoff.cycles import CycleReport, iter_cycles
 from dbt_kickoff.errors import ConfigurationError
 from dbt_kickoff.signals import cancel_on_signals
-from dbt_kickoff.validation import cli_type
+from dbt_kickoff.validation import cli_text, cli_type
 
 
 def register(subparsers: Any) -> None:
@@ -31,7 +31,7 @@ def register(subparsers: Any) -> None:
     add_package_arguments(parser)
     parser.add_argument("--every", type=cli_type("every", "--every"), required=True,
                         help="seconds between cycle starts")
-    parser.add_argument("--load", metavar="MODULE:FUNCTION", type=cli_type("source_tests_selector", "--load"),
+    parser.add_argument("--load", metavar="MODULE:FUNCTION", type=cli_text("--load"),
                         help="a function returning a dlt LoadInfo or a list of 'schema.table' it loaded")
     parser.add_argument("--transform", choices=("build", "run_all"), default="build",
                         help="what runs when everything is transformed (default: build)")
