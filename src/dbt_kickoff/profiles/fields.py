@@ -59,16 +59,20 @@ class FieldReader:
                 f"{self.ctx.destination_type} destination {self.ctx.where} is missing {names[0]!r}{alias}"
                 + (f": {hint}" if hint else "")
             )
+        return self._scalar(names[0], value)
+
+    def _scalar(self, name: str, value: Any) -> Any:
+        """A mapping, list or set where text or a number belongs is an error (naming the type, never the value)."""
+        if isinstance(value, (Mapping, list, tuple, set, bytes)):
+            raise ConfigurationError(
+                f"{self.ctx.destination_type} destination {self.ctx.where}: {name!r} must be text, "
+                f"got a value of type {type(value).__name__}"
+            )
         return value
 
     def text(self, *names: str, default: str | None = None) -> str | None:
-        """A text field; a mapping, list or set in its place is an error (naming the type, never the value)."""
-        value = self.get(*names)
-        if isinstance(value, (Mapping, list, tuple, set, bytes)):
-            raise ConfigurationError(
-                f"{self.ctx.destination_type} destination {self.ctx.where}: {names[0]!r} must be text, "
-                f"got a value of type {type(value).__name__}"
-            )
+        """A text field (see :meth:`_scalar`)."""
+        value = self._scalar(names[0], self.get(*names))
         return default if value is None else str(value)
 
     def integer(
