@@ -162,20 +162,23 @@ class MappingSpec(Spec):
 @dataclasses.dataclass(frozen=True)
 class Strings(Spec):
     """A list or tuple of strings (dbt arguments); a lone string is refused (it would be split in letters),
-    unless ``single`` allows it (then it becomes a one-item tuple)."""
+    unless ``single`` allows it."""
 
     single: bool = False
+    paths: bool = False
+    """Items may also be ``os.PathLike`` (folders of wheels...)."""
 
     def _check(self, option: str, value: Any) -> Any:
+        item_types: tuple[type, ...] = (str, os.PathLike) if self.paths else (str,)
+        if self.single and isinstance(value, item_types):
+            return value
         if isinstance(value, str):
-            if self.single:
-                return (value,)
             raise self.error(option, value, "a single str (wrap it in a list)")
         if isinstance(value, (bytes, Mapping)) or not isinstance(value, Iterable):
             raise self.error(option, value)
         items = list(value)
         for item in items:
-            if not isinstance(item, str):
+            if not isinstance(item, item_types):
                 raise self.error(option, value, f"a sequence holding {_got(item)}")
         return type(value)(items) if isinstance(value, (list, tuple)) else tuple(items)
 
@@ -277,7 +280,7 @@ OPTIONS: dict[str, Spec] = {
     "venv_path": PATH,
     "python": PATH,
     "index_url": TEXT,
-    "find_links": Strings("a path or URL of wheels, or a list of them", single=True),
+    "find_links": Strings("a path or URL of wheels, or a list of them", single=True, paths=True),
     "no_index": FLAG,
     "installer": Choice("one of 'auto', 'uv', 'pip'", optional=False, choices=("auto", "uv", "pip")),
     "lock_timeout": SECONDS_OR_ZERO,
