@@ -23,10 +23,8 @@ from dbt_kickoff.cloud.policy import RetryPolicy
 from dbt_kickoff.cloud.trigger import plan_trigger, trigger_flow
 from dbt_kickoff.cloud.wait import DEFAULT_POLL_INTERVAL, OnPoll, wait_flow
 from dbt_kickoff.results import NodeResult
-from dbt_kickoff.validation import validated_methods
 
 
-@validated_methods
 class AsyncDbtCloud(CloudBase):
     """The async dbt Cloud runner for one account; use ``async with`` or ``await cloud.aclose()``.
 
