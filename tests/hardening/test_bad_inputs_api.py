@@ -28,7 +28,8 @@ def package(guard: Guard, **options: Any) -> dbt_kickoff.PackageRunner:
 
 
 def runner(guard: Guard) -> dbt_kickoff.PackageRunner:
-    return dbt_kickoff.package(None, guard.project)
+    """A runner that starts no worker by itself (warm_start=False), so the guard sees what the bad call starts."""
+    return dbt_kickoff.package(None, guard.project, warm_start=False)
 
 
 Case = tuple[str, Callable[[Guard], Any], str]
