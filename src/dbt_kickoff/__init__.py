@@ -1,5 +1,6 @@
 """dbt-kickoff: run a dbt Core package or a dbt Cloud job right after your load, and get every node's result."""
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from dbt_kickoff.errors import (
@@ -36,6 +37,10 @@ __all__ = [
     "package",
 ]
 __version__ = "0.1.0"
+
+# a library prints nothing by itself: without logging configured by the caller, dbt-kickoff's records (and the
+# dbt lines it relays) go nowhere; the CLI and the caller's logging setup decide what people see
+logging.getLogger("dbt_kickoff").addHandler(logging.NullHandler())
 
 
 def __getattr__(name: str) -> Any:

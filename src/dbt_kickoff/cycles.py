@@ -13,6 +13,7 @@ from typing import Any, Literal
 from dbt_kickoff.errors import ConfigurationError, DbtCancelled, DBTProcessingError
 from dbt_kickoff.results import NodeResult
 from dbt_kickoff.runner import PackageRunner
+from dbt_kickoff.validation import validated
 
 logger = logging.getLogger("dbt_kickoff.cycles")
 
@@ -94,6 +95,7 @@ def _transform(runner: PackageRunner, loaded: Any, transform: Transform) -> list
     return runner.run_all() if transform == "run_all" else runner.build()
 
 
+@validated
 def iter_cycles(
     runner: PackageRunner,
     load: Callable[[], Any] | None = None,

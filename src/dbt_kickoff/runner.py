@@ -24,6 +24,7 @@ from dbt_kickoff.profiles import Profile, ProfilesDir, resolve_destination
 from dbt_kickoff.redaction import Redactor
 from dbt_kickoff.results import NodeResult
 from dbt_kickoff.sources import LocalSource, PackageSource, ResolvedPackage, open_source, read_project_file
+from dbt_kickoff.validation import validated, validated_methods
 
 logger = logging.getLogger("dbt_kickoff")
 
@@ -39,6 +40,8 @@ class StepReport:
     full_refresh_retry: bool = False
     parsed: bool = True
     """False when a warm runner reused its parsed manifest (no parse at all for this step)."""
+    nothing_selected: bool = False
+    """True when the step's selection matched no nodes (nothing ran; not an error)."""
 
 
 @dataclass
@@ -62,6 +65,7 @@ def _lock_path(project_dir: Path) -> Path:
     return folder / f"{key}.lock"
 
 
+@validated_methods
 class PackageRunner:
     """Runs dbt commands on one dbt package against one destination.
 
@@ -386,7 +390,8 @@ class PackageRunner:
         results = commands.read_results(command, target, outcome)
         self.last_report.steps.append(
             StepReport(command=command_name, results=results, duration=time.perf_counter() - started,
-                       warnings=outcome.warnings, parsed=outcome.parsed or not invocation.manifest_key)
+                       warnings=outcome.warnings, parsed=outcome.parsed or not invocation.manifest_key,
+                       nothing_selected=outcome.nothing_selected and not results)
         )
         if outcome.nothing_selected and not results:
             logger.warning("dbt %s: the selection matched no nodes; nothing was run", command_name)
@@ -448,6 +453,7 @@ class PackageRunner:
 
 
 
+@validated
 def package(
     destination: Any,
     package_location: str | Path,

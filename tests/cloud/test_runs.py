@@ -254,7 +254,7 @@ def test_a_token_revoked_mid_wait_fails_fast(emulator: DbtCloudEmulator, cloud: 
 
 
 def test_bad_wait_settings(cloud: DbtCloud) -> None:
-    with pytest.raises(ConfigurationError, match="poll interval"):
+    with pytest.raises(ConfigurationError, match=r"poll.interval"):
         cloud.wait(1, poll_interval=0)
     with pytest.raises(ConfigurationError, match="timeout"):
         cloud.wait(1, timeout=-1)

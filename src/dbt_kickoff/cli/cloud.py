@@ -32,6 +32,7 @@ from dbt_kickoff.cloud.runs import DbtCloud
 from dbt_kickoff.cloud.status import RunStatus
 from dbt_kickoff.errors import ConfigurationError
 from dbt_kickoff.results import NodeResult
+from dbt_kickoff.validation import cli_text, cli_type
 
 EXIT_OK, EXIT_FAILED = 0, 1
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
@@ -47,16 +48,21 @@ def register(subparsers: Any) -> None:
     sub = cloud.add_subparsers(dest="cloud_command", metavar="CLOUD_COMMAND", required=True)
 
     run = sub.add_parser("run", help="trigger a job run (and wait for it)")
-    run.add_argument("job_id", help="dbt Cloud job id")
+    run.add_argument("job_id", metavar="JOB_ID", type=cli_type("job_id", "JOB_ID"), help="dbt Cloud job id")
     run.add_argument("--data", help='trigger fields as a JSON object, e.g. \'{"git_branch": "main"}\'')
-    run.add_argument(
-        "--wait", action=argparse.BooleanOptionalAction, default=True, help="wait for the outcome"
-    )
-    run.add_argument("--timeout", type=float, help="give up waiting after S seconds")
+    run.add_argument("--wait", action=argparse.BooleanOptionalAction, default=True, help="wait for the outcome")
+    run.add_argument("--timeout", type=cli_type("timeout", "--timeout"), help="give up waiting after S seconds")
     run.add_argument("--cancel-on-timeout", action="store_true", help="cancel the run when --timeout passes")
-    run.add_argument("--poll-interval", type=float, default=10.0, help="seconds between status checks")
     run.add_argument(
-        "--idempotency-key", help="reuse the run started earlier with this key instead of a new one"
+        "--poll-interval",
+        type=cli_type("poll_interval", "--poll-interval"),
+        default=10.0,
+        help="seconds between status checks",
+    )
+    run.add_argument(
+        "--idempotency-key",
+        type=cli_type("idempotency_key", "--idempotency-key"),
+        help="reuse the run started earlier with this key instead of a new one",
     )
     run.add_argument("--attach", action="store_true", help="attach to a run of the job already in progress")
     run.add_argument(
@@ -67,23 +73,28 @@ def register(subparsers: Any) -> None:
     run.set_defaults(handler=handle_run)
 
     status = sub.add_parser("status", help="show a run (and optionally wait for it)")
-    status.add_argument("run_id", help="dbt Cloud run id")
+    status.add_argument("run_id", metavar="RUN_ID", type=cli_type("run_id", "RUN_ID"), help="dbt Cloud run id")
+    status.add_argument("--wait", action=argparse.BooleanOptionalAction, default=False, help="wait for the end")
+    status.add_argument("--timeout", type=cli_type("timeout", "--timeout"), help="give up waiting after S seconds")
     status.add_argument(
-        "--wait", action=argparse.BooleanOptionalAction, default=False, help="wait for the end"
+        "--poll-interval",
+        type=cli_type("poll_interval", "--poll-interval"),
+        default=10.0,
+        help="seconds between status checks",
     )
-    status.add_argument("--timeout", type=float, help="give up waiting after S seconds")
-    status.add_argument("--poll-interval", type=float, default=10.0, help="seconds between status checks")
     _stop_option(status)
     _common(status)
     status.set_defaults(handler=handle_status)
 
     cancel = sub.add_parser("cancel", help="cancel a run")
-    cancel.add_argument("run_id", help="dbt Cloud run id")
+    cancel.add_argument("run_id", metavar="RUN_ID", type=cli_type("run_id", "RUN_ID"), help="dbt Cloud run id")
     _common(cancel)
     cancel.set_defaults(handler=handle_cancel)
 
     emulator = sub.add_parser("emulator", help="serve the local dbt Cloud API emulator (for tests and demos)")
-    emulator.add_argument("--port", type=int, default=8765, help="port to listen on (0: any free port)")
+    emulator.add_argument(
+        "--port", type=cli_type("port", "--port"), default=8765, help="port to listen on (0: any free port)"
+    )
     emulator.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     emulator.add_argument("--no-demo", action="store_true", help="start empty instead of with a demo account")
     emulator.set_defaults(handler=handle_emulator)
@@ -99,15 +110,23 @@ def _stop_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--account-id", help="dbt Cloud account id (default: DBT_CLOUD__ACCOUNT_ID)")
-    parser.add_argument("--base-url", help="dbt Cloud access URL or host (default: DBT_CLOUD__BASE_URL)")
+    parser.add_argument(
+        "--account-id",
+        type=cli_type("account_id", "--account-id"),
+        help="dbt Cloud account id (default: DBT_CLOUD__ACCOUNT_ID)",
+    )
+    parser.add_argument(
+        "--base-url",
+        type=cli_text("--base-url"),
+        help="dbt Cloud access URL or host (default: DBT_CLOUD__BASE_URL)",
+    )
     parser.add_argument("--json", action="store_true", help="print the run as JSON on stdout")
 
 
 def _credentials(args: argparse.Namespace) -> DbtCloudCredentials:
     env = dict(os.environ)
     if args.account_id:
-        env["DBT_CLOUD__ACCOUNT_ID"] = args.account_id
+        env["DBT_CLOUD__ACCOUNT_ID"] = str(args.account_id)
     if args.base_url:
         env["DBT_CLOUD__BASE_URL"] = args.base_url
     return resolve_credentials(None, environ=env)

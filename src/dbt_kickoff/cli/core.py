@@ -10,10 +10,14 @@ from typing import Any
 
 from rich.console import Console
 
+from dbt_kickoff.cli import destination
 from dbt_kickoff.errors import ConfigurationError, DbtCancelled, DBTProcessingError
 from dbt_kickoff.progress import NodeProgress, results_table
 from dbt_kickoff.runner import PackageRunner, RunReport, package
 from dbt_kickoff.signals import cancel_on_signals
+from dbt_kickoff.validation import cli_text, cli_type
+
+EXIT_EMPTY_SELECTION = 2
 
 COMMANDS = ("run_all", "build", "run", "test", "seed", "snapshot", "source_freshness", "deps")
 
@@ -26,31 +30,46 @@ def register(subparsers: Any) -> None:
     add_package_arguments(parser)
     parser.add_argument("--command", choices=COMMANDS, default="run_all", help="what to run (default: run_all)")
     parser.add_argument("--vars", help="extra dbt vars as a JSON object")
-    parser.add_argument("--select", help="dbt selection (not for run_all)")
+    parser.add_argument("--select", type=cli_text("--select"),
+                        help="dbt selection (not for run_all)")
     parser.add_argument("--full-refresh", action="store_true", help="rebuild incremental models and seeds")
-    parser.add_argument("--source-tests-selector", help="run_all: test these sources before the run")
+    parser.add_argument("--source-tests-selector", type=cli_type("source_tests_selector", "--source-tests-selector"),
+                        help="run_all: test these sources before the run")
+    parser.add_argument("--fail-on-empty-selection", action="store_true",
+                        help="exit 2 when a selection matches no nodes (by default: a warning line, exit 0)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
     parser.set_defaults(handler=handle_run)
 
 
 def add_package_arguments(parser: argparse.ArgumentParser) -> None:
     """Where the package is, where dbt writes, and how dbt runs (shared by run and watch)."""
-    parser.add_argument("package_location", help="folder with dbt_project.yml, or a git URL")
-    parser.add_argument("--destination", help="connection URL, e.g. duckdb:///warehouse.duckdb or "
-                        "postgresql://user@host:5432/db (omit to use the package's profiles.yml)")
-    parser.add_argument("--dataset-name", help="schema dbt builds into")
-    parser.add_argument("--source-dataset-name", help="schema the data was loaded into (var source_dataset_name)")
-    parser.add_argument("--branch", dest="package_repository_branch", help="git branch, tag or commit sha")
-    parser.add_argument("--subdirectory", help="folder of the dbt project inside the repository")
-    parser.add_argument("--working-dir", help="where git checkouts are cached")
-    parser.add_argument("--profiles-dir", help="profiles.yml folder (without --destination)")
-    parser.add_argument("--profile", dest="profile_name", help="profile name (without --destination)")
-    parser.add_argument("--target", help="dbt target name")
-    parser.add_argument("--threads", type=int, help="dbt threads")
-    parser.add_argument("--dbt-version", help="run in a cached virtual environment with this dbt version")
+    def text(option: str, flag: str) -> Any:
+        return cli_type(option, flag)
+
+    parser.add_argument("package_location", type=text("package_location", "package_location"),
+                        help="folder with dbt_project.yml, or a git URL")
+    destination.add_destination_arguments(parser)
+    parser.add_argument("--dataset-name", type=text("dataset_name", "--dataset-name"), help="schema dbt builds into")
+    parser.add_argument("--source-dataset-name", type=text("source_dataset_name", "--source-dataset-name"),
+                        help="schema the data was loaded into (var source_dataset_name)")
+    parser.add_argument("--branch", dest="package_repository_branch",
+                        type=text("package_repository_branch", "--branch"), help="git branch, tag or commit sha")
+    parser.add_argument("--subdirectory", type=text("subdirectory", "--subdirectory"),
+                        help="folder of the dbt project inside the repository")
+    parser.add_argument("--working-dir", type=text("working_dir", "--working-dir"),
+                        help="where git checkouts are cached")
+    parser.add_argument("--profiles-dir", type=text("profiles_dir", "--profiles-dir"),
+                        help="profiles.yml folder (without --destination)")
+    parser.add_argument("--profile", dest="profile_name", type=text("profile_name", "--profile"),
+                        help="profile name (without --destination)")
+    parser.add_argument("--target", type=text("target", "--target"), help="dbt target name")
+    parser.add_argument("--threads", type=cli_type("threads", "--threads"), help="dbt threads (a whole number >= 1)")
+    parser.add_argument("--dbt-version", type=text("dbt_version", "--dbt-version"),
+                        help="run in a cached virtual environment with this dbt version")
     parser.add_argument("--no-auto-full-refresh", action="store_true",
                         help="fail instead of refreshing an incremental model whose schema is out of sync")
-    parser.add_argument("--timeout", type=float, help="seconds each dbt command may take")
+    parser.add_argument("--timeout", type=cli_type("command_timeout", "--timeout"),
+                        help="seconds each dbt command may take (> 0)")
 
 
 def _parse_vars(text: str | None) -> dict[str, Any]:
@@ -76,7 +95,7 @@ def report_json(report: RunReport, success: bool, error: str | None = None,
             "commit_sha": report.commit_sha,
             "steps": [
                 {"command": s.command, "duration": round(s.duration, 3), "full_refresh_retry": s.full_refresh_retry,
-                 "results": [r.to_dict() for r in s.results]}
+                 "nothing_selected": s.nothing_selected, "results": [r.to_dict() for r in s.results]}
                 for s in report.steps
             ],
         },
@@ -90,7 +109,7 @@ def _venv(args: argparse.Namespace) -> Any:
         return None
     from dbt_kickoff.environments.venv import get_venv
 
-    return get_venv(args.destination, args.dbt_version)
+    return get_venv(args.resolved_destination, args.dbt_version)
 
 
 def execute(runner: PackageRunner, args: argparse.Namespace) -> None:
@@ -111,8 +130,10 @@ def execute(runner: PackageRunner, args: argparse.Namespace) -> None:
 
 def runner_from_args(args: argparse.Namespace, on_event: Any = None) -> PackageRunner:
     """A runner from the shared package arguments."""
+    if not hasattr(args, "resolved_destination"):
+        args.resolved_destination = destination.resolve(args)
     return package(
-        args.destination, args.package_location, package_repository_branch=args.package_repository_branch,
+        args.resolved_destination, args.package_location, package_repository_branch=args.package_repository_branch,
         subdirectory=args.subdirectory, working_dir=args.working_dir, dataset_name=args.dataset_name,
         source_dataset_name=args.source_dataset_name, profiles_dir=args.profiles_dir,
         profile_name=args.profile_name, target=args.target, threads=args.threads,
@@ -141,10 +162,16 @@ def handle_run(args: argparse.Namespace) -> int:
             if args.json:
                 print(report_json(runner.last_report, False, str(exc)))
             raise
+    empty = [step.command for step in runner.last_report.steps if step.nothing_selected]
+    for command in empty:
+        print(f"dbt {command}: the selection matched no nodes; nothing was run", file=sys.stderr)
     if args.json:
         print(report_json(runner.last_report, True))
     else:
         Console().print(results_table(runner.last_report.results))
         if runner.last_report.commit_sha:
             print(f"package commit: {runner.last_report.commit_sha}", file=sys.stderr)
+    if empty and args.fail_on_empty_selection:
+        print("error: a selection matched no nodes (--fail-on-empty-selection)", file=sys.stderr)
+        return EXIT_EMPTY_SELECTION
     return 0

@@ -9,6 +9,7 @@ from typing import Any
 
 from dbt_kickoff.environments.cache import list_venvs, prune_venvs, remove_venv
 from dbt_kickoff.environments.venv import get_venv
+from dbt_kickoff.validation import cli_type
 
 
 def register(subparsers: Any) -> None:
@@ -16,7 +17,11 @@ def register(subparsers: Any) -> None:
     actions = venv.add_subparsers(dest="venv_command", metavar="ACTION", required=True)
 
     def common(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("--venv-dir", help="the cache folder (default: the platform user cache dir)")
+        parser.add_argument(
+            "--venv-dir",
+            type=cli_type("venv_dir", "--venv-dir"),
+            help="the cache folder (default: the platform user cache dir)",
+        )
         parser.add_argument("--json", action="store_true", help="print JSON")
 
     listing = actions.add_parser("list", help="list cached venvs, least recently used first")
@@ -27,15 +32,16 @@ def register(subparsers: Any) -> None:
     create.add_argument(
         "destination", nargs="?", help="a destination type (duckdb, postgres, ...); only its type matters"
     )
-    create.add_argument(
-        "--adapter", action="append", dest="adapters", help="adapter type or distribution; repeat"
-    )
+    create.add_argument("--adapter", action="append", dest="adapters", help="adapter type or distribution; repeat")
     create.add_argument(
         "--dbt-version",
+        type=cli_type("dbt_version", "--dbt-version"),
         help='a version ("1.11.2") or specifier (">=1.10,<1.12"); "fusion" or "2.*" for the dbt v2 engine',
     )
     create.add_argument(
-        "--index-url", help="a package index (PyPI mirror); with credentials, set UV_INDEX_URL instead of argv"
+        "--index-url",
+        type=cli_type("index_url", "--index-url"),
+        help="a package index (PyPI mirror); with credentials, set UV_INDEX_URL instead of argv",
     )
     create.add_argument("--find-links", action="append", help="a folder or URL of wheels; repeat")
     create.add_argument("--no-index", action="store_true", help="do not use any package index")
@@ -49,7 +55,9 @@ def register(subparsers: Any) -> None:
     remove.set_defaults(handler=_remove)
 
     prune = actions.add_parser("prune", help="remove venvs unused for N days, unfinished venvs and leftovers")
-    prune.add_argument("--older-than-days", type=float, required=True, metavar="N")
+    prune.add_argument(
+        "--older-than-days", type=cli_type("older_than_days", "--older-than-days"), required=True, metavar="N"
+    )
     common(prune)
     prune.set_defaults(handler=_prune)
 

@@ -19,6 +19,7 @@ from dbt_kickoff.cli.core import add_package_arguments, runner_from_args
 from dbt_kickoff.cycles import CycleReport, iter_cycles
 from dbt_kickoff.errors import ConfigurationError
 from dbt_kickoff.signals import cancel_on_signals
+from dbt_kickoff.validation import cli_text, cli_type
 
 
 def register(subparsers: Any) -> None:
@@ -28,13 +29,14 @@ def register(subparsers: Any) -> None:
         "the models downstream of the loaded tables are built and dbt is skipped when nothing was loaded.",
     )
     add_package_arguments(parser)
-    parser.add_argument("--every", type=float, required=True, help="seconds between cycle starts")
-    parser.add_argument("--load", metavar="MODULE:FUNCTION",
+    parser.add_argument("--every", type=cli_type("every", "--every"), required=True,
+                        help="seconds between cycle starts")
+    parser.add_argument("--load", metavar="MODULE:FUNCTION", type=cli_text("--load"),
                         help="a function returning a dlt LoadInfo or a list of 'schema.table' it loaded")
     parser.add_argument("--transform", choices=("build", "run_all"), default="build",
                         help="what runs when everything is transformed (default: build)")
     parser.add_argument("--all-models", action="store_true", help="transform everything, not just what was loaded")
-    parser.add_argument("--max-cycles", type=int, help="stop after this many cycles")
+    parser.add_argument("--max-cycles", type=cli_type("max_cycles", "--max-cycles"), help="stop after this many cycles")
     parser.add_argument("--on-overlap", choices=("wait", "skip"), default="wait",
                         help="a cycle longer than --every: start the next at once (wait) or at the next slot (skip)")
     parser.add_argument("--json", action="store_true", help="one JSON line per cycle on stdout")

@@ -10,8 +10,10 @@ from dbt_kickoff.cloud.checks import check_wait_options
 from dbt_kickoff.cloud.client import RetryPolicy
 from dbt_kickoff.cloud.runs import DbtCloud
 from dbt_kickoff.errors import ConfigurationError
+from dbt_kickoff.validation import validated
 
 
+@validated
 def run_dbt_cloud_job(
     credentials: Any = None,
     job_id: int | str | None = None,
@@ -70,6 +72,7 @@ def run_dbt_cloud_job(
         )
 
 
+@validated
 def get_dbt_cloud_run_status(
     credentials: Any = None,
     run_id: int | str | None = None,

@@ -38,6 +38,7 @@ from dbt_kickoff.cloud.wait import (
     wait_flow,
 )
 from dbt_kickoff.results import NodeResult
+from dbt_kickoff.validation import validated_methods
 
 __all__ = [
     "CANCEL_SETTLE_POLLS",
@@ -55,6 +56,7 @@ __all__ = [
 ]
 
 
+@validated_methods
 class DbtCloud(CloudBase):
     """The typed dbt Cloud runner for one account.
 

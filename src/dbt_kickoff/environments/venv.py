@@ -40,6 +40,7 @@ from dbt_kickoff.environments.installer import (
 )
 from dbt_kickoff.environments.requirements import is_fusion, resolve_requirements
 from dbt_kickoff.errors import ConfigurationError, PrerequisitesException
+from dbt_kickoff.validation import validated
 
 PathLike = str | os.PathLike[str]
 logger = logging.getLogger(__name__)
@@ -152,6 +153,7 @@ class Venv:
         return done.stdout
 
 
+@validated
 def get_venv(
     destination: Any = None,
     dbt_version: str | None = None,

@@ -59,10 +59,20 @@ class FieldReader:
                 f"{self.ctx.destination_type} destination {self.ctx.where} is missing {names[0]!r}{alias}"
                 + (f": {hint}" if hint else "")
             )
+        return self._scalar(names[0], value)
+
+    def _scalar(self, name: str, value: Any) -> Any:
+        """A mapping, list or set where text or a number belongs is an error (naming the type, never the value)."""
+        if isinstance(value, (Mapping, list, tuple, set, bytes)):
+            raise ConfigurationError(
+                f"{self.ctx.destination_type} destination {self.ctx.where}: {name!r} must be text, "
+                f"got a value of type {type(value).__name__}"
+            )
         return value
 
     def text(self, *names: str, default: str | None = None) -> str | None:
-        value = self.get(*names)
+        """A text field (see :meth:`_scalar`)."""
+        value = self._scalar(names[0], self.get(*names))
         return default if value is None else str(value)
 
     def integer(
@@ -107,6 +117,10 @@ class FieldReader:
         """The dataset dbt builds into: explicit, else the pipeline's, else the fields', else ``default``."""
         own = self.text(*names)
         return self.ctx.dataset or self.ctx.source_dataset or own or default
+
+    def known(self) -> set[str]:
+        """Every field name (and alias) the adapter asked for."""
+        return set(self._used)
 
     def leftovers(self) -> dict[str, Any]:
         """Fields no adapter code asked for, in input order."""

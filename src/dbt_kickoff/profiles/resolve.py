@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -14,6 +15,7 @@ from dbt_kickoff.profiles.fields import Context, FieldReader, Origin
 from dbt_kickoff.profiles.model import Profile
 from dbt_kickoff.profiles.secrets import SecretEnv, hide_secrets
 from dbt_kickoff.profiles.urls import parse_url, redact_url, url_scheme
+from dbt_kickoff.validation import did_you_mean
 
 DEFAULT_THREADS = 4
 
@@ -117,6 +119,21 @@ def _threads(value: Any, where: str) -> int:
     return number
 
 
+# fields every destination mapping may carry besides its adapter's own
+_COMMON_FIELDS = {"type", "threads", "credentials", "dataset_name"}
+
+
+def _refuse_misspelt(key: str, known: set[str], destination_type: str, where: str) -> None:
+    """A field dbt-kickoff does not know passes through to dbt, unless it looks like a typo of a known one."""
+    close = [name for name in difflib.get_close_matches(key, sorted(known), n=3, cutoff=0.8)
+             if abs(len(name) - len(key)) <= 2]  # "sslpassword" is a real dbt field, not a typo of "password"
+    if close and close[0] != key:
+        raise ConfigurationError(
+            f"{destination_type} destination {where}: unknown field {key!r}; did you mean {close[0]!r}? "
+            f"(fields {destination_type} reads: {', '.join(sorted(known - _COMMON_FIELDS))})"
+        )
+
+
 def _build(
     adapter: Adapter,
     fields: Mapping[str, Any],
@@ -133,13 +150,16 @@ def _build(
     secrets = SecretEnv()
     output = adapter.build(reader, secrets)
     leftovers = reader.leftovers()
+    known = reader.known() | set(output) | _COMMON_FIELDS
     if origin is Origin.URL and leftovers:
+        first = min(leftovers)
         raise ConfigurationError(
-            f"{adapter.name} URL {where}: unknown parameter(s) {', '.join(sorted(leftovers))}; "
-            f"documented forms: {'; '.join(adapter.url_forms)}"
+            f"{adapter.name} URL {where}: unknown parameter(s) {', '.join(sorted(leftovers))}"
+            f"{did_you_mean(first, known)}; documented forms: {'; '.join(adapter.url_forms)}"
         )
     if origin is Origin.MAPPING:
         for key, value in leftovers.items():
+            _refuse_misspelt(key, known, adapter.name, where)
             if key not in output:
                 output[key] = hide_secrets(key, value, secrets)
     output["threads"] = threads or DEFAULT_THREADS

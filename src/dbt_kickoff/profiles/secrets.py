@@ -7,18 +7,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from dbt_kickoff.profiles.model import SECRET_ENV_PREFIX
+from dbt_kickoff.redaction import SECRET_KEY_PATTERN, is_secret_key
 
-# profile keys whose values are secrets wherever they appear (mapping pass-through included)
-SECRET_KEY_PATTERN = re.compile(
-    r"(password|passwd|secret|token|private_key(?!_path)|passphrase|keyfile_json|credentials_json|api_key)",
-    re.IGNORECASE,
-)
-
-
-def is_secret_key(key: str) -> bool:
-    """True when a profile field of this name holds a secret."""
-    return bool(SECRET_KEY_PATTERN.search(key))
-
+__all__ = ["SECRET_KEY_PATTERN", "SecretEnv", "hide_secrets", "is_secret_key"]
 
 class SecretEnv:
     """Accumulates ``DBT_ENV_SECRET_<NAME> -> value`` for one profile."""

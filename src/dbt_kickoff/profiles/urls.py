@@ -2,22 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from dbt_kickoff.errors import ConfigurationError
-from dbt_kickoff.profiles.secrets import is_secret_key
+from dbt_kickoff.redaction import MASK, redact_url, url_scheme
 
-MASK = "***"
-_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
-
-
-def url_scheme(url: str) -> str | None:
-    """The lower-cased scheme of ``url``, or None when it has none."""
-    match = _SCHEME.match(url.strip())
-    return match.group(1).lower() if match else None
-
+__all__ = ["MASK", "UrlParts", "parse_url", "redact_url", "url_scheme"]
 
 @dataclass(frozen=True)
 class UrlParts:
@@ -35,37 +26,6 @@ class UrlParts:
     @property
     def path_segments(self) -> list[str]:
         return [s for s in self.path.split("/") if s]
-
-
-def _mask_query(query: str) -> str:
-    pairs = parse_qsl(query, keep_blank_values=True)
-    return "&".join(f"{k}={MASK if is_secret_key(k) else v}" for k, v in pairs)
-
-
-def redact_url(url: str) -> str:
-    """``url`` with passwords and secret query values replaced by ``***``; safe to log or raise.
-
-    Works on the raw text, so a password with unencoded ``/``, ``#``, ``?`` or ``@`` is still masked whole
-    (everything between the user name and the last ``@``).
-    """
-    text = url.strip()
-    scheme = url_scheme(text)
-    if not scheme:
-        return text if "@" not in text and "?" not in text else "<destination hidden: it may hold a secret>"
-    head, slashes, rest = text.partition("://")
-    if not slashes:
-        head, rest = text[: len(scheme) + 1], text[len(scheme) + 1 :]
-        if "@" in rest:  # e.g. "user:password@host/db" without "scheme://"
-            return f"{head}{MASK}"
-    if slashes and "@" in rest:
-        userinfo, _, after = rest.rpartition("@")
-        user, has_password, _ = userinfo.partition(":")
-        # motherduck://TOKEN@db puts a token where a user name goes
-        if has_password or scheme in ("md", "motherduck"):
-            userinfo = f"{user}:{MASK}" if has_password and user else MASK
-        rest = f"{userinfo}@{after}"
-    base, question, query = rest.partition("?")
-    return f"{head}{slashes}{base}" + (f"?{_mask_query(query)}" if question else "")
 
 
 def _host(netloc: str, hostname: str | None) -> str | None:

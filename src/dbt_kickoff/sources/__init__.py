@@ -84,6 +84,19 @@ class LocalSource:
         return resolve_local(self.path)
 
 
+GIT_OPTIONS = ("username", "known_hosts", "host_key_policy", "timeout", "lock_timeout")
+
+
+def _check_git_options(options: dict[str, Any]) -> None:
+    """Unknown names suggest the close match; known ones are checked by the validation table."""
+    from dbt_kickoff.validation import check, unknown_option
+
+    for name, value in options.items():
+        if name not in GIT_OPTIONS:
+            raise unknown_option("package(): git_options", name, GIT_OPTIONS, kind="git option")
+        check(name, value, where="package(): git_options")
+
+
 def open_source(
     location: str | Path,
     *,
@@ -101,6 +114,7 @@ def open_source(
     ``git_options`` (``username``, ``known_hosts``, ``host_key_policy``, ``timeout``, ``lock_timeout``) apply
     to git URLs; ``subdirectory`` selects a folder inside either.
     """
+    _check_git_options(git_options)
     text = str(location)
     if not isinstance(location, Path) and looks_like_git_url(text) and not Path(text).expanduser().exists():
         from dbt_kickoff.sources.git import GitSource

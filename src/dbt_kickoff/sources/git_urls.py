@@ -1,16 +1,24 @@
-"""Recognise, parse and redact git repository locations (https, ssh, scp-like, git, file)."""
+"""Recognise, parse and redact git repository locations.
+
+Only an allow-list of transports is ever handed to git: ``file``, ``https``, ``http`` (with a warning: nothing
+is encrypted), ``ssh``, ``git`` and scp-like ``user@host:path``. Everything else — other schemes, git's
+remote-helper forms (``<helper>::<address>``, e.g. ``ext::``/``fd::``) and hosts or users starting with ``-``
+(option injection) — raises :class:`ConfigurationError` before git is started.
+"""
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from dbt_kickoff.errors import ConfigurationError
+from dbt_kickoff.redaction import MASK, Redactor
+from dbt_kickoff.redaction import redact_text as redact_url
 
-MASK = "***"
+__all__ = ["MASK", "SUPPORTED_SCHEMES", "GitUrl", "Redactor", "looks_like_git_url", "parse_git_url", "redact_url"]
 SUPPORTED_SCHEMES = ("https", "http", "ssh", "git", "file")
 _SCHEME_ALIASES = {
     "git+https": "https",
@@ -20,9 +28,12 @@ _SCHEME_ALIASES = {
     "git+file": "file",
 }
 _SCHEME = re.compile(r"^(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*)://")
+# git's remote-helper syntax <transport>::<address> (git runs git-remote-<transport>, e.g. ext:: runs a command)
+_REMOTE_HELPER = re.compile(r"^(?P<helper>[A-Za-z0-9][A-Za-z0-9+._-]*)::")
+_ALLOWED = "https://host/org/repo.git, git@host:org/repo.git, ssh://git@host/org/repo.git, git://host/repo.git or file:///path/to/repo"
+logger = logging.getLogger("dbt_kickoff.sources")
 # git's scp-like syntax: [user@]host:path, no slash before the first colon, host longer than a drive letter
 _SCP_LIKE = re.compile(r"^(?:(?P<user>[^@/\s:]+)@)?(?P<host>[^@/\s:]{2,}|\[[^\]]+\]):(?!//)(?P<path>.+)$")
-_URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^@/\s]*)@")
 
 
 @dataclass(frozen=True)
@@ -58,8 +69,9 @@ class GitUrl:
 
 
 def looks_like_git_url(location: str) -> bool:
-    """True for ``scheme://...`` and scp-like ``user@host:path`` strings (git's own rule for ssh)."""
-    return bool(_SCHEME.match(location) or _SCP_LIKE.match(location))
+    """True for ``scheme://...``, scp-like ``user@host:path`` (git's own rule for ssh) and remote-helper
+    ``helper::address`` strings (recognised so that they are refused, never taken for a folder)."""
+    return bool(_SCHEME.match(location) or _SCP_LIKE.match(location) or _REMOTE_HELPER.match(location))
 
 
 def parse_git_url(location: str, *, subdirectory: str | None = None) -> GitUrl:
@@ -79,14 +91,18 @@ def parse_git_url(location: str, *, subdirectory: str | None = None) -> GitUrl:
 
     if base.startswith("-"):
         raise ConfigurationError(f"{redact_url(location)} is not a git URL (it starts with '-')")
+    helper = _REMOTE_HELPER.match(base)
+    if helper is not None:
+        raise ConfigurationError(
+            f"package_location {redact_url(location)!r} uses git's remote-helper form {helper['helper'] + '::'!r}, "
+            f"which is not allowed (it can run commands); use {_ALLOWED}"
+        )
     match = _SCHEME.match(base)
     if match is None:
         scp = _SCP_LIKE.match(base)
         if scp is None:
-            raise ConfigurationError(
-                f"{redact_url(location)} is not a git URL; use https://host/org/repo.git, "
-                "git@host:org/repo.git, ssh://git@host/org/repo.git or file:///path/to/repo"
-            )
+            raise ConfigurationError(f"{redact_url(location)} is not a git URL; use {_ALLOWED}")
+        _refuse_option_like(scp["user"], scp["host"], location)
         return GitUrl(url=base, transport="ssh", host=scp["host"], username=scp["user"], subdirectory=subdir)
 
     scheme = match["scheme"].lower()
@@ -97,6 +113,10 @@ def parse_git_url(location: str, *, subdirectory: str | None = None) -> GitUrl:
             f"{', '.join(SUPPORTED_SCHEMES)} (or scp-like git@host:org/repo.git)"
         )
     parts = urlsplit(transport + base[len(scheme) :])
+    _refuse_option_like(parts.username, parts.hostname, location)
+    if transport == "http":
+        logger.warning("%s uses http: the package (and any token) travel unencrypted; prefer https or ssh",
+                       redact_url(location))
     username = unquote(parts.username) if parts.username else None
     password = unquote(parts.password) if parts.password else None
     if password and transport not in ("https", "http"):
@@ -124,36 +144,13 @@ def parse_git_url(location: str, *, subdirectory: str | None = None) -> GitUrl:
     )
 
 
-def redact_url(text: str) -> str:
-    """Mask the password (or token) of every ``scheme://user:password@`` in ``text``; a lone user stays."""
-
-    def _mask(match: re.Match[str]) -> str:
-        user, sep, _password = match["userinfo"].partition(":")
-        if not sep:
-            # a token is often given as the user part alone (https://TOKEN@github.com/...)
-            return (
-                f"{match['scheme']}{user}@"
-                if match["scheme"].startswith("ssh")
-                else f"{match['scheme']}{MASK}@"
+def _refuse_option_like(user: str | None, host: str | None, location: str) -> None:
+    """A user or host starting with '-' would reach ssh as an option (``-oProxyCommand=...``)."""
+    for part, value in (("user", user), ("host", host)):
+        if value and unquote(value).startswith("-"):
+            raise ConfigurationError(
+                f"{redact_url(location)} is not a git URL: its {part} starts with '-'; use {_ALLOWED}"
             )
-        return f"{match['scheme']}{user}:{MASK}@"
-
-    return _URL_USERINFO.sub(_mask, text)
-
-
-class Redactor:
-    """Masks known secret values and URL credentials in any text headed for a log line or an exception."""
-
-    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
-        self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
-
-    def __call__(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, MASK)
-        return redact_url(text)
-
-    def __repr__(self) -> str:
-        return f"Redactor({len(self._secrets)} secret(s))"
 
 
 def _subdirectory_from_fragment(fragment: str, location: str) -> str:
