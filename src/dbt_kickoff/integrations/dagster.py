@@ -47,7 +47,7 @@ PASSED = frozenset({"pass", "success"})
 WARNED = frozenset({"warn"})
 
 
-class DbtKickoffResource(ConfigurableResource):  # type: ignore[misc]
+class DbtKickoffResource(ConfigurableResource):
     """Where the dbt package is, where it writes, and which dbt runs it.
 
     ``destination`` is a connection URL (``duckdb:///file.duckdb``, ``postgresql://user:pw@host/db``...); give it
@@ -132,7 +132,7 @@ def _invoke(runner: PackageRunner, command: str, args: Sequence[str],
             variables: Mapping[str, Any] | None) -> list[dbt_kickoff.NodeResult]:
     with runner:
         if command in ("build", "run", "seed", "snapshot", "test"):
-            return getattr(runner, command)(list(args), additional_vars=variables)  # type: ignore[no-any-return]
+            return getattr(runner, command)(list(args), additional_vars=variables)
         return runner.invoke([command, *args], additional_vars=variables)
 
 

@@ -1,0 +1,145 @@
+"""Runs in the Prefect test venv (``python flow_script.py SCENARIO CONFIG_JSON``); prints one JSON line.
+
+Every scenario runs inside Prefect's own test harness (a temporary Prefect server and database), and reads
+back what Prefect recorded: flow and task run states and artifacts.
+
+- ``run``: the flow end to end on the package; then again with a failing data test.
+- ``stop``: the task with a timeout on a model that never ends; then the flow process is sent SIGTERM (what
+  Prefect's runner does to a cancelled flow run). Each time the dbt worker processes seen while dbt ran must be
+  gone when the flow returns.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, runtime
+from prefect.client.orchestration import get_client
+from prefect.testing.utilities import prefect_test_harness
+
+from dbt_kickoff.integrations.prefect import dbt_package_flow, run_dbt_package
+
+
+def workers() -> list[int]:
+    """Our dbt worker processes (children of this process running dbt-kickoff's worker script)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == os.getpid() and "worker_script.py" in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+class WorkerWatch:
+    """Records the dbt workers seen while a flow runs; optionally acts once one has run for ``after`` seconds."""
+
+    def __init__(self, action: Any = None, after: float = 3.0) -> None:
+        self.seen: set[int] = set()
+        self._stop = threading.Event()
+        self._action, self._after = action, after
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> WorkerWatch:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        first_seen = None
+        while not self._stop.is_set():
+            current = workers()
+            self.seen.update(current)
+            if current and first_seen is None:
+                first_seen = time.monotonic()
+            if self._action and first_seen is not None and time.monotonic() - first_seen > self._after:
+                self._action()
+                self._action = None
+            time.sleep(0.1)
+
+    def report(self) -> dict[str, Any]:
+        return {"workers_seen": len(self.seen), "workers_left": [p for p in self.seen if alive(p)]}
+
+
+def states(flow_run_id: Any) -> dict[str, Any]:
+    with get_client(sync_client=True) as client:
+        flow_run = client.read_flow_run(flow_run_id)
+        from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+        task_runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+        artifacts = client.read_artifacts()
+        return {
+            "flow": flow_run.state.name if flow_run.state else None,
+            "tasks": {t.name: t.state.name if t.state else None for t in task_runs},
+            "artifacts": [{"key": a.key, "type": a.type, "data": a.data, "description": a.description,
+                           "flow_run_id": str(a.flow_run_id)} for a in artifacts if a.flow_run_id == flow_run_id],
+        }
+
+
+def run_flow(**kwargs: Any) -> dict[str, Any]:
+    state = dbt_package_flow(return_state=True, **kwargs)
+    out = states(state.state_details.flow_run_id)
+    if state.is_completed():
+        out["results"] = [{"name": r.model_name, "status": r.status} for r in state.result()]
+    else:
+        out["message"] = state.message
+    return out
+
+
+def main(scenario: str, config: dict[str, Any]) -> dict[str, Any]:
+    package = {"package_location": config["package"], "destination": config["destination"],
+               "source_dataset_name": "raw_data", "dataset_name": "analytics"}
+    out: dict[str, Any] = {}
+    with prefect_test_harness(server_startup_timeout=300):
+        if scenario == "run":
+            out["ok"] = run_flow(**package)
+            out["failing"] = run_flow(**package, additional_vars={"fail_test": True})
+        elif scenario == "stop":
+            slow = {**package, "command": "run", "cmd_params": ["--select", "slow"]}
+            with WorkerWatch() as watch:
+                out["timeout"] = run_flow(**slow, timeout_seconds=float(config["timeout"]))
+            out["timeout"].update(watch.report())
+
+            ids: dict[str, Any] = {}
+
+            @flow(name="cancelled")
+            def cancelled() -> None:
+                ids["flow_run"] = runtime.flow_run.id
+                run_dbt_package(config["package"], config["destination"], command="run",
+                                cmd_params=["--select", "slow"], source_dataset_name="raw_data")
+
+            raised = None
+            with WorkerWatch(action=lambda: os.kill(os.getpid(), signal.SIGTERM)) as watch:
+                try:
+                    cancelled()
+                except BaseException as exc:  # the termination signal, after the flow run has ended
+                    raised = type(exc).__name__
+            out["sigterm"] = {**states(ids["flow_run"]), **watch.report(), "raised": raised}
+    return out
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(sys.argv[1], json.loads(sys.argv[2])), default=str), flush=True)
