@@ -4,6 +4,8 @@ Every scenario runs inside Prefect's own test harness (a temporary Prefect serve
 back what Prefect recorded: flow and task run states and artifacts.
 
 - ``run``: the flow end to end on the package; then again with a failing data test.
+- ``cloud``: the dbt Cloud task against the emulator: a run that succeeds; a task whose first try fails after
+  triggering (Prefect retries it: it must reattach, not start a second run); a task timeout (cancels the run).
 - ``stop``: the task with a timeout on a model that never ends; then the flow process is sent SIGTERM (what
   Prefect's runner does to a cancelled flow run). Each time the dbt worker processes seen while dbt ran must be
   gone when the flow returns.
@@ -24,7 +26,8 @@ from prefect import flow, runtime
 from prefect.client.orchestration import get_client
 from prefect.testing.utilities import prefect_test_harness
 
-from dbt_kickoff.integrations.prefect import dbt_package_flow, run_dbt_package
+from dbt_kickoff.cloud.emulator import DbtCloudEmulator, RunScript
+from dbt_kickoff.integrations.prefect import dbt_package_flow, run_dbt_cloud_job_task, run_dbt_package
 
 
 def workers() -> list[int]:
@@ -109,6 +112,38 @@ def run_flow(**kwargs: Any) -> dict[str, Any]:
     return out
 
 
+def cloud_scenarios() -> dict[str, Any]:
+    account, job, token = 7, 4242, "dbtc_prefect-test-token"
+    out: dict[str, Any] = {}
+    with DbtCloudEmulator() as emulator:
+        emulator.add_account(account, "Prefect tests")
+        emulator.add_token(token, account_ids=[account])
+        emulator.add_job(account, job, "Nightly", execute_steps=["dbt build"])
+        creds = {"api_token": token, "account_id": account, "base_url": emulator.base_url}
+
+        @flow(name="cloud")
+        def cloud(retries: int = 0, timeout_seconds: float | None = None) -> dict[str, Any]:
+            task = run_dbt_cloud_job_task.with_options(retries=retries, retry_delay_seconds=0,
+                                                       timeout_seconds=timeout_seconds)
+            return dict(task(job_id=job, credentials=creds, wait_seconds=0.05))
+
+        def attempt(name: str, **kwargs: Any) -> None:
+            before = set(emulator.run_ids(job))
+            state = cloud(return_state=True, **kwargs)
+            out[name] = {**states(state.state_details.flow_run_id),
+                         "new_runs": [emulator.peek_run(i)["status_humanized"]
+                                      for i in sorted(set(emulator.run_ids(job)) - before)],
+                         "returned": state.result(raise_on_failure=False) if state.is_completed() else None}
+
+        attempt("ok")
+        emulator.faults.fail(403, route="get_run", times=1)  # the first try fails once its run exists
+        attempt("retried", retries=1)
+        emulator.script_next_run(job, RunScript(queued_polls=0, starting_polls=0, running_polls=0,
+                                                running_seconds=3600, cancel_polls=0))
+        attempt("timed_out", timeout_seconds=5)
+    return out
+
+
 def main(scenario: str, config: dict[str, Any]) -> dict[str, Any]:
     package = {"package_location": config["package"], "destination": config["destination"],
                "source_dataset_name": "raw_data", "dataset_name": "analytics"}
@@ -117,6 +152,8 @@ def main(scenario: str, config: dict[str, Any]) -> dict[str, Any]:
         if scenario == "run":
             out["ok"] = run_flow(**package)
             out["failing"] = run_flow(**package, additional_vars={"fail_test": True})
+        elif scenario == "cloud":
+            out.update(cloud_scenarios())
         elif scenario == "stop":
             slow = {**package, "command": "run", "cmd_params": ["--select", "slow"]}
             with WorkerWatch() as watch:

@@ -63,3 +63,20 @@ def test_a_timeout_or_a_cancelled_flow_run_stops_dbt(prefect_python: Path, shop:
     assert sigterm["raised"] == "TerminationSignal", sigterm
     assert sigterm["flow"] in ("Crashed", "Cancelled"), sigterm
     assert sigterm["workers_seen"] >= 1 and sigterm["workers_left"] == [], sigterm
+
+
+def test_the_dbt_cloud_task_runs_a_job_reattaches_on_retry_and_cancels_on_timeout(prefect_python: Path) -> None:
+    out = run_script(prefect_python, SCRIPT, "cloud", "{}")
+
+    ok = out["ok"]
+    assert ok["flow"] == "Completed" and ok["new_runs"] == ["Success"], ok
+    assert ok["returned"]["status_humanized"] == "Success"
+    assert table(ok, "dbt-cloud-results"), ok  # the run's node results
+    assert any(a["type"] == "markdown" or a["type"] == "link" for a in ok["artifacts"]), ok["artifacts"]
+
+    retried = out["retried"]  # first try failed after its run existed; the retry reattached to that run
+    assert retried["flow"] == "Completed" and retried["new_runs"] == ["Success"], retried
+
+    timed_out = out["timed_out"]
+    assert timed_out["tasks"] == {next(iter(timed_out["tasks"])): "TimedOut"}, timed_out
+    assert timed_out["new_runs"] == ["Cancelled"], timed_out
