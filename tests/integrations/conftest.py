@@ -21,7 +21,7 @@ def shop(tmp_path: Path) -> dict[str, str]:
     return {"package": str(package), "destination": f"duckdb:///{database}", "database": str(database)}
 
 
-def run_script(python: Path, script: Path, *args: str, timeout: float = 900) -> dict[str, Any]:
+def run_script(python: Path, script: Path, *args: str, timeout: float = 1200) -> dict[str, Any]:
     """Run ``script`` with an orchestrator venv's interpreter; its last stdout line is a JSON document."""
     completed = subprocess.run([str(python), str(script), *args], capture_output=True, text=True, timeout=timeout)
     lines = completed.stdout.strip().splitlines()

@@ -23,7 +23,6 @@ from dagster import AssetKey, DagsterEventType, DagsterInstance, instance_for_te
 
 from dbt_kickoff.integrations.dagster import DbtKickoffResource, dbt_kickoff_assets
 
-
 MANIFEST: dict[str, Any] = {}  # parsed once per script: vars change no node of the graph
 
 

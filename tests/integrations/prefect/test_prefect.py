@@ -14,7 +14,7 @@ from tests.integrations.conftest import run_script
 from tests.integrations.orchestrator_venv import orchestrator_venv
 
 SCRIPT = Path(__file__).with_name("flow_script.py")
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]  # minutes each on a busy 2-core machine
 SLOW_MODEL = "{{ config(materialized='table') }} select count(*) as n from range(100000000000) a"
 
 
