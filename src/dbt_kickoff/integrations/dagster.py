@@ -104,10 +104,13 @@ class DbtKickoffResource(ConfigurableResource):
         keys = {uid: _asset_key(node, key_prefix) for uid, node in nodes.items()}
         selected = {uid for uid, key in keys.items() if key in context.selected_asset_keys}
         checks = {(check.asset_key, check.name) for check in context.selected_asset_check_keys}
-        tests = {test.unique_id: (keys[uid], test.name) for uid, node in nodes.items() for test in node.tests}
+        tests = {test.unique_id: (keys[uid], test) for uid, node in nodes.items() for test in node.tests}
         args = list(extra_args)
-        if context.is_subset:
-            args += ["--select", *(selector(nodes[uid]) for uid in sorted(selected))]
+        if context.is_subset:  # the selected nodes (their tests come along) and the tests selected on their own
+            chosen = [selector(nodes[uid]) for uid in sorted(selected)]
+            chosen += [selector(test) for key, test in tests.values() if (key, test.name) in checks
+                       and key not in context.selected_asset_keys]
+            args += ["--select", *chosen]
 
         live = LiveRun(self.runner, lambda runner: _invoke(runner, command, args, self.vars))
         for event in live.events():
@@ -118,9 +121,10 @@ class DbtKickoffResource(ConfigurableResource):
                 context.log.error(f"dbt {node.resource_type} {node.name} [{node.status}]: {node.message or ''}")
             if node.unique_id in selected and node.status == "success":
                 yield MaterializeResult(asset_key=keys[node.unique_id], metadata=_metadata(node))
-            elif node.unique_id in tests and tests[node.unique_id] in checks and node.status != "skipped":
-                asset_key, name = tests[node.unique_id]
-                yield _check_result(asset_key, name, node)
+            elif node.unique_id in tests and node.status != "skipped":
+                asset_key, test = tests[node.unique_id]
+                if (asset_key, test.name) in checks:
+                    yield _check_result(asset_key, test.name, node)
         try:
             live.outcome()
         except DBTProcessingError as exc:

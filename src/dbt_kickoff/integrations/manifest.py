@@ -35,6 +35,7 @@ class BuiltNode:
 class TestNode:
     unique_id: str
     name: str
+    fqn: tuple[str, ...]
     description: str
 
 
@@ -100,7 +101,8 @@ def manifest_graph(manifest: Mapping[str, Any]) -> ManifestGraph:
         target = _tested_node(node, built)
         if target is not None:
             tests.setdefault(target, []).append(
-                TestNode(unique_id=uid, name=str(node.get("name")), description=str(node.get("description") or ""))
+                TestNode(unique_id=uid, name=str(node.get("name")), fqn=_fqn(node),
+                         description=str(node.get("description") or ""))
             )
     return ManifestGraph(
         nodes=tuple(
@@ -108,7 +110,7 @@ def manifest_graph(manifest: Mapping[str, Any]) -> ManifestGraph:
                 unique_id=uid,
                 name=str(n.get("name")),
                 resource_type=str(n["resource_type"]),
-                fqn=tuple(n.get("fqn") or (n.get("package_name"), n.get("name"))),
+                fqn=_fqn(n),
                 description=str(n.get("description") or ""),
                 upstream=tuple(upstream(uid)),
                 tests=tuple(tests.get(uid, ())),
@@ -121,6 +123,10 @@ def manifest_graph(manifest: Mapping[str, Any]) -> ManifestGraph:
             for uid, s in sources.items()
         ),
     )
+
+
+def _fqn(node: Mapping[str, Any]) -> tuple[str, ...]:
+    return tuple(str(part) for part in node.get("fqn") or (node.get("package_name"), node.get("name")))
 
 
 def _ephemeral(node: Mapping[str, Any]) -> bool:
@@ -136,6 +142,6 @@ def _tested_node(test: Mapping[str, Any], built: Mapping[str, Any]) -> str | Non
     return parents[0] if len(set(parents)) == 1 else None
 
 
-def selector(node: BuiltNode) -> str:
+def selector(node: BuiltNode | TestNode) -> str:
     """A dbt selector matching exactly this node."""
     return "fqn:" + ".".join(node.fqn)

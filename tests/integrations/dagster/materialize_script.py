@@ -6,7 +6,7 @@ manifest and materializes them with ``dagster.materialize`` on a real (temporary
 Scenarios:
 - ``stream``: everything; a watcher thread opens the package's gate (a file a Python model waits for) only once
   Dagster has stored ``revenue_by_country``'s materialization, i.e. while dbt is still running.
-- ``failures``: a failing data test, a failing model, and a subset of the assets.
+- ``failures``: a failing data test, a failing model, a subset of the assets, one asset check alone.
 - ``interrupt``: everything; prints ``READY`` once ``stg_orders`` is materialized, then waits to be interrupted.
 """
 
@@ -19,7 +19,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from dagster import AssetKey, DagsterEventType, DagsterInstance, instance_for_test, materialize
+from dagster import (
+    AssetCheckKey,
+    AssetKey,
+    AssetSelection,
+    DagsterEventType,
+    DagsterInstance,
+    instance_for_test,
+    materialize,
+)
 
 from dbt_kickoff.integrations.dagster import DbtKickoffResource, dbt_kickoff_assets
 
@@ -55,7 +63,7 @@ def watch(instance: DagsterInstance, key: str, then: Any, stop: threading.Event)
         time.sleep(0.1)
 
 
-def run(resource: DbtKickoffResource, instance: DagsterInstance, selection: list[str] | None = None,
+def run(resource: DbtKickoffResource, instance: DagsterInstance, selection: Any = None,
         **overrides: Any) -> dict[str, Any]:
     if "manifest" not in MANIFEST:
         MANIFEST["manifest"] = resource.parse_manifest()
@@ -93,6 +101,8 @@ def main(scenario: str, config: dict[str, Any]) -> dict[str, Any]:
             out["failing_test"] = run(resource, instance, vars={"fail_test": True})
             out["failing_model"] = run(resource, instance, vars={"break_model": True})
             out["subset"] = run(resource, instance, selection=["stg_orders", "orders_incremental"])
+            check = AssetCheckKey(AssetKey("revenue_by_country"), "no_negative_revenue")
+            out["check_only"] = run(resource, instance, selection=AssetSelection.checks(check))
         elif scenario == "interrupt":
             stop = threading.Event()
             threading.Thread(target=watch, args=(instance, "stg_orders", lambda: print("READY", flush=True), stop),

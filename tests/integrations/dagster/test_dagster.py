@@ -82,7 +82,7 @@ def test_materialize_streams_one_result_per_node_as_dbt_finishes_it(
         assert con.execute("select countries from analytics.gated").fetchall() == [(3,)]
 
 
-def test_failures_are_failed_checks_and_failed_materializations_and_subsets_build_only_their_nodes(
+def test_failures_are_failed_checks_and_failed_materializations_and_subsets_run_only_their_nodes(
     dagster_python: Path, shop: dict[str, str]
 ) -> None:
     out = run_script(dagster_python, SCRIPT, "failures", json.dumps(shop))
@@ -109,6 +109,10 @@ def test_failures_are_failed_checks_and_failed_materializations_and_subsets_buil
     assert subset["success"], subset
     assert materializations(subset) == ["stg_orders", "orders_incremental"]
     assert checks(subset) == {}
+
+    check_only = out["check_only"]  # the data test alone, on the table the failing-test run built
+    assert check_only["success"] and materializations(check_only) == [], check_only
+    assert list(checks(check_only)) == ["no_negative_revenue"] and checks(check_only)["no_negative_revenue"]["passed"]
 
 
 def test_an_interrupted_run_stops_dbt(dagster_python: Path, shop: dict[str, str]) -> None:
