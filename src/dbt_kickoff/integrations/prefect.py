@@ -27,7 +27,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import TaskRunContext
 
 import dbt_kickoff
-from dbt_kickoff.cloud import DbtCloud, DbtCloudRunFailed, run_dbt_cloud_job
+from dbt_kickoff.cloud import DbtCloud, DbtCloudError, DbtCloudRunFailed, run_dbt_cloud_job
 from dbt_kickoff.engines import EventHandler
 from dbt_kickoff.errors import DBTProcessingError
 from dbt_kickoff.integrations.live import LiveRun
@@ -161,8 +161,12 @@ def _publish_cloud_run(credentials: Any, run: Mapping[str, Any], artifact_key: s
         return
     if run.get("href"):
         create_link_artifact(str(run["href"]), link_text=f"dbt Cloud run {run.get('id')}")
-    with DbtCloud(credentials) as cloud:
-        results = cloud.node_results(run)
+    try:
+        with DbtCloud(credentials) as cloud:
+            results = cloud.node_results(run)
+    except DbtCloudError as exc:  # the run's outcome matters more than its table
+        get_run_logger().warning("no node results for dbt Cloud run %s: %s", run.get("id"), exc)
+        return
     _publish_results(results, artifact_key, f"dbt Cloud run {run.get('id')}: {run.get('status_humanized')}")
 
 

@@ -18,7 +18,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 def test_the_example_loads_and_builds_the_demo(prefect_python: Path, tmp_path: Path) -> None:  # noqa: F811
     # no PREFECT_API_URL: Prefect starts a temporary server of its own, with its home in tmp_path
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
-    env.update(DBT_KICKOFF_EXAMPLE_DIR=str(tmp_path), PREFECT_HOME=str(tmp_path / "prefect"))
+    env.update(DBT_KICKOFF_EXAMPLE_DIR=str(tmp_path), PREFECT_HOME=str(tmp_path / "prefect"),
+               PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS="300")  # a busy CI machine starts it slowly
     done = subprocess.run([str(prefect_python), str(REPO / "examples" / "prefect" / "flow.py")], env=env,
                           cwd=tmp_path, capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stderr[-6000:]
