@@ -145,7 +145,7 @@ def cloud_scenarios() -> dict[str, Any]:
 
 
 def main(scenario: str, config: dict[str, Any]) -> dict[str, Any]:
-    package = {"package_location": config["package"], "destination": config["destination"],
+    package = {"package_location": config.get("package"), "destination": config.get("destination"),
                "source_dataset_name": "raw_data", "dataset_name": "analytics"}
     out: dict[str, Any] = {}
     with prefect_test_harness(server_startup_timeout=300):
