@@ -133,7 +133,8 @@ def cloud_scenarios() -> dict[str, Any]:
             out[name] = {**states(state.state_details.flow_run_id),
                          "new_runs": [emulator.peek_run(i)["status_humanized"]
                                       for i in sorted(set(emulator.run_ids(job)) - before)],
-                         "returned": state.result(raise_on_failure=False) if state.is_completed() else None}
+                         "returned": state.result(raise_on_failure=False) if state.is_completed() else None,
+                         "message": state.message}
 
         attempt("ok")
         emulator.faults.fail(403, route="get_run", times=1)  # the first try fails once its run exists
