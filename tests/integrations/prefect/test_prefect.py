@@ -56,7 +56,7 @@ def test_a_timeout_or_a_cancelled_flow_run_stops_dbt(prefect_python: Path, shop:
 
     timeout = out["timeout"]
     assert timeout["tasks"] == {next(iter(timeout["tasks"])): "TimedOut"}, timeout
-    assert timeout["flow"] == "Failed", timeout
+    assert timeout["flow"] == "TimedOut", timeout
     assert timeout["workers_seen"] >= 1 and timeout["workers_left"] == [], timeout
 
     sigterm = out["sigterm"]
