@@ -95,7 +95,7 @@ class DbtKickoffResource(ConfigurableResource):
         from dbt_kickoff.integrations.manifest import parse_manifest
 
         with self.runner() as runner:
-            return parse_manifest(runner)
+            return parse_manifest(runner, additional_vars=self.vars)
 
     def build(self, context: AssetExecutionContext, graph: ManifestGraph, *, key_prefix: Sequence[str] = (),
               command: str = "build", extra_args: Sequence[str] = ()) -> Iterator[MaterializeResult | AssetCheckResult]:
@@ -129,7 +129,7 @@ class DbtKickoffResource(ConfigurableResource):
             live.outcome()
         except DBTProcessingError as exc:
             failed = {r.unique_id: r.message or r.status for r in exc.failed_nodes}
-            raise Failure(description=str(exc), metadata={"failed nodes": failed}, allow_retries=False) from exc
+            raise Failure(description=str(exc), metadata={"failed nodes": failed}) from exc
 
 
 def _invoke(runner: PackageRunner, command: str, args: Sequence[str],

@@ -69,9 +69,9 @@ def load_manifest(manifest: Mapping[str, Any] | str | Path) -> dict[str, Any]:
         raise ConfigurationError(f"{path} is not a dbt manifest (invalid JSON: {exc})") from None
 
 
-def parse_manifest(runner: PackageRunner) -> dict[str, Any]:
+def parse_manifest(runner: PackageRunner, additional_vars: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Run ``dbt parse`` with the runner (its profile and vars) and return the manifest it wrote."""
-    runner.invoke(["parse"])
+    runner.invoke(["parse"], additional_vars=additional_vars)
     project_dir = runner.package_dir
     path = commands.target_dir(project_dir, read_project_file(project_dir, str(project_dir))) / "manifest.json"
     return load_manifest(path)
