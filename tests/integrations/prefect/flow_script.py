@@ -6,6 +6,8 @@ back what Prefect recorded: flow and task run states and artifacts.
 - ``run``: the flow end to end on the package; then again with a failing data test.
 - ``cloud``: the dbt Cloud task against the emulator: a run that succeeds; a task whose first try fails after
   triggering (Prefect retries it: it must reattach, not start a second run); a task timeout (cancels the run).
+- ``api_cancel``: the flow served by a Prefect runner (its own process); a run started from its deployment is
+  cancelled through the API while dbt runs, and the runner stops the flow run's process as Prefect does.
 - ``stop``: the task with a timeout on a model that never ends; then the flow process is sent SIGTERM (what
   Prefect's runner does to a cancelled flow run). Each time the dbt worker processes seen while dbt ran must be
   gone when the flow returns.
@@ -16,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -30,20 +33,28 @@ from dbt_kickoff.cloud.emulator import DbtCloudEmulator, RunScript
 from dbt_kickoff.integrations.prefect import dbt_package_flow, run_dbt_cloud_job_task, run_dbt_package
 
 
-def workers() -> list[int]:
-    """Our dbt worker processes (children of this process running dbt-kickoff's worker script)."""
-    found = []
+def workers(root: int | None = None) -> list[int]:
+    """dbt worker processes (running dbt-kickoff's worker script) below ``root`` (this process by default)."""
+    parents: dict[int, int] = {}
+    commands: dict[int, str] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+            parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            commands[int(entry.name)] = (entry / "cmdline").read_bytes().decode(errors="replace")
         except (OSError, IndexError, ValueError):
             continue
-        if ppid == os.getpid() and "worker_script.py" in cmdline:
-            found.append(int(entry.name))
-    return found
+    top = root or os.getpid()
+
+    def below(pid: int) -> bool:
+        while pid > 1:
+            pid = parents.get(pid, 0)
+            if pid == top:
+                return True
+        return False
+
+    return [pid for pid, cmd in commands.items() if "worker_script.py" in cmd and below(pid)]
 
 
 def alive(pid: int) -> bool:
@@ -57,8 +68,9 @@ def alive(pid: int) -> bool:
 class WorkerWatch:
     """Records the dbt workers seen while a flow runs; optionally acts once one has run for ``after`` seconds."""
 
-    def __init__(self, action: Any = None, after: float = 3.0) -> None:
+    def __init__(self, action: Any = None, after: float = 3.0, root: int | None = None) -> None:
         self.seen: set[int] = set()
+        self._root = root
         self._stop = threading.Event()
         self._action, self._after = action, after
         self._thread = threading.Thread(target=self._watch, daemon=True)
@@ -74,7 +86,7 @@ class WorkerWatch:
     def _watch(self) -> None:
         first_seen = None
         while not self._stop.is_set():
-            current = workers()
+            current = workers(self._root)
             self.seen.update(current)
             if current and first_seen is None:
                 first_seen = time.monotonic()
@@ -110,6 +122,51 @@ def run_flow(**kwargs: Any) -> dict[str, Any]:
     else:
         out["message"] = state.message
     return out
+
+
+@flow(name="cancellable")
+def cancellable(package: str, destination: str) -> None:
+    run_dbt_package(package, destination, command="run", cmd_params=["--select", "slow"],
+                    source_dataset_name="raw_data")
+
+
+def cancel_through_the_api(config: dict[str, Any]) -> dict[str, Any]:
+    """Serve the flow (a Prefect runner in its own process), start a run from its deployment, and cancel it
+    from the API once dbt is at work: the runner stops the flow run's process the way Prefect does."""
+    from prefect.settings import PREFECT_API_URL
+    from prefect.states import Cancelling
+
+    env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value()), "PREFECT_RUNNER_POLL_FREQUENCY": "1"}
+    served = subprocess.Popen([sys.executable, __file__, "serve", "{}"], env=env)
+    try:
+        with get_client(sync_client=True) as client:
+            deadline = time.monotonic() + 300
+            deployment = None
+            while deployment is None:
+                try:
+                    deployment = client.read_deployment_by_name("cancellable/cancellable")
+                except Exception:
+                    if time.monotonic() > deadline or served.poll() is not None:
+                        raise
+                    time.sleep(0.5)
+            run = client.create_flow_run_from_deployment(
+                deployment.id, parameters={"package": config["package"], "destination": config["destination"]})
+            with WorkerWatch(root=served.pid) as watch:
+                while not watch.seen:
+                    if time.monotonic() > deadline:
+                        raise TimeoutError("dbt never started in the served flow run")
+                    time.sleep(0.2)
+                time.sleep(3)  # let dbt get into the slow query
+                client.set_flow_run_state(run.id, Cancelling(), force=True)
+                state = client.read_flow_run(run.id).state
+                while state is not None and not state.is_final() and time.monotonic() < deadline:
+                    time.sleep(0.5)
+                    state = client.read_flow_run(run.id).state
+                time.sleep(1)
+            return {**states(run.id), **watch.report()}
+    finally:
+        served.terminate()
+        served.wait(timeout=60)
 
 
 def cloud_scenarios() -> dict[str, Any]:
@@ -153,6 +210,8 @@ def main(scenario: str, config: dict[str, Any]) -> dict[str, Any]:
         if scenario == "run":
             out["ok"] = run_flow(**package)
             out["failing"] = run_flow(**package, additional_vars={"fail_test": True})
+        elif scenario == "api_cancel":
+            out["api_cancel"] = cancel_through_the_api(config)
         elif scenario == "cloud":
             out.update(cloud_scenarios())
         elif scenario == "stop":
@@ -179,5 +238,7 @@ def main(scenario: str, config: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-if __name__ == "__main__":
+if __name__ == "__main__" and sys.argv[1] == "serve":
+    cancellable.serve(name="cancellable")
+elif __name__ == "__main__":
     print(json.dumps(main(sys.argv[1], json.loads(sys.argv[2])), default=str), flush=True)

@@ -80,3 +80,13 @@ def test_the_dbt_cloud_task_runs_a_job_reattaches_on_retry_and_cancels_on_timeou
     timed_out = out["timed_out"]
     assert timed_out["tasks"] == {next(iter(timed_out["tasks"])): "TimedOut"}, timed_out
     assert timed_out["new_runs"] == ["Cancelled"], timed_out
+
+
+def test_cancelling_a_served_flow_run_through_the_api_stops_dbt(prefect_python: Path, shop: dict[str, str]) -> None:
+    Path(shop["package"], "models", "slow.sql").write_text(SLOW_MODEL)
+
+    out = run_script(prefect_python, SCRIPT, "api_cancel", json.dumps(shop))
+
+    cancelled = out["api_cancel"]
+    assert cancelled["flow"] == "Cancelled", cancelled
+    assert cancelled["workers_seen"] >= 1 and cancelled["workers_left"] == [], cancelled
