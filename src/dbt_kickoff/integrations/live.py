@@ -13,6 +13,7 @@ import threading
 from collections.abc import Callable, Iterator
 
 from dbt_kickoff.engines import DbtEvent, EventHandler
+from dbt_kickoff.errors import DbtCancelled
 from dbt_kickoff.results import NodeResult
 from dbt_kickoff.runner import PackageRunner
 
@@ -40,6 +41,7 @@ class LiveRun:
         self._results: list[NodeResult] = []
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
+        self._stopped = threading.Event()
 
     def events(self) -> Iterator[DbtEvent]:
         """Start the call and yield its events until it ends; an interruption cancels dbt, then propagates."""
@@ -58,8 +60,12 @@ class LiveRun:
                 assert isinstance(item, DbtEvent)
                 yield item
         except BaseException:
-            self.runner.cancel()
-            self._thread.join()
+            self._stopped.set()
+            self.runner.cancel("the orchestrator stopped the task")
+            while self._thread.is_alive():
+                self._thread.join(timeout=self._poll)
+                if self.runner.session.cancel_reason is None:  # its call began after the cancel: stop it too
+                    self.runner.cancel("the orchestrator stopped the task")
             raise
         self._thread.join()
 
@@ -71,6 +77,8 @@ class LiveRun:
 
     def _work(self) -> None:
         try:
+            if self._stopped.is_set():
+                raise DbtCancelled("stopped before dbt started")
             self._results = self._call(self.runner)
         except BaseException as exc:  # handed to the caller's thread by outcome()
             self._error = exc
