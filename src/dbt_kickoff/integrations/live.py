@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Iterator
 
 from dbt_kickoff.engines import DbtEvent, EventHandler
-from dbt_kickoff.errors import DbtCancelled
+from dbt_kickoff.errors import DbtCancelled, DBTProcessingError
 from dbt_kickoff.results import NodeResult
 from dbt_kickoff.runner import PackageRunner
 
@@ -73,6 +73,14 @@ class LiveRun:
         """The call's node results, or its exception raised again."""
         if self._error is not None:
             raise self._error
+        return self._results
+
+    def finished(self) -> list[NodeResult]:
+        """The node results of what finished, also when the call failed or was stopped."""
+        if isinstance(self._error, DBTProcessingError):
+            return self._error.run_results
+        if isinstance(self._error, DbtCancelled):
+            return self._error.results
         return self._results
 
     def _work(self) -> None:

@@ -29,9 +29,8 @@ from prefect.context import TaskRunContext
 import dbt_kickoff
 from dbt_kickoff.cloud import DbtCloud, DbtCloudError, DbtCloudRunFailed, run_dbt_cloud_job
 from dbt_kickoff.engines import EventHandler
-from dbt_kickoff.errors import DBTProcessingError
 from dbt_kickoff.integrations.live import LiveRun
-from dbt_kickoff.results import NodeResult
+from dbt_kickoff.results import FAILURE_STATUSES, NodeResult
 from dbt_kickoff.runner import PackageRunner
 
 __all__ = ["dbt_package_flow", "run_dbt_cloud_job_task", "run_dbt_package"]
@@ -88,16 +87,19 @@ def run_dbt_package(
             return getattr(runner, command)(list(cmd_params), **options)
 
     live = LiveRun(make_runner, call)
-    for event in live.events():
-        node = event.node
-        if event.finished and node is not None:
-            log = logger.error if node.status in ("error", "fail", "runtime error") else logger.info
-            log("%s %s: %s (%.2fs)%s", node.resource_type, node.name, node.status, node.execution_time or 0.0,
-                f" {node.message}" if node.message and node.status != "success" else "")
     try:
+        for event in live.events():
+            node = event.node
+            if event.finished and node is not None:
+                log = logger.error if node.status in FAILURE_STATUSES else logger.info
+                log("%s %s: %s (%.2fs)%s", node.resource_type, node.name, node.status, node.execution_time or 0.0,
+                    f" {node.message}" if node.message and node.status != "success" else "")
         results = live.outcome()
-    except DBTProcessingError as exc:
-        _publish_results(exc.run_results, artifact_key, f"dbt {exc.command} failed on {package_location}")
+    except Exception as exc:  # dbt failed, or a timeout stopped it: publish what finished, then fail
+        try:
+            _publish_results(live.finished(), artifact_key, f"dbt {command} on {package_location}: {exc}")
+        except Exception as publish_error:  # the task's own error matters more
+            logger.warning("could not publish the node results: %s", publish_error)
         raise
     _publish_results(results, artifact_key, f"dbt {command} on {package_location}")
     return results
