@@ -1,0 +1,145 @@
+"""Dagster 1.13, in its own venv: ``dagster.materialize()`` of the asset factory on a real DuckDB package.
+
+Each scenario runs ``materialize_script.py`` with the Dagster venv's interpreter and checks what it reports.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import psutil
+import pytest
+
+from tests.integrations.conftest import run_script
+from tests.integrations.orchestrator_venv import orchestrator_venv
+
+SCRIPT = Path(__file__).with_name("materialize_script.py")
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]  # minutes each on a busy 2-core machine
+
+GATED_MODEL = '''
+import os
+import time
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    upstream = dbt.ref("revenue_by_country")
+    deadline = time.time() + 300
+    while not os.path.exists({gate!r}):  # opened by the test once Dagster has revenue_by_country's result
+        if time.time() > deadline:
+            raise RuntimeError("the gate was never opened: revenue_by_country was not reported while dbt ran")
+        time.sleep(0.2)
+    return upstream.aggregate("count(*) as countries")
+'''
+
+
+@pytest.fixture(scope="module")
+def dagster_python() -> Path:
+    return orchestrator_venv("dagster", ["dagster==1.13.*"])
+
+
+def materializations(run: dict[str, Any]) -> list[str]:
+    return [e["key"] for e in run["events"] if e["type"] == "materialization"]
+
+
+def checks(run: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {e["check"]: e for e in run["events"] if e["type"] == "check"}
+
+
+def test_materialize_streams_one_result_per_node_as_dbt_finishes_it(
+    dagster_python: Path, shop: dict[str, str], tmp_path: Path
+) -> None:
+    gate = tmp_path / "gate"
+    Path(shop["package"], "models", "gated.py").write_text(GATED_MODEL.format(gate=str(gate)))
+
+    out = run_script(dagster_python, SCRIPT, "stream", json.dumps({**shop, "gate": str(gate)}))
+
+    run = out["stream"]
+    # the gate model waited for Dagster to hold revenue_by_country's materialization: results are streamed
+    assert out["gate_opened_by_watcher"] and run["success"], run
+    order = materializations(run)
+    assert sorted(order) == ["countries", "gated", "orders_incremental", "revenue_by_country", "stg_orders"]
+    assert order.index("stg_orders") < order.index("revenue_by_country") < order.index("gated")
+    assert order.index("countries") < order.index("revenue_by_country")
+    found = checks(run)
+    assert set(found) == {"unique_revenue_by_country_country", "not_null_revenue_by_country_country",
+                          "no_negative_revenue"}
+    assert all(c["passed"] and c["key"] == "revenue_by_country" for c in found.values())
+    kinds = [(e["type"], e.get("key")) for e in run["events"]]
+    revenue = kinds.index(("materialization", "revenue_by_country"))
+    gated = kinds.index(("materialization", "gated"))
+    assert all(revenue < i < gated for i, e in enumerate(run["events"]) if e["type"] == "check"), kinds
+    first = next(e for e in run["events"] if e.get("key") == "revenue_by_country")
+    assert first["metadata"]["dbt unique_id"] == "model.shop.revenue_by_country"
+    assert first["metadata"]["dbt status"] == "success"
+    with duckdb.connect(shop["database"], read_only=True) as con:
+        assert con.execute("select countries from analytics.gated").fetchall() == [(3,)]
+
+
+def test_failures_are_failed_checks_and_failed_materializations_and_subsets_run_only_their_nodes(
+    dagster_python: Path, shop: dict[str, str]
+) -> None:
+    out = run_script(dagster_python, SCRIPT, "failures", json.dumps(shop))
+
+    failing_test = out["failing_test"]
+    assert not failing_test["success"]
+    check = checks(failing_test)["no_negative_revenue"]
+    assert not check["passed"] and check["severity"] == "ERROR"
+    assert "Got 3 results" in check["description"], check  # dbt's own message
+    assert checks(failing_test)["unique_revenue_by_country_country"]["passed"]
+    assert "revenue_by_country" in materializations(failing_test)
+    failure = next(e for e in failing_test["events"] if e["type"] == "step_failure")
+    assert "no_negative_revenue" in failure["user_description"]
+
+    failing_model = out["failing_model"]
+    assert not failing_model["success"]
+    assert materializations(failing_model) == ["countries"]  # stg_orders failed, everything after it skipped
+    assert checks(failing_model) == {}
+    failure = next(e for e in failing_model["events"] if e["type"] == "step_failure")
+    assert "stg_orders" in failure["user_description"]
+    assert "this_table_does_not_exist" in failure["user_description"]
+
+    subset = out["subset"]
+    assert subset["success"], subset
+    assert materializations(subset) == ["stg_orders", "orders_incremental"]
+    assert checks(subset) == {}
+
+    check_only = out["check_only"]  # the data test alone, on the table the failing-test run built
+    assert check_only["success"] and materializations(check_only) == [], check_only
+    assert list(checks(check_only)) == ["no_negative_revenue"] and checks(check_only)["no_negative_revenue"]["passed"]
+
+
+def test_an_interrupted_run_stops_dbt(dagster_python: Path, shop: dict[str, str]) -> None:
+    Path(shop["package"], "models", "slow.sql").write_text(
+        "{{ config(materialized='table') }} select count(*) as n from range(100000000000) a "
+        "where a.range > (select count(*) from {{ ref('stg_orders') }})"
+    )
+    process = subprocess.Popen([str(dagster_python), str(SCRIPT), "interrupt", json.dumps(shop)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "READY", process.stderr.read() if process.stderr else ""
+        workers = [c for c in psutil.Process(process.pid).children(recursive=True)
+                   if "worker_script.py" in " ".join(c.cmdline())]
+        assert workers, "no dbt worker while the assets materialize"
+        time.sleep(2)  # let dbt get into the slow query (not an assertion on time)
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    _, alive = psutil.wait_procs(workers, timeout=30)
+    assert not alive, f"dbt worker still running after the interrupt: {[p.pid for p in alive]}"
+    out = json.loads(stdout.strip().splitlines()[-1])
+    run = out["interrupt"]
+    if "events" in run:  # materialize() returned the interrupted run
+        assert not run["success"] and "slow" not in materializations(run), run
+    else:
+        assert run["raised"] in ("KeyboardInterrupt", "DagsterExecutionInterruptedError"), run
+    assert out["run_statuses"] and out["run_statuses"][0] in ("CANCELED", "FAILURE"), (out, stderr[-4000:])
