@@ -59,3 +59,11 @@ def _uv(uv: str, *args: str) -> None:
     done = subprocess.run([uv, *args], capture_output=True, text=True, env=env, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"uv {args[0]} failed (exit {done.returncode}):\n{done.stdout}\n{done.stderr}")
+
+
+DBT_AND_DLT = ("dbt-core~=1.11.0", "dbt-duckdb~=1.11.0", "dlt[duckdb]>=1.0,<2")
+
+
+def orchestrator_python(name: str, requirements: Sequence[str]) -> Path:
+    """The interpreter of an :func:`orchestrator_venv` with ``requirements`` plus dbt-core, dbt-duckdb and dlt."""
+    return orchestrator_venv(name, [*requirements, *DBT_AND_DLT]) / "bin" / "python"

@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 from tests.integrations.conftest import run_script
-from tests.integrations.orchestrator_venv import orchestrator_venv
+from tests.integrations.venvs import orchestrator_python
 
 SCRIPT = Path(__file__).with_name("materialize_script.py")
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]  # minutes each on a busy 2-core machine
@@ -41,7 +41,7 @@ def model(dbt, session):
 
 @pytest.fixture(scope="module")
 def dagster_python() -> Path:
-    return orchestrator_venv("dagster", ["dagster==1.13.*"])
+    return orchestrator_python("dagster", ["dagster==1.13.*"])
 
 
 def materializations(run: dict[str, Any]) -> list[str]:

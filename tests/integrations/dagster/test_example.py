@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from tests.integrations.dagster.test_dagster import dagster_python  # noqa: F401 - the venv fixture
-from tests.integrations.orchestrator_venv import REPO
+from tests.integrations.venvs import REPO
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.integrations.orchestrator_venv import REPO
 from tests.integrations.prefect.test_prefect import prefect_python  # noqa: F401 - the venv fixture
+from tests.integrations.venvs import REPO
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 

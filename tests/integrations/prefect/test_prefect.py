@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 from tests.integrations.conftest import run_script
-from tests.integrations.orchestrator_venv import orchestrator_venv
+from tests.integrations.venvs import orchestrator_python
 
 SCRIPT = Path(__file__).with_name("flow_script.py")
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]  # minutes each on a busy 2-core machine
@@ -20,7 +20,7 @@ SLOW_MODEL = "{{ config(materialized='table') }} select count(*) as n from range
 
 @pytest.fixture(scope="module")
 def prefect_python() -> Path:
-    return orchestrator_venv("prefect", ["prefect==3.9.*"])
+    return orchestrator_python("prefect", ["prefect==3.9.*"])
 
 
 def table(run: dict[str, Any], key: str = "dbt-kickoff-results") -> list[dict[str, Any]]:
