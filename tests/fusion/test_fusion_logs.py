@@ -12,7 +12,7 @@ from dbt_kickoff.engines import fusion
 from dbt_kickoff.engines.base import DbtEvent, event_from_wire
 from dbt_kickoff.engines.subprocess_engine import SUCCESS_EXIT_CODES
 
-LOGS = Path(__file__).with_name("logs")
+LOGS = Path(__file__).with_name("recorded_logs")
 
 
 def _events(name: str) -> list[DbtEvent]:

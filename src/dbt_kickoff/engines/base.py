@@ -230,5 +230,31 @@ def event_from_wire(data: Mapping[str, Any], redact: Callable[[str], str] = str)
     )
 
 
+def wire_from_json_log(record: Mapping[str, Any]) -> dict[str, Any]:
+    """dbt's ``--log-format json`` record -> the worker's event shape."""
+    info = record.get("info") or {}
+    data = record.get("data") or {}
+    wire: dict[str, Any] = {
+        "name": info.get("name", ""),
+        "level": info.get("level", "info"),
+        "msg": info.get("msg", ""),
+        "invocation_id": info.get("invocation_id"),
+    }
+    node_info = data.get("node_info")
+    if info.get("name") in {"NodeStart", "NodeFinished"} and node_info and node_info.get("unique_id"):
+        node = {
+            "unique_id": node_info["unique_id"],
+            "name": node_info.get("node_name"),
+            "resource_type": node_info.get("resource_type"),
+            "status": node_info.get("node_status"),
+        }
+        run_result = data.get("run_result") or {}
+        if run_result.get("status"):
+            node.update(status=run_result["status"], execution_time=run_result.get("execution_time"),
+                        message=run_result.get("message"))
+        wire["node"] = node
+    return wire
+
+
 def worker_script_path() -> Path:
     return Path(__file__).with_name("worker_script.py")

@@ -22,13 +22,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from dbt_kickoff.engines.base import wire_from_json_log
 from dbt_kickoff.errors import PrerequisitesException
 from dbt_kickoff.results import NodeResult, parse_run_results
 
 SUCCESS_EXIT_CODES = frozenset({0, 2})
 """0: success; 2: finished with warnings (still a success); anything else is a failure."""
 
-NODE_EVENTS = frozenset({"NodeStart", "NodeFinished"})
 UNSUPPORTED_FLAGS = frozenset({"--use-colors", "--no-use-colors"})
 """v1 flags v2 ignores with a warning (dbt1700); its JSON logs have no colors anyway."""
 PROJECT_ERROR_CODES = range(1000, 1300)
@@ -108,29 +108,9 @@ def command_line(args: Iterable[str]) -> list[str]:
 
 
 def wire_from_log(record: Mapping[str, Any]) -> dict[str, Any]:
-    """One v2 ``--log-format json`` record -> the engines' event shape (see ``engines.base.event_from_wire``)."""
-    info = record.get("info") or {}
-    data = record.get("data") or {}
-    name = info.get("name", "")
-    wire: dict[str, Any] = {
-        "name": name,
-        "level": info.get("level", "info"),
-        "msg": clean_message(str(info.get("msg") or "")),
-        "invocation_id": info.get("invocation_id"),
-    }
-    node_info = data.get("node_info") or {}
-    if name in NODE_EVENTS and node_info.get("unique_id"):
-        node: dict[str, Any] = {
-            "unique_id": node_info["unique_id"],
-            "name": node_info.get("node_name"),
-            "resource_type": node_info.get("resource_type"),
-            "status": node_info.get("node_status"),
-        }
-        run_result = data.get("run_result") or {}
-        if run_result.get("status"):
-            node.update(status=run_result["status"], execution_time=run_result.get("execution_time"),
-                        message=run_result.get("message"))
-        wire["node"] = node
+    """One v2 ``--log-format json`` record -> the engines' event shape: v1's, with v2's backtraces cut off."""
+    wire = wire_from_json_log(record)
+    wire["msg"] = clean_message(str(wire["msg"] or ""))
     return wire
 
 

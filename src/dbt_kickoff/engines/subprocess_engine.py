@@ -26,6 +26,7 @@ from dbt_kickoff.engines.base import (
     OutcomeCollector,
     cancel_listener,
     event_from_wire,
+    wire_from_json_log,
 )
 from dbt_kickoff.errors import KickoffError, PrerequisitesException
 from dbt_kickoff.processes import kill_process, send_signal, stop_process
@@ -37,32 +38,6 @@ dbt_logger = logging.getLogger("dbt_kickoff.dbt")
 # dbt v1: 0 success, 1 the command ran but something failed, 2 dbt itself errored.
 # dbt v2 engine: 0 success, 1 error, 2 finished with warnings (a success).
 SUCCESS_EXIT_CODES: dict[str, frozenset[int]] = {"v1": frozenset({0}), "v2": fusion.SUCCESS_EXIT_CODES}
-
-
-def wire_from_json_log(record: Mapping[str, Any]) -> dict[str, Any]:
-    """dbt's ``--log-format json`` record -> the worker's event shape."""
-    info = record.get("info") or {}
-    data = record.get("data") or {}
-    wire: dict[str, Any] = {
-        "name": info.get("name", ""),
-        "level": info.get("level", "info"),
-        "msg": info.get("msg", ""),
-        "invocation_id": info.get("invocation_id"),
-    }
-    node_info = data.get("node_info")
-    if info.get("name") in {"NodeStart", "NodeFinished"} and node_info and node_info.get("unique_id"):
-        node = {
-            "unique_id": node_info["unique_id"],
-            "name": node_info.get("node_name"),
-            "resource_type": node_info.get("resource_type"),
-            "status": node_info.get("node_status"),
-        }
-        run_result = data.get("run_result") or {}
-        if run_result.get("status"):
-            node.update(status=run_result["status"], execution_time=run_result.get("execution_time"),
-                        message=run_result.get("message"))
-        wire["node"] = node
-    return wire
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
