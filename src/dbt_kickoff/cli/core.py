@@ -68,18 +68,8 @@ def _parse_vars(text: str | None) -> dict[str, Any]:
 def report_json(report: RunReport, success: bool, error: str | None = None,
                 cancelled: DbtCancelled | None = None) -> str:
     return json.dumps(
-        {
-            "success": success,
-            "error": error,
-            "cancelled": cancelled.reason if cancelled else None,
-            "running": cancelled.running if cancelled else [],
-            "commit_sha": report.commit_sha,
-            "steps": [
-                {"command": s.command, "duration": round(s.duration, 3), "full_refresh_retry": s.full_refresh_retry,
-                 "results": [r.to_dict() for r in s.results]}
-                for s in report.steps
-            ],
-        },
+        {**report.to_dict(), "success": success, "error": error,
+         "cancelled": cancelled.reason if cancelled else None, "running": cancelled.running if cancelled else []},
         indent=2,
         default=str,
     )

@@ -16,9 +16,9 @@ from dbt_kickoff.errors import KickoffError
 
 
 def _areas() -> list[object]:
-    from dbt_kickoff.cli import cloud, core, demo, venvs, watch
+    from dbt_kickoff.cli import cloud, core, demo, report, retry, venvs, watch
 
-    return [core, watch, demo, cloud, venvs]
+    return [core, watch, retry, report, demo, cloud, venvs]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -58,12 +58,7 @@ def load_function(spec: str | None) -> Callable[[], Any] | None:
 
 
 def cycle_json(report: CycleReport) -> str:
-    return json.dumps({
-        "cycle": report.number, "started_at": report.started_at.isoformat(), "ok": report.ok,
-        "load_seconds": round(report.load_seconds, 3), "transform_seconds": round(report.transform_seconds, 3),
-        "loaded": report.loaded, "skipped": report.skipped, "missed_slots": report.missed_slots,
-        "error": str(report.error) if report.error else None, "results": [r.to_dict() for r in report.results],
-    }, default=str)
+    return json.dumps(report.to_dict(), default=str)
 
 
 def cycle_line(report: CycleReport) -> str:
