@@ -8,10 +8,8 @@ import sys
 from contextlib import nullcontext
 from typing import Any
 
-from rich.console import Console
-
 from dbt_kickoff.errors import ConfigurationError, DbtCancelled, DBTProcessingError
-from dbt_kickoff.progress import NodeProgress, results_table
+from dbt_kickoff.progress import NodeProgress, console_for, results_table
 from dbt_kickoff.runner import PackageRunner, RunReport, package
 from dbt_kickoff.signals import cancel_on_signals
 
@@ -113,7 +111,7 @@ def runner_from_args(args: argparse.Namespace, on_event: Any = None) -> PackageR
 
 def handle_run(args: argparse.Namespace) -> int:
     """Run the command; SIGTERM / SIGINT cancel dbt (its queries too), print what finished and exit 143 / 130."""
-    console = Console(stderr=True)
+    console = console_for(stderr=True)
     progress = NodeProgress(console) if not args.json else None
     runner = runner_from_args(args, on_event=progress)
     with runner, cancel_on_signals(runner) as received:
@@ -124,7 +122,7 @@ def handle_run(args: argparse.Namespace) -> int:
             if args.json:
                 print(report_json(runner.last_report, False, str(exc), cancelled=exc))
             else:
-                Console().print(results_table(runner.last_report.results))
+                console_for().print(results_table(runner.last_report.results))
             print(f"error: {exc}", file=sys.stderr)
             return received.exit_status or exc.exit_status
         except DBTProcessingError as exc:
@@ -134,7 +132,7 @@ def handle_run(args: argparse.Namespace) -> int:
     if args.json:
         print(report_json(runner.last_report, True))
     else:
-        Console().print(results_table(runner.last_report.results))
+        console_for().print(results_table(runner.last_report.results))
         if runner.last_report.commit_sha:
             print(f"package commit: {runner.last_report.commit_sha}", file=sys.stderr)
     return 0

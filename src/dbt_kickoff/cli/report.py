@@ -8,8 +8,7 @@ import webbrowser
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-
+from dbt_kickoff.progress import console_for
 from dbt_kickoff.records import open_record
 from dbt_kickoff.report import report_data, write_html
 from dbt_kickoff.report.terminal import render_terminal
@@ -55,7 +54,7 @@ def handle_report(args: argparse.Namespace) -> int:
     local = record.store.local_root
     default = (local / record.name / "report.html") if local is not None else Path(f"{record.name}.html")
     output = write_html(record, Path(args.output) if args.output else default)
-    console = Console(stderr=True)
+    console = console_for(stderr=True)
     console.print(render_terminal(report_data(record)))
     console.print(f"HTML report: {output.resolve()}")
     if args.open:

@@ -6,11 +6,9 @@ import argparse
 import json
 from typing import Any
 
-from rich.console import Console
-
 from dbt_kickoff.cli.report import add_records_argument, storage_options
 from dbt_kickoff.errors import ConfigurationError, DBTProcessingError
-from dbt_kickoff.progress import NodeProgress, results_table
+from dbt_kickoff.progress import NodeProgress, console_for, results_table
 from dbt_kickoff.records import Record, open_record
 from dbt_kickoff.runner import PackageRunner, package
 
@@ -71,7 +69,7 @@ def runner_for_record(record: Record, args: argparse.Namespace, on_event: Any = 
 
 def handle_retry(args: argparse.Namespace) -> int:
     record = open_record(args.record, args.records, storage_options(args))
-    console = Console(stderr=True)
+    console = console_for(stderr=True)
     progress = NodeProgress(console) if not args.json else None
     runner = runner_for_record(record, args, on_event=progress)
     with runner:
@@ -90,5 +88,5 @@ def handle_retry(args: argparse.Namespace) -> int:
     elif not results:
         console.print(f"nothing to retry: the run {record.name} ended with '{record.outcome}'")
     else:
-        Console().print(results_table(results, title=f"retry of {record.name}"))
+        console_for().print(results_table(results, title=f"retry of {record.name}"))
     return 0

@@ -13,11 +13,10 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from rich.console import Console
-
 from dbt_kickoff.cli.core import add_package_arguments, runner_from_args
 from dbt_kickoff.cycles import CycleReport, iter_cycles
 from dbt_kickoff.errors import ConfigurationError
+from dbt_kickoff.progress import console_for
 from dbt_kickoff.signals import cancel_on_signals
 
 
@@ -84,7 +83,7 @@ class _StopCycles:
 
 def handle_watch(args: argparse.Namespace) -> int:
     load = load_function(args.load)
-    console = Console(stderr=True)
+    console = console_for(stderr=True)
     failures = 0
     with runner_from_args(args) as runner:
         stop = _StopCycles(runner)
