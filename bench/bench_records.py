@@ -106,8 +106,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-records-") as tmp:
         work = Path(tmp)
         report = bench_report(args.nodes, work)
-        print(f"HTML report of {args.nodes} nodes: built in {report['python_seconds']:.2f}s, Chromium load+layout beyond an empty page "
-              f"{report['chromium_seconds']:.2f}s, {report['megabytes']:.2f} MB")
+        print(f"HTML report of {args.nodes} nodes: built in {report['python_seconds']:.2f}s"
+              f", Chromium load+layout beyond an "
+              f"empty page {report['chromium_seconds']:.2f}s, {report['megabytes']:.2f} MB")
         if not args.skip_build:
             medians = bench_build(args.models, args.rounds, work)
             ratio = medians["records on"] / medians["records off"]

@@ -65,7 +65,7 @@ def test_html_report_renders_in_chromium(failed_run: tuple[Path, Path], tmp_path
 
 
 def test_openlineage_events_from_the_dbt_processor(failed_run: tuple[Path, Path]) -> None:
-    records, events_file = failed_run
+    _, events_file = failed_run
     events = [json.loads(line) for line in events_file.read_text().splitlines() if line.strip()]
     kinds = [(e["eventType"], e["job"]["name"]) for e in events]
     assert kinds[0] == ("START", "dbt-run-shop") and kinds[-1] == ("FAIL", "dbt-run-shop")
