@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -19,7 +20,7 @@ import dbt_kickoff
 from dbt_kickoff.errors import DBTProcessingError
 from dbt_kickoff.lineage import emit_for_record
 from dbt_kickoff.records import open_record
-from dbt_kickoff.report import write_html
+from dbt_kickoff.report import report_data, write_html
 from tests.records.conftest import break_model, chromium_args, free_port, s3_options
 
 
@@ -55,7 +56,10 @@ def test_html_report_renders_in_chromium(failed_run: tuple[Path, Path], tmp_path
                          capture_output=True, text=True, timeout=120, check=True).stdout
     assert 'id="outcome"' in dom and ">failed<" in dom
     assert "stg_orders" in dom and "no_such_table" in dom  # the failure with dbt's message
-    assert dom.count("<rect") > len(record.report.results)  # one bar per timed node + lane backgrounds
+    shown = report_data(record)
+    assert len(shown.nodes) == 2  # the seed and the failing model ran; the skipped models have no timing
+    assert dom.count('<rect class="node"') == len(shown.nodes)  # one bar per timed node
+    assert dom.count('<rect class="step"') == 2 and dom.count('<rect class="lane"') == len(shown.lanes)
     assert 'id="critical-path"' in dom and 'id="slowest"' in dom
     png = tmp_path / "report.png"
     subprocess.run([*chromium_args(tmp_path / "profile"), f"--screenshot={png}", "--window-size=1300,1100",
@@ -76,12 +80,43 @@ def test_openlineage_events_from_the_dbt_processor(failed_run: tuple[Path, Path]
     stg_start = next(e for e in events if e["job"]["name"].endswith("shop.stg_orders") and e["eventType"] == "START")
     assert stg_start["outputs"] and stg_start["outputs"][0]["namespace"].startswith("duckdb://")
     assert stg_start["run"]["facets"]["parent"]["run"]["runId"] == events[0]["run"]["runId"]
-    schemas = Path(__import__("openlineage.common", fromlist=["x"]).__file__).parent / "schema"
-    dbt_run_schema = json.loads((schemas / "dbt-run-run-facet.json").read_text())
-    facet = stg_start["run"]["facets"]["dbt_run"]
-    jsonschema.validate(facet, {**dbt_run_schema, "$ref": "#/$defs/DbtRunRunFacet"})
     for event in events:
         assert event["eventTime"] and event["producer"].startswith("https://github.com/OpenLineage")
+        assert event["schemaURL"].startswith("https://openlineage.io/spec/")
+    _validate_dbt_facets(events)
+
+
+def _validate_dbt_facets(events: list[dict[str, Any]]) -> None:
+    """The dbt facets against the JSON schemas openlineage-integration-common ships. Those refer to the core
+    spec (OpenLineage.json), which no installed package ships: its facet base is stood in for by what the
+    spec requires of every facet (``_producer`` and ``_schemaURL``)."""
+    import openlineage.common
+    from referencing import Registry, Resource
+
+    facet_base = {"type": "object", "required": ["_producer", "_schemaURL"],
+                  "properties": {"_producer": {"type": "string", "format": "uri"},
+                                 "_schemaURL": {"type": "string", "format": "uri"}}}
+    core = {"$defs": {name: facet_base for name in ("BaseFacet", "RunFacet", "JobFacet", "DatasetFacet")}}
+    registry: Registry = Registry().with_resources(
+        (f"https://openlineage.io/spec/{version}/OpenLineage.json", Resource.from_contents(
+            {"$schema": "https://json-schema.org/draft/2020-12/schema", **core}))
+        for version in ("1-0-2", "2-0-2")
+    )
+    folder = Path(openlineage.common.__file__).parent / "schema"
+    schemas = {name: json.loads((folder / f"{name}.json").read_text())
+               for name in ("dbt-run-run-facet", "dbt-version-run-facet", "dbt-node-job-facet")}
+    checked = 0
+    for event in events:
+        run_facets = {k: v for k, v in event["run"].get("facets", {}).items() if k in ("dbt_run", "dbt_version")}
+        job_facets = {k: v for k, v in event["job"].get("facets", {}).items() if k == "dbt_node"}
+        for facets, names in ((run_facets, ("dbt-run-run-facet", "dbt-version-run-facet")),
+                              (job_facets, ("dbt-node-job-facet",))):
+            for name in names:
+                key = next(iter(schemas[name]["properties"]))
+                if key in facets:
+                    jsonschema.Draft202012Validator(schemas[name], registry=registry).validate({key: facets[key]})
+                    checked += 1
+    assert checked >= len(events)  # every event carries at least one dbt facet, and each one is valid
 
 
 class _Receiver(BaseHTTPRequestHandler):

@@ -49,13 +49,6 @@ def run_retry(runner: PackageRunner, record: Any = None) -> list[NodeResult]:
             f"({identity.project_name}), not of {ctx.package_location} ({ctx.project_name}): retry it with a "
             "runner of that package, or pick a record of this one"
         )
-    runner.session._engine_for(runner.package_dir).start()
-    if identity.dbt_version and runner.dbt_version and identity.dbt_version != runner.dbt_version:
-        raise ConfigurationError(
-            f"the record {previous.uri} was made with dbt {identity.dbt_version}, but this runner has dbt "
-            f"{runner.dbt_version}: dbt retry needs the same version (use get_venv(dbt_version="
-            f"{identity.dbt_version!r}) or run the command again in full)"
-        )
     project = dict(ctx.project)
     plan = plan_retry(previous.data, has_deps=commands.has_package_dependencies(ctx.project_dir),
                       has_seeds=commands.has_seeds(ctx.project_dir, project))
@@ -63,6 +56,13 @@ def run_retry(runner: PackageRunner, record: Any = None) -> list[NodeResult]:
     if not plan.actions:
         logger.warning("%s", plan.reason)
         return []
+    runner.session._engine_for(runner.package_dir).start()  # dbt's version is known once it runs
+    if identity.dbt_version and runner.dbt_version and identity.dbt_version != runner.dbt_version:
+        raise ConfigurationError(
+            f"the record {previous.uri} was made with dbt {identity.dbt_version}, but this runner has dbt "
+            f"{runner.dbt_version}: dbt retry needs the same version (use get_venv(dbt_version="
+            f"{identity.dbt_version!r}) or run the command again in full)"
+        )
     params = previous.data.get("params") or {}
     extra = params.get("additional_vars")
     dataset = params.get("destination_dataset_name")

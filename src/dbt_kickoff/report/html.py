@@ -31,6 +31,8 @@ pre{white-space:pre-wrap;margin:6px 0 0;font-size:12px;color:#862e2e}
 .legend span{display:inline-block;margin-right:14px;font-size:12px}
 .legend i{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:4px;vertical-align:middle}
 """
+STEP_LEGEND = ("<span><i style='background:#e7f5ff'></i>dbt step (start, parse, nodes)</span>"
+               "<span>outlined: on the critical path</span>")
 LABEL_WIDTH = 190
 CHART_WIDTH = 1000
 ROW = 18
@@ -57,7 +59,8 @@ def _timeline(data: ReportData) -> str:
     for lane, i in lane_index.items():
         y = 20 + i * ROW
         fill = "#f8f9fa" if i % 2 else "#ffffff"
-        parts.append(f'<rect x="0" y="{y}" width="{LABEL_WIDTH + CHART_WIDTH + 20}" height="{ROW}" fill="{fill}"/>'
+        parts.append(f'<rect class="lane" x="0" y="{y}" width="{LABEL_WIDTH + CHART_WIDTH + 20}" height="{ROW}" '
+                     f'fill="{fill}"/>'
                      f'<text x="6" y="{y + 13}" fill="#495057">{escape(lane)}</text>')
     ticks = 10
     for t in range(ticks + 1):
@@ -65,6 +68,12 @@ def _timeline(data: ReportData) -> str:
         parts.append(f'<line x1="{x:.1f}" y1="16" x2="{x:.1f}" y2="{height - 4}" stroke="#e9ecef"/>'
                      f'<text x="{x:.1f}" y="12" text-anchor="middle" fill="#868e96">'
                      f'{_seconds(span * t / ticks)}</text>')
+    for number, (command, start, end, _) in enumerate(data.steps, start=1):
+        rows = [i for lane, i in lane_index.items() if lane.startswith(f"{number}. ")]
+        if rows:  # the step's whole span: the time dbt spent before and around its nodes shows as a band
+            parts.append(f'<rect class="step" x="{LABEL_WIDTH + start * scale:.1f}" y="{20 + min(rows) * ROW + 1}" '
+                         f'width="{max((end - start) * scale, 1.5):.1f}" height="{len(rows) * ROW - 2}" '
+                         f'fill="#e7f5ff"><title>{escape(command)} {end - start:.2f}s</title></rect>')
     for node in data.nodes:
         x = LABEL_WIDTH + node.start * scale
         width = max(node.seconds * scale, 1.5)
@@ -72,7 +81,7 @@ def _timeline(data: ReportData) -> str:
         stroke = ' stroke="#1c1c1c" stroke-width="1.5"' if node.result.unique_id in critical else ""
         title = escape(f"{node.result.model_name} ({node.result.resource_type}) {node.result.status} "
                        f"{node.seconds:.2f}s")
-        parts.append(f'<rect x="{x:.1f}" y="{y}" width="{width:.1f}" height="{ROW - 6}" rx="2" '
+        parts.append(f'<rect class="node" x="{x:.1f}" y="{y}" width="{width:.1f}" height="{ROW - 6}" rx="2" '
                      f'fill="{_color(node.result.status)}"{stroke}><title>{title}</title></rect>')
     parts.append("</svg>")
     return "".join(parts)
@@ -144,7 +153,7 @@ def render_html(data: ReportData) -> str:
                                          for k, v in cards)}</div>
 {error}
 <h2 id="failures">Failures</h2>{failures}
-<h2>Timeline</h2><p class="legend">{legend}<span>outlined: on the critical path</span></p>
+<h2>Timeline</h2><p class="legend">{legend}{STEP_LEGEND}</p>
 <div class="timeline" id="timeline">{_timeline(data)}</div>
 <h2 id="critical-path">Critical path ({_seconds(data.critical_seconds)} of {_seconds(data.wall_seconds)})</h2>
 {_table(data.critical_path)}
