@@ -66,7 +66,7 @@ def _timeline(data: ReportData) -> str:
     for t in range(ticks + 1):
         x = LABEL_WIDTH + t * CHART_WIDTH / ticks
         parts.append(f'<line x1="{x:.1f}" y1="16" x2="{x:.1f}" y2="{height - 4}" stroke="#e9ecef"/>'
-                     f'<text x="{x:.1f}" y="12" text-anchor="middle" fill="#868e96">'
+                     f'<text x="{x:.1f}" y="12" text-anchor="{"end" if t == ticks else "middle"}" fill="#868e96">'
                      f'{_seconds(span * t / ticks)}</text>')
     for number, (command, start, end, _) in enumerate(data.steps, start=1):
         rows = [i for lane, i in lane_index.items() if lane.startswith(f"{number}. ")]
