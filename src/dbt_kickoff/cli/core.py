@@ -49,6 +49,11 @@ def add_package_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-auto-full-refresh", action="store_true",
                         help="fail instead of refreshing an incremental model whose schema is out of sync")
     parser.add_argument("--timeout", type=float, help="seconds each dbt command may take")
+    parser.add_argument("--records", help="where run records go: a folder or fsspec URL (default: dbt-kickoff's "
+                        "state folder); see dbt-kickoff report / retry")
+    parser.add_argument("--no-records", action="store_true", help="leave no run record")
+    parser.add_argument("--keep-last", type=int, default=50, help="run records to keep (default: 50)")
+    parser.add_argument("--openlineage", metavar="URL", help="send OpenLineage events to this HTTP endpoint")
 
 
 def _parse_vars(text: str | None) -> dict[str, Any]:
@@ -105,7 +110,8 @@ def runner_from_args(args: argparse.Namespace, on_event: Any = None) -> PackageR
         source_dataset_name=args.source_dataset_name, profiles_dir=args.profiles_dir,
         profile_name=args.profile_name, target=args.target, threads=args.threads,
         auto_full_refresh_when_out_of_sync=not args.no_auto_full_refresh, command_timeout=args.timeout,
-        venv=_venv(args), on_event=on_event,
+        venv=_venv(args), on_event=on_event, records=False if args.no_records else args.records,
+        keep_last=args.keep_last, openlineage=args.openlineage,
     )
 
 
