@@ -26,7 +26,8 @@ def test_postgres_run_leaves_a_record_without_secrets(postgres: PostgresServer, 
     events = tmp_path / "events.jsonl"
     with dbt_kickoff.package(postgres.url(), project, dataset_name="records_pg", source_dataset_name="raw_records",
                              records=records, openlineage={"transport": {"type": "file",
-                                                                         "log_file_path": str(events)}}) as runner:
+                                                                         "log_file_path": str(events),
+                                                                         "append": True}}) as runner:
         results = runner.build()
     assert {r.status for r in results} <= {"success", "pass"}
     record = open_record("latest", records)
