@@ -186,10 +186,13 @@ class Recorder:
 
     def _staging_dir(self) -> Path:
         if self._staging is None:
-            self._scratch = Path(tempfile.mkdtemp(prefix="dbt-kickoff-record-"))
             store = self._store_for()
-            self._staging = store.staging_dir(self.name, self._scratch) if store else self._scratch / self.name
-            self._staging.mkdir(parents=True, exist_ok=True)
+            if store is not None and store.local_root is not None:
+                self._staging = store.staging_dir(self.name)
+            else:  # remote, or lineage only: assembled in a private temporary folder
+                self._scratch = Path(tempfile.mkdtemp(prefix="dbt-kickoff-record-"))
+                self._staging = self._scratch / self.name
+                self._staging.mkdir()
         return self._staging
 
     def _target(self) -> Path:

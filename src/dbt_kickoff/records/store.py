@@ -81,13 +81,12 @@ class RecordStore:
                 return []
         return sorted(name for name in entries if RECORD_NAME.match(name))
 
-    def staging_dir(self, name: str, scratch: Path) -> Path:
-        """Where a record is assembled: inside a local store (renamed into place), else in ``scratch``."""
-        if self._local is not None:
-            self._local.mkdir(parents=True, exist_ok=True)
-            path = self._local / f".partial-{name}"
-        else:
-            path = scratch / name
+    def staging_dir(self, name: str) -> Path:
+        """Where a local record is assembled: a hidden folder of the store, renamed into place by :meth:`publish`."""
+        if self._local is None:
+            raise ValueError("a remote store assembles records in a temporary folder")
+        self._local.mkdir(parents=True, exist_ok=True)
+        path = self._local / f".partial-{name}"
         path.mkdir(parents=True, exist_ok=True)
         return path
 
