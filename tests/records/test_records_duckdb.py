@@ -11,7 +11,15 @@ import pytest
 
 import dbt_kickoff
 from dbt_kickoff.errors import ConfigurationError, DBTProcessingError
-from dbt_kickoff.records import RecordIncomplete, RecordNotFound, RecordStore, open_record, prune
+from dbt_kickoff.records import (
+    RecordIncomplete,
+    RecordNotFound,
+    RecordStore,
+    last_successful_record,
+    open_record,
+    prune,
+)
+from dbt_kickoff.records.hook import identity_for, store_for
 from dbt_kickoff.records.identity import last_success_ref
 from tests.records.conftest import break_model
 
@@ -113,6 +121,13 @@ def test_keep_last_prunes_old_records_but_keeps_the_last_good_one(shop: tuple[Pa
             f"duckdb:///{database}", project, source_dataset_name="raw_data", records=records, keep_last=2) as runner:
         runner.seed()
         good = open_record("latest", records).name
+        # what changed-only builds look up before they run: the last good run of this package/target/vars/dbt
+        identity = identity_for(runner)
+        store = store_for(runner)
+        assert store is not None and store.uri() == str(records)
+        found = last_successful_record(store, identity)
+        assert found is not None and found.name == good and found.identity == identity
+        assert last_successful_record(store, identity_for(runner, {"other": 1})) is None
         for _ in range(3):
             with pytest.raises(DBTProcessingError):
                 runner.run(additional_vars={"break_model": True})

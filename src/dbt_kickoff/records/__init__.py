@@ -1,9 +1,11 @@
 """Run records: one folder per runner call with dbt's artifacts and ``report.json`` (local or fsspec URL).
 
 The input of ``dbt-kickoff report`` (HTML), ``retry`` and changed-only builds (the last good record of the
-same package, target, vars and dbt version is dbt's ``--state``: :func:`last_successful_record`).
+same package, target, vars and dbt version is dbt's ``--state``:
+``last_successful_record(store_for(runner), identity_for(runner, vars))``).
 """
 
+from dbt_kickoff.records.hook import identity_for, store_for
 from dbt_kickoff.records.identity import RecordIdentity
 from dbt_kickoff.records.reading import (
     Record,
@@ -27,10 +29,12 @@ __all__ = [
     "RecordSettings",
     "RecordStore",
     "default_records_root",
+    "identity_for",
     "last_record",
     "last_successful_record",
     "latest_record",
     "load_record",
     "open_record",
     "prune",
+    "store_for",
 ]

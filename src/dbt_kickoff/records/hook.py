@@ -1,13 +1,16 @@
-"""The one place the runner meets records: a decorator around each public call."""
+"""Where the runner meets records: a decorator around each public call, and the runner's record identity and
+store (what changed-only builds look up)."""
 
 from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from dbt_kickoff.records.identity import RecordIdentity, option_value, short_hash, vars_from_args
 from dbt_kickoff.records.recorder import Recorder, RunContext
+from dbt_kickoff.records.store import RecordStore
 from dbt_kickoff.reports import RunReport, StepReport
 
 if TYPE_CHECKING:
@@ -72,3 +75,28 @@ def step_finished(runner: PackageRunner, step: StepReport) -> None:
     """``RunReport.on_step``: let the current call's recorder copy the step's artifacts."""
     if runner._recorder is not None:
         runner._recorder.step_done(step)
+
+
+def identity_for(runner: PackageRunner, additional_vars: Mapping[str, Any] | None = None,
+                 destination_dataset_name: str | None = None) -> RecordIdentity:
+    """The identity a call with these vars would record: its ``state_key`` finds the last good run to use as
+    dbt's ``--state`` (:func:`dbt_kickoff.records.last_successful_record`). Starts dbt to learn its version."""
+    ctx = run_context(runner)
+    args = runner._command_line(["build"], dataset=destination_dataset_name, additional_vars=additional_vars,
+                                 full_refresh=False)
+    if ctx.dbt_version is None:
+        runner._engine_for(ctx.project_dir).start()
+    return RecordIdentity(
+        package_location=ctx.package_location, project_name=ctx.project_name,
+        profile_name=option_value(args, "--profile"), target=option_value(args, "--target"),
+        adapter_type=ctx.adapter_type, schema=ctx.destination.get("schema"),
+        vars_hash=short_hash(vars_from_args(args)), dbt_version=runner.dbt_version,
+    )
+
+
+def store_for(runner: PackageRunner) -> RecordStore | None:
+    """The store this runner writes its records to (``None`` with ``records=False``)."""
+    if not runner.record_settings.enabled:
+        return None
+    ctx = run_context(runner)
+    return runner.record_settings.store(ctx.project_name, short_hash([ctx.package_location, ctx.project_name]))
