@@ -118,7 +118,7 @@ class Recorder:
         self._step_dirs: list[str] = []
         self._folder_of: dict[str, str] = {}
         self._failed = False
-        self._guard(self._note_log_offset)
+        self._note_log_offset()
 
     # -- hooks the runner calls ---------------------------------------------------------------------------------
     def step_done(self, step: StepReport) -> None:
@@ -132,8 +132,13 @@ class Recorder:
         report.finished_at = datetime.now(timezone.utc)
         report.started_at = report.started_at or self.started_at
         report.call = report.call or self.call
-        if not report.steps and error is None and self._staging is None:
-            return  # no dbt command ran (nothing was loaded...): nothing worth a record
+        if not report.steps and self._staging is None:
+            if error is None:
+                return  # no dbt command ran (nothing was loaded...): nothing worth a record
+            try:
+                self._ctx()
+            except Exception:
+                return  # stopped before the package could be found: the call's own error says it all
         try:
             self._guard(self._write, report, error)
         finally:
@@ -161,8 +166,13 @@ class Recorder:
         return commands.log_dir(ctx.project_dir, ctx.project) / "dbt.log"
 
     def _note_log_offset(self) -> None:
-        path = self._log_file()
-        self._log_offset = path.stat().st_size if path.is_file() else 0
+        """Where dbt.log ends now, so the record keeps only this call's lines (best effort: a package that
+        cannot be resolved yet fails the call itself, and its record keeps the whole log)."""
+        try:
+            path = self._log_file()
+            self._log_offset = path.stat().st_size if path.is_file() else 0
+        except Exception:
+            self._context = None
 
     def _identity(self, report: RunReport) -> RecordIdentity:
         ctx = self._ctx()
