@@ -11,6 +11,8 @@ _URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:@
 
 def redact_url_credentials(text: str) -> str:
     """``scheme://user:password@host`` -> ``scheme://user:***@host`` anywhere in ``text``."""
+    if "@" not in text:  # no userinfo possible; skips the scan of large texts such as dbt.log
+        return text
     return _URL_USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", text)
 
 

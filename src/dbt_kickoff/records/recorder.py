@@ -283,7 +283,7 @@ class Recorder:
             step["record_dir"] = folder
             step["has_run_results"] = bool(folder and (staging / folder / "run_results.json").is_file())
         data["files"] = sorted(p.relative_to(staging).as_posix() for p in staging.rglob("*") if p.is_file())
-        (staging / REPORT_FILE).write_text(json.dumps(data, indent=1, default=str), encoding="utf-8")
+        (staging / REPORT_FILE).write_text(json.dumps(data, default=str, separators=(",", ":")), encoding="utf-8")
         if lineage:
             emit_for_record(staging, data, self.settings.openlineage)
         if store is None:
