@@ -55,3 +55,9 @@ def test_timed_out_single_command_runs_again_from_the_call_parameters() -> None:
 
 def test_call_command_strips_the_runner_options() -> None:
     assert call_command(["run", "--select", "a", *RUNNER_OPTIONS]) == ["run", "--select", "a"]
+
+
+def test_cancelled_step_with_finished_nodes_but_no_command_line_runs_the_call_again() -> None:
+    data = {"call": "build", "outcome": "cancelled", "params": {"cmd_params": ["--select", "tag:daily"]},
+            "steps": [{"command": "build", "success": False, "args": [], "record_dir": None}]}
+    assert plan_retry(data).actions[0].command == ("build", "--select", "tag:daily")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from dbt_kickoff.records.identity import RecordIdentity, option_value, short_hash, vars_from_args
 from dbt_kickoff.records.recorder import Recorder, RunContext
 from dbt_kickoff.records.store import RecordStore
-from dbt_kickoff.reports import RunReport, StepReport
+from dbt_kickoff.reports import RunReport
 
 if TYPE_CHECKING:
     from dbt_kickoff.runner import PackageRunner
@@ -71,12 +71,6 @@ def recorded(method: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def step_finished(runner: PackageRunner, step: StepReport) -> None:
-    """``RunReport.on_step``: let the current call's recorder copy the step's artifacts."""
-    if runner._recorder is not None:
-        runner._recorder.step_done(step)
-
-
 def identity_for(runner: PackageRunner, additional_vars: Mapping[str, Any] | None = None,
                  destination_dataset_name: str | None = None) -> RecordIdentity:
     """The identity a call with these vars would record: its ``state_key`` finds the last good run to use as
@@ -85,7 +79,7 @@ def identity_for(runner: PackageRunner, additional_vars: Mapping[str, Any] | Non
     args = runner._command_line(["build"], dataset=destination_dataset_name, additional_vars=additional_vars,
                                  full_refresh=False)
     if ctx.dbt_version is None:
-        runner._engine_for(ctx.project_dir).start()
+        runner.session._engine_for(ctx.project_dir).start()
     return RecordIdentity(
         package_location=ctx.package_location, project_name=ctx.project_name,
         profile_name=option_value(args, "--profile"), target=option_value(args, "--target"),

@@ -118,6 +118,7 @@ class Recorder:
         self._step_dirs: list[str] = []
         self._folder_of: dict[str, str] = {}
         self._failed = False
+        self._running: list[str] = []
         self._note_log_offset()
 
     # -- hooks the runner calls ---------------------------------------------------------------------------------
@@ -132,6 +133,7 @@ class Recorder:
         report.finished_at = datetime.now(timezone.utc)
         report.started_at = report.started_at or self.started_at
         report.call = report.call or self.call
+        self._running = _note_cancelled_step(report, error)
         if not report.steps and self._staging is None:
             if error is None:
                 return  # no dbt command ran (nothing was loaded...): nothing worth a record
@@ -276,6 +278,7 @@ class Recorder:
             params=json.loads(self.redact(json.dumps(self.params, default=str))),
             runner=ctx.runner_options,
             step_dirs=self._step_dirs,
+            running=self._running,
             duration=(report.finished_at - self.started_at).total_seconds() if report.finished_at else None,
         )
         for step in data["steps"]:
@@ -315,6 +318,18 @@ class Recorder:
             shutil.rmtree(self._staging, ignore_errors=True)  # a half-written local record never stays
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
+
+
+def _note_cancelled_step(report: RunReport, error: BaseException | None) -> list[str]:
+    """A cancelled step left no step report: add one with the nodes it finished; return those still running."""
+    if not isinstance(error, DbtCancelled):
+        return []
+    known = {r.unique_id for r in report.results}
+    finished = [r for r in error.results if r.unique_id not in known]
+    if finished or error.running:
+        report.steps.append(StepReport(command=error.command or "cancelled", results=finished, duration=0.0,
+                                       success=False))
+    return list(error.running)
 
 
 def _last_args(report: RunReport) -> list[str]:

@@ -80,8 +80,7 @@ def plan_retry(data: Mapping[str, Any], *, has_deps: bool = False, has_seeds: bo
             done += 1
         actions += [action for _, action in plan[done:]]
         return RetryPlan(actions=actions)
-    if failed_last:
-        assert last is not None
+    if failed_last and last is not None and last.get("args"):
         return RetryPlan(actions=[_redo(last, RetryAction("run", tuple(call_command(last.get("args") or ())),
                                                           full_refresh="--full-refresh" in (last.get("args") or ())))])
     command = _interrupted_command(data)
