@@ -135,7 +135,8 @@ def render_html(data: ReportData) -> str:
         f"{escape(r.status)}</small><pre>{escape((r.message or '').strip())}</pre></div>"
         for r in data.failures
     ) or "<p>No failures.</p>"
-    error = (f"<div class='failure'><b>The run stopped</b><pre>{escape(report.error)}</pre></div>"
+    running = f"<p>Running when it stopped: {escape(', '.join(data.running))}</p>" if data.running else ""
+    error = (f"<div class='failure'><b>The run stopped</b><pre>{escape(report.error)}</pre>{running}</div>"
              if report.error and not data.failures else "")
     legend = "".join(f"<span><i style='background:{c}'></i>{s}</span>"
                      for s, c in (("success / pass", "#2f9e44"), ("warn", "#f59f00"), ("error / fail", "#e03131"),

@@ -43,6 +43,8 @@ class ReportData:
     critical_path: list[TimelineNode] = field(default_factory=list)
     steps: list[tuple[str, float, float, bool | None]] = field(default_factory=list)
     """(command, start, end, success) per step, in seconds from the run's start."""
+    running: list[str] = field(default_factory=list)
+    """Nodes that were running when the run was stopped (cancel, timeout)."""
 
     @property
     def counts(self) -> Counter[str]:
@@ -122,7 +124,7 @@ def build_report_data(name: str, data: Mapping[str, Any], manifest: Mapping[str,
     return ReportData(
         name=name, report=report, identity=data.get("identity") or {}, package=data.get("package") or {},
         destination=data.get("destination") or {}, wall_seconds=wall, nodes=nodes, lanes=lanes,
-        critical_path=critical_path(nodes, _parents(manifest)), steps=steps,
+        critical_path=critical_path(nodes, _parents(manifest)), steps=steps, running=list(data.get("running") or ()),
     )
 
 

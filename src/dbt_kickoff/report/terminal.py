@@ -40,4 +40,6 @@ def render_terminal(data: ReportData, slowest: int = 10) -> Group:
                                    (failure.message or "").strip().splitlines()[0] if failure.message else ""))
     if report.error and not data.failures:
         parts.append(Text(f"stopped: {report.error.splitlines()[0]}", style="yellow"))
+    if data.running:
+        parts.append(Text(f"running when it stopped: {', '.join(data.running)}", style="yellow"))
     return Group(*parts)  # type: ignore[arg-type]
