@@ -45,6 +45,15 @@ class CycleReport:
     def seconds(self) -> float:
         return self.load_seconds + self.transform_seconds
 
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (what ``dbt-kickoff watch --json`` prints per cycle)."""
+        return {
+            "cycle": self.number, "started_at": self.started_at.isoformat(), "ok": self.ok,
+            "load_seconds": round(self.load_seconds, 3), "transform_seconds": round(self.transform_seconds, 3),
+            "loaded": self.loaded, "skipped": self.skipped, "missed_slots": self.missed_slots,
+            "error": str(self.error) if self.error else None, "results": [r.to_dict() for r in self.results],
+        }
+
 
 def _loaded_names(loaded: Any) -> list[str]:
     if loaded is None:

@@ -1,4 +1,8 @@
-"""Live progress for people: one line per finished node and a status line for what runs now."""
+"""Live progress for people: one line per finished node and a status line for what runs now.
+
+In a non-terminal (CI logs, orchestrator logs) there is no status line and no wrapping: each node is exactly
+one line, however long, so log search and grep see whole lines.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,18 @@ STATUS_STYLES = {
 }
 
 
+WIDE = 240
+"""Width tables get when the output is not a terminal (rich would otherwise wrap them at 80 columns)."""
+
+
+def console_for(stderr: bool = False) -> Console:
+    """A console that never wraps at 80 columns when its output is not a terminal."""
+    console = Console(stderr=stderr)
+    if console.is_terminal:
+        return console
+    return Console(stderr=stderr, width=max(console.width, WIDE), soft_wrap=True)
+
+
 class NodeProgress:
     """An ``on_event`` handler that prints each node as dbt finishes it, with a live status line."""
 
@@ -27,8 +43,9 @@ class NodeProgress:
         self._status: Status | None = None
 
     def __enter__(self) -> NodeProgress:
-        self._status = self.console.status("starting dbt…")
-        self._status.start()
+        if self.console.is_terminal:
+            self._status = self.console.status("starting dbt…")
+            self._status.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -48,7 +65,7 @@ class NodeProgress:
             seconds = f"{node.execution_time:.2f}s" if node.execution_time is not None else ""
             self.console.print(
                 f"[{style}]{node.status:>8}[/] {node.resource_type:<9} {node.name}  [dim]{seconds}[/]",
-                highlight=False,
+                highlight=False, soft_wrap=not self.console.is_terminal,
             )
         if self._status is not None:
             now = ", ".join(list(self.running.values())[:3]) or "…"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,10 @@ class NodeResult:
     rows_affected: int | None = None
     failures: int | None = None
     thread_id: str | None = None
+    started_at: datetime | None = None
+    """When dbt started the node (its first timing entry, UTC); ``None`` when dbt reported no timing."""
+    completed_at: datetime | None = None
+    """When dbt finished the node (its last timing entry, UTC)."""
     compiled_code: str | None = field(default=None, repr=False)
     adapter_response: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
@@ -32,9 +37,45 @@ class NodeResult:
         return self.status in FAILURE_STATUSES
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        """A JSON-ready dict (datetimes as ISO 8601 strings)."""
+        data = {f.name: getattr(self, f.name) for f in fields(self)}  # not asdict(): it deep-copies every value
         data["adapter_response"] = dict(self.adapter_response)
+        for name in ("started_at", "completed_at"):
+            value = data[name]
+            data[name] = value.isoformat() if value is not None else None
         return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> NodeResult:
+        """The inverse of :meth:`to_dict` (unknown keys are ignored)."""
+        known = {f.name for f in fields(cls)}
+        values = {key: value for key, value in data.items() if key in known}
+        for name in ("started_at", "completed_at"):
+            values[name] = parse_timestamp(values.get(name))
+        values["adapter_response"] = dict(values.get("adapter_response") or {})
+        return cls(**values)
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """An ISO 8601 text from dbt (``2026-12-01T10:00:00.123456Z``) as an aware UTC datetime; else ``None``."""
+    if isinstance(value, datetime):
+        return value
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _timing_bounds(entry: Mapping[str, Any]) -> tuple[datetime | None, datetime | None]:
+    """The earliest start and latest end of a run_results entry's ``timing`` list (compile, execute)."""
+    starts = [parse_timestamp(t.get("started_at")) for t in entry.get("timing") or ()]
+    ends = [parse_timestamp(t.get("completed_at")) for t in entry.get("timing") or ()]
+    started = [s for s in starts if s is not None]
+    completed = [e for e in ends if e is not None]
+    return (min(started) if started else None), (max(completed) if completed else None)
 
 
 def _node_name(unique_id: str) -> str:
@@ -54,6 +95,7 @@ def node_result_from_artifact(entry: Mapping[str, Any], node_names: Mapping[str,
     rows = adapter_response.get("rows_affected")
     failures = entry.get("failures")
     name = (node_names or {}).get(unique_id) or _node_name(unique_id)
+    started_at, completed_at = _timing_bounds(entry)
     return NodeResult(
         model_name=name,
         unique_id=unique_id,
@@ -64,6 +106,8 @@ def node_result_from_artifact(entry: Mapping[str, Any], node_names: Mapping[str,
         rows_affected=int(rows) if isinstance(rows, int) else None,
         failures=int(failures) if isinstance(failures, int) else None,
         thread_id=entry.get("thread_id"),
+        started_at=started_at,
+        completed_at=completed_at,
         compiled_code=entry.get("compiled_code"),
         adapter_response=adapter_response,
     )

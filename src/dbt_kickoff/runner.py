@@ -9,7 +9,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,10 @@ from dbt_kickoff.errors import ConfigurationError, DbtCancelled, IncrementalSche
 from dbt_kickoff.fingerprint import project_fingerprint
 from dbt_kickoff.loaded import loaded_tables, source_selectors
 from dbt_kickoff.profiles import Profile, ProfilesDir, resolve_destination
+from dbt_kickoff.records.hook import recorded
+from dbt_kickoff.records.recorder import Recorder, RecordSettings
 from dbt_kickoff.redaction import Redactor
+from dbt_kickoff.reports import RunReport, StepReport
 from dbt_kickoff.results import NodeResult
 from dbt_kickoff.sources import LocalSource, PackageSource, ResolvedPackage, open_source, read_project_file
 from dbt_kickoff.validation import validated, validated_methods
@@ -29,31 +32,7 @@ from dbt_kickoff.validation import validated, validated_methods
 logger = logging.getLogger("dbt_kickoff")
 
 
-@dataclass
-class StepReport:
-    """One dbt command of a run: its arguments, node results and wall time."""
-
-    command: str
-    results: list[NodeResult]
-    duration: float
-    warnings: list[str] = field(default_factory=list)
-    full_refresh_retry: bool = False
-    parsed: bool = True
-    """False when a warm runner reused its parsed manifest (no parse at all for this step)."""
-    nothing_selected: bool = False
-    """True when the step's selection matched no nodes (nothing ran; not an error)."""
-
-
-@dataclass
-class RunReport:
-    """What the last public call did, step by step, and on which commit of the package."""
-
-    steps: list[StepReport] = field(default_factory=list)
-    commit_sha: str | None = None
-
-    @property
-    def results(self) -> list[NodeResult]:
-        return [r for step in self.steps for r in step.results]
+__all__ = ["PackageRunner", "RunReport", "StepReport", "package"]
 
 
 def _lock_path(project_dir: Path) -> Path:
@@ -94,6 +73,7 @@ class PackageRunner:
         recycle_above_memory_mb: float | None = None,
         cancel_grace: float = 10.0,
         destination_factory: Callable[[], Profile | None] | None = None,
+        record_settings: RecordSettings | None = None,
     ) -> None:
         self.source = source
         self.profile = profile
@@ -109,6 +89,8 @@ class PackageRunner:
         self.on_event = on_event
         self.reuse_manifest = reuse_manifest
         self.last_report = RunReport()
+        self.record_settings = record_settings or RecordSettings()
+        self._recorder: Recorder | None = None
         self._redact = Redactor(self.profile.secret_env.values() if self.profile else ())
         self.session = DbtSession(
             environment, env=dict(self.profile.secret_env) if self.profile else {}, redact=self._redact,
@@ -124,6 +106,11 @@ class PackageRunner:
     @property
     def package_dir(self) -> Path:
         return self._resolved().project_dir
+
+    @property
+    def package(self) -> ResolvedPackage:
+        """The package in use: its folder, where it came from, its commit."""
+        return self._resolved()
 
     @property
     def commit_sha(self) -> str | None:
@@ -149,6 +136,7 @@ class PackageRunner:
         self._set_package(self.source.ensure_newest())
         return self._resolved()
 
+    @recorded
     def run_all(
         self,
         run_params: Sequence[str] | None = ("--fail-fast",),
@@ -177,40 +165,48 @@ class PackageRunner:
             self._step(["test"], additional_vars=extra, dataset=dataset)
         return report.results
 
+    @recorded
     def run(self, cmd_params: Sequence[str] = (), additional_vars: Mapping[str, Any] | None = None,
             destination_dataset_name: str | None = None, full_refresh: bool = False) -> list[NodeResult]:
         """``dbt run``; an incremental model out of sync is retried with ``--full-refresh`` when allowed."""
         return self._single(["run", *cmd_params], additional_vars, destination_dataset_name, full_refresh)
 
+    @recorded
     def build(self, cmd_params: Sequence[str] = (), additional_vars: Mapping[str, Any] | None = None,
               destination_dataset_name: str | None = None, full_refresh: bool = False) -> list[NodeResult]:
         """``dbt build`` (seeds, models, snapshots and tests in DAG order)."""
         return self._single(["build", *cmd_params], additional_vars, destination_dataset_name, full_refresh)
 
+    @recorded
     def test(self, cmd_params: Sequence[str] = (), additional_vars: Mapping[str, Any] | None = None,
              destination_dataset_name: str | None = None) -> list[NodeResult]:
         """``dbt test``."""
         return self._single(["test", *cmd_params], additional_vars, destination_dataset_name)
 
+    @recorded
     def seed(self, cmd_params: Sequence[str] = (), additional_vars: Mapping[str, Any] | None = None,
              destination_dataset_name: str | None = None, full_refresh: bool = False) -> list[NodeResult]:
         """``dbt seed``."""
         return self._single(["seed", *cmd_params], additional_vars, destination_dataset_name, full_refresh)
 
+    @recorded
     def snapshot(self, cmd_params: Sequence[str] = (), additional_vars: Mapping[str, Any] | None = None,
                  destination_dataset_name: str | None = None) -> list[NodeResult]:
         """``dbt snapshot``."""
         return self._single(["snapshot", *cmd_params], additional_vars, destination_dataset_name)
 
+    @recorded
     def source_freshness(self, cmd_params: Sequence[str] = (), additional_vars: Mapping[str, Any] | None = None,
                          destination_dataset_name: str | None = None) -> list[NodeResult]:
         """``dbt source freshness`` (results from sources.json)."""
         return self._single(["source", "freshness", *cmd_params], additional_vars, destination_dataset_name)
 
+    @recorded
     def deps(self) -> list[NodeResult]:
         """``dbt deps``: install the packages in packages.yml / dependencies.yml."""
         return self._single(["deps"], None, None)
 
+    @recorded
     def invoke(self, args: Sequence[str], additional_vars: Mapping[str, Any] | None = None) -> list[NodeResult]:
         """Any other dbt command, e.g. ``invoke(["ls", "--select", "tag:daily"])``."""
         if not args:
@@ -224,6 +220,7 @@ class PackageRunner:
         with self._locked():
             return self._sources(additional_vars, destination_dataset_name)
 
+    @recorded
     def transform_loaded(
         self,
         loaded: Any,
@@ -255,6 +252,17 @@ class PackageRunner:
             return self._step([command, "--select", *selectors, *cmd_params], additional_vars=additional_vars,
                               dataset=destination_dataset_name)
 
+    @recorded
+    def retry(self, record: Any = None) -> list[NodeResult]:
+        """Rerun only what the last recorded call of this package left failed, skipped or undone (dbt's
+        ``retry``; for ``run_all`` also the steps that never ran). ``record``: a :class:`~dbt_kickoff.records.Record`,
+        a record folder/URL, or ``None`` for this package's last record. After a successful run it does
+        nothing (a log line says so) and returns ``[]``. A record of another package or dbt version raises
+        :class:`ConfigurationError`."""
+        from dbt_kickoff.records.retry_run import run_retry
+
+        return run_retry(self, record)
+
     def close(self) -> None:
         """Stop the dbt process (a running command is cancelled first: SIGINT, grace, kill) and remove the
         generated profiles. The runner can be used again afterwards."""
@@ -274,7 +282,10 @@ class PackageRunner:
     # -- internals --------------------------------------------------------------------------------------------
     def _new_report(self) -> RunReport:
         self.session.begin()
-        self.last_report = RunReport()
+        if self._recorder is None:
+            self.last_report = RunReport()
+        else:  # the record hook made this call's report
+            self.last_report.on_step = self._recorder.step_done
         return self.last_report
 
     def _single(self, command: list[str], additional_vars: Mapping[str, Any] | None, dataset: str | None,
@@ -382,16 +393,19 @@ class PackageRunner:
         args = self._command_line(command, dataset=dataset, additional_vars=additional_vars, full_refresh=full_refresh)
         logger.info("dbt %s in %s", command_name, package.location)
         started = time.perf_counter()
+        started_at = datetime.now(timezone.utc)
         target = commands.target_dir(package.project_dir, self._project)
         invocation = Invocation(args=args, timeout=self.command_timeout, target_dir=target, env=self._secret_env())
         if command[0] in command_line.MANIFEST_COMMANDS:
             invocation = self._with_manifest_key(invocation, dataset, additional_vars)
         outcome = self.session.execute(invocation, self._handle_event, cwd=package.project_dir)
         results = commands.read_results(command, target, outcome)
-        self.last_report.steps.append(
+        self.last_report.add(
             StepReport(command=command_name, results=results, duration=time.perf_counter() - started,
                        warnings=outcome.warnings, parsed=outcome.parsed or not invocation.manifest_key,
-                       nothing_selected=outcome.nothing_selected and not results)
+                       nothing_selected=outcome.nothing_selected and not results,
+                       args=[self._redact(a) for a in args], invocation_id=outcome.invocation_id,
+                       started_at=started_at, success=outcome.success)
         )
         if outcome.nothing_selected and not results:
             logger.warning("dbt %s: the selection matched no nodes; nothing was run", command_name)
@@ -481,6 +495,10 @@ def package(
     recycle_above_memory_mb: float | None = None,
     cancel_grace: float = 10.0,
     warm_start: bool = True,
+    records: str | Path | bool | None = None,
+    keep_last: int | None = 50,
+    records_options: Mapping[str, Any] | None = None,
+    openlineage: Any = None,
 ) -> PackageRunner:
     """A :class:`PackageRunner` for the dbt package at ``package_location`` writing to ``destination``.
 
@@ -500,9 +518,16 @@ def package(
     Stopping: ``runner.cancel()`` (any thread) or any exception in the waiting thread sends dbt SIGINT, waits
     ``cancel_grace`` seconds, then kills it; ``command_timeout`` does the same after so many seconds.
     ``warm_start``: start dbt in the background now (a local package), so importing dbt overlaps your own work.
+    Run records: every call leaves ``<records>/<UTC start>-<id>/`` (dbt's artifacts and ``report.json``);
+    ``records`` is a folder or fsspec URL (``records_options``: fsspec storage options), ``None`` for a folder
+    under the user's state dir, ``False`` for none; ``keep_last`` records are kept. ``openlineage``: ``None``
+    (emit when the OpenLineage client is configured by its env/config), ``False``, ``True``, a client config
+    mapping, a URL, or an ``OpenLineageClient``.
     """
     if threads is not None and threads < 1:
         raise ConfigurationError(f"threads must be a positive number, not {threads}")
+    if keep_last is not None and keep_last < 1:
+        raise ConfigurationError(f"keep_last must be a positive number of records (or None for all), not {keep_last}")
     if destination is None and dataset_name is None and profiles_dir is not None and not Path(profiles_dir).is_dir():
         raise ConfigurationError(f"profiles_dir {profiles_dir} is not a folder")
 
@@ -538,6 +563,8 @@ def package(
         recycle_after_commands=recycle_after_commands,
         recycle_above_memory_mb=recycle_above_memory_mb,
         cancel_grace=cancel_grace,
+        record_settings=RecordSettings(records=records, keep_last=keep_last,
+                                       storage_options=dict(records_options or {}), openlineage=openlineage),
     )
     if isinstance(source, LocalSource):  # a local folder is checked now, so bad input fails at once
         if warm_start:

@@ -8,11 +8,9 @@ import sys
 from contextlib import nullcontext
 from typing import Any
 
-from rich.console import Console
-
 from dbt_kickoff.cli import destination
 from dbt_kickoff.errors import ConfigurationError, DbtCancelled, DBTProcessingError
-from dbt_kickoff.progress import NodeProgress, results_table
+from dbt_kickoff.progress import NodeProgress, console_for, results_table
 from dbt_kickoff.runner import PackageRunner, RunReport, package
 from dbt_kickoff.signals import cancel_on_signals
 from dbt_kickoff.validation import cli_text, cli_type
@@ -70,6 +68,11 @@ def add_package_arguments(parser: argparse.ArgumentParser) -> None:
                         help="fail instead of refreshing an incremental model whose schema is out of sync")
     parser.add_argument("--timeout", type=cli_type("command_timeout", "--timeout"),
                         help="seconds each dbt command may take (> 0)")
+    parser.add_argument("--records", help="where run records go: a folder or fsspec URL (default: dbt-kickoff's "
+                        "state folder); see dbt-kickoff report / retry")
+    parser.add_argument("--no-records", action="store_true", help="leave no run record")
+    parser.add_argument("--keep-last", type=int, default=50, help="run records to keep (default: 50)")
+    parser.add_argument("--openlineage", metavar="URL", help="send OpenLineage events to this HTTP endpoint")
 
 
 def _parse_vars(text: str | None) -> dict[str, Any]:
@@ -87,18 +90,8 @@ def _parse_vars(text: str | None) -> dict[str, Any]:
 def report_json(report: RunReport, success: bool, error: str | None = None,
                 cancelled: DbtCancelled | None = None) -> str:
     return json.dumps(
-        {
-            "success": success,
-            "error": error,
-            "cancelled": cancelled.reason if cancelled else None,
-            "running": cancelled.running if cancelled else [],
-            "commit_sha": report.commit_sha,
-            "steps": [
-                {"command": s.command, "duration": round(s.duration, 3), "full_refresh_retry": s.full_refresh_retry,
-                 "nothing_selected": s.nothing_selected, "results": [r.to_dict() for r in s.results]}
-                for s in report.steps
-            ],
-        },
+        {**report.to_dict(), "success": success, "error": error,
+         "cancelled": cancelled.reason if cancelled else None, "running": cancelled.running if cancelled else []},
         indent=2,
         default=str,
     )
@@ -138,13 +131,14 @@ def runner_from_args(args: argparse.Namespace, on_event: Any = None) -> PackageR
         source_dataset_name=args.source_dataset_name, profiles_dir=args.profiles_dir,
         profile_name=args.profile_name, target=args.target, threads=args.threads,
         auto_full_refresh_when_out_of_sync=not args.no_auto_full_refresh, command_timeout=args.timeout,
-        venv=_venv(args), on_event=on_event,
+        venv=_venv(args), on_event=on_event, records=False if args.no_records else args.records,
+        keep_last=args.keep_last, openlineage=args.openlineage,
     )
 
 
 def handle_run(args: argparse.Namespace) -> int:
     """Run the command; SIGTERM / SIGINT cancel dbt (its queries too), print what finished and exit 143 / 130."""
-    console = Console(stderr=True)
+    console = console_for(stderr=True)
     progress = NodeProgress(console) if not args.json else None
     runner = runner_from_args(args, on_event=progress)
     with runner, cancel_on_signals(runner) as received:
@@ -155,7 +149,7 @@ def handle_run(args: argparse.Namespace) -> int:
             if args.json:
                 print(report_json(runner.last_report, False, str(exc), cancelled=exc))
             else:
-                Console().print(results_table(runner.last_report.results))
+                console_for().print(results_table(runner.last_report.results))
             print(f"error: {exc}", file=sys.stderr)
             return received.exit_status or exc.exit_status
         except DBTProcessingError as exc:
@@ -168,7 +162,7 @@ def handle_run(args: argparse.Namespace) -> int:
     if args.json:
         print(report_json(runner.last_report, True))
     else:
-        Console().print(results_table(runner.last_report.results))
+        console_for().print(results_table(runner.last_report.results))
         if runner.last_report.commit_sha:
             print(f"package commit: {runner.last_report.commit_sha}", file=sys.stderr)
     if empty and args.fail_on_empty_selection:

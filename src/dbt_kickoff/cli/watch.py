@@ -13,11 +13,10 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from rich.console import Console
-
 from dbt_kickoff.cli.core import add_package_arguments, runner_from_args
 from dbt_kickoff.cycles import CycleReport, iter_cycles
 from dbt_kickoff.errors import ConfigurationError
+from dbt_kickoff.progress import console_for
 from dbt_kickoff.signals import cancel_on_signals
 from dbt_kickoff.validation import cli_text, cli_type
 
@@ -60,12 +59,7 @@ def load_function(spec: str | None) -> Callable[[], Any] | None:
 
 
 def cycle_json(report: CycleReport) -> str:
-    return json.dumps({
-        "cycle": report.number, "started_at": report.started_at.isoformat(), "ok": report.ok,
-        "load_seconds": round(report.load_seconds, 3), "transform_seconds": round(report.transform_seconds, 3),
-        "loaded": report.loaded, "skipped": report.skipped, "missed_slots": report.missed_slots,
-        "error": str(report.error) if report.error else None, "results": [r.to_dict() for r in report.results],
-    }, default=str)
+    return json.dumps(report.to_dict(), default=str)
 
 
 def cycle_line(report: CycleReport) -> str:
@@ -91,7 +85,7 @@ class _StopCycles:
 
 def handle_watch(args: argparse.Namespace) -> int:
     load = load_function(args.load)
-    console = Console(stderr=True)
+    console = console_for(stderr=True)
     failures = 0
     with runner_from_args(args) as runner:
         stop = _StopCycles(runner)

@@ -87,6 +87,12 @@ class DbtSession:
         engine = self._engine_for(cwd)
         return engine.sources(dataclasses.replace(invocation, cancel_token=self._token), on_event)
 
+    def start(self, cwd: Path) -> Engine:
+        """Start the engine for the project folder ``cwd`` now (its ``dbt_version`` is then known)."""
+        engine = self._engine_for(cwd)
+        engine.start()
+        return engine
+
     def warm_up(self, cwd: Path) -> None:
         """Start the engine in the background (importing dbt overlaps the caller's own work)."""
         engine = self._engine_for(cwd, wait=False)

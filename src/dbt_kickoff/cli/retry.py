@@ -1,0 +1,92 @@
+"""``dbt-kickoff retry``: rerun only what a recorded run left failed, skipped or undone."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from dbt_kickoff.cli.report import add_records_argument, storage_options
+from dbt_kickoff.errors import ConfigurationError, DBTProcessingError
+from dbt_kickoff.progress import NodeProgress, console_for, results_table
+from dbt_kickoff.records import Record, open_record
+from dbt_kickoff.runner import PackageRunner, package
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "retry", help="rerun the failed and skipped nodes of a recorded run (and the steps it never reached)",
+        description="Rerun what a recorded run left failed, skipped or undone, with dbt's retry. RECORD is a "
+                    "record folder or URL, a record name (with --records), or 'latest' (the default). The package "
+                    "and destination come from the record unless given; a destination with a password must be "
+                    "given again (records never hold secrets).",
+    )
+    parser.add_argument("record", nargs="?", default="latest", help="record folder/URL, name, or 'latest'")
+    add_records_argument(parser)
+    parser.add_argument("--package-location", help="the package (default: the record's)")
+    parser.add_argument("--destination", help="connection URL (default: the record's, when it holds no secret)")
+    parser.add_argument("--dbt-version", help="run in a cached virtual environment with this dbt version")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
+    parser.set_defaults(handler=handle_retry)
+
+
+def _destination(record: Record, given: str | None) -> Any:
+    if given:
+        return given
+    destination = record.data.get("destination") or {}
+    output = destination.get("output")
+    if not output:
+        return None  # the package's own profiles.yml
+    if "env_var(" in json.dumps(output):
+        raise ConfigurationError(
+            f"the record {record.name} was written to a {destination.get('type')} destination whose credentials "
+            "are not kept in records: pass --destination URL"
+        )
+    return dict(output)
+
+
+def runner_for_record(record: Record, args: argparse.Namespace, on_event: Any = None) -> PackageRunner:
+    """A runner on the record's package and destination (or those given), writing records where it came from."""
+    options = record.data.get("runner") or {}
+    venv = None
+    if args.dbt_version:
+        from dbt_kickoff.environments.venv import get_venv
+
+        venv = get_venv(args.destination, args.dbt_version)
+    destination = record.data.get("destination") or {}
+    location = args.package_location or (record.data.get("package") or {}).get("location")
+    if not location:
+        raise ConfigurationError(f"the record {record.name} does not name its package: pass --package-location")
+    return package(
+        _destination(record, args.destination),
+        location,
+        dataset_name=options.get("dataset_name"), source_dataset_name=options.get("source_dataset_name"),
+        profiles_dir=destination.get("profiles_dir"), profile_name=options.get("profile_name"),
+        target=options.get("target"), threads=options.get("threads"), venv=venv, on_event=on_event,
+        records=record.store.location, records_options=storage_options(args),
+    )
+
+
+def handle_retry(args: argparse.Namespace) -> int:
+    record = open_record(args.record, args.records, storage_options(args))
+    console = console_for(stderr=True)
+    progress = NodeProgress(console) if not args.json else None
+    runner = runner_for_record(record, args, on_event=progress)
+    with runner:
+        try:
+            if progress is not None:
+                with progress:
+                    results = runner.retry(record)
+            else:
+                results = runner.retry(record)
+        except DBTProcessingError:
+            if args.json:
+                print(json.dumps(runner.last_report.to_dict(), indent=2, default=str))
+            raise
+    if args.json:
+        print(json.dumps(runner.last_report.to_dict(), indent=2, default=str))
+    elif not results:
+        console.print(f"nothing to retry: the run {record.name} ended with '{record.outcome}'")
+    else:
+        console_for().print(results_table(results, title=f"retry of {record.name}"))
+    return 0

@@ -1,0 +1,171 @@
+"""Where run records live: a local folder, or any fsspec URL (``s3://``, ``gs://``, ``az://``, ``file://``).
+
+Layout under the store's root::
+
+    <UTC start>-<record id>/        one folder per invocation; ``report.json`` is written last
+    refs/<key>                      a small text file naming a record (the last one, the last good one...)
+
+A local record is written into a hidden ``.partial-<name>`` folder and renamed into place, so a record folder
+either has its ``report.json`` or is not there at all; a remote one gets ``report.json`` after every other file.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from dbt_kickoff.errors import ConfigurationError
+
+RECORD_NAME = re.compile(r"^\d{8}T\d{6,12}Z-[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}$")
+REPORT_FILE = "report.json"
+
+
+def is_url(location: str) -> bool:
+    return "://" in location and not location.startswith("file://")
+
+
+class RecordStore:
+    """A folder of run records, local or remote (fsspec; its back end is an optional extra)."""
+
+    def __init__(self, location: str | Path, storage_options: Mapping[str, Any] | None = None) -> None:
+        text = str(location)
+        self.location = text
+        self._local: Path | None = None
+        self._fs: Any = None
+        if text.startswith("file://"):
+            self._local = Path(text[len("file://"):])
+        elif not is_url(text):
+            self._local = Path(text).expanduser()
+        else:
+            try:
+                import fsspec
+            except ImportError:
+                raise ConfigurationError(
+                    f"records={text!r} needs fsspec and its back end: pip install 'dbt-kickoff[records-s3]' "
+                    "(or records-gcs, records-azure)"
+                ) from None
+            try:
+                self._fs, self._root = fsspec.core.url_to_fs(text, **dict(storage_options or {}))
+            except (ImportError, ValueError) as exc:
+                raise ConfigurationError(
+                    f"records={text!r}: {exc} (install the fsspec back end, e.g. pip install "
+                    "'dbt-kickoff[records-s3]')"
+                ) from None
+            self._root = self._root.rstrip("/")
+
+    @property
+    def local_root(self) -> Path | None:
+        """The folder of a local store, else ``None``."""
+        return self._local
+
+    def uri(self, name: str = "") -> str:
+        if self._local is not None:
+            return str(self._local / name) if name else str(self._local)
+        protocol = self._fs.protocol if isinstance(self._fs.protocol, str) else self._fs.protocol[0]
+        return f"{protocol}://{self._root}/{name}" if name else f"{protocol}://{self._root}"
+
+    # -- records ------------------------------------------------------------------------------------------------
+    def names(self) -> list[str]:
+        """Every complete or half-written record name, oldest first (names start with their UTC start)."""
+        if self._local is not None:
+            if not self._local.is_dir():
+                return []
+            entries = [p.name for p in self._local.iterdir() if p.is_dir()]
+        else:
+            try:
+                entries = [p.rstrip("/").rsplit("/", 1)[-1] for p in self._fs.ls(self._root, detail=False)]
+            except FileNotFoundError:
+                return []
+        return sorted(name for name in entries if RECORD_NAME.match(name))
+
+    def staging_dir(self, name: str) -> Path:
+        """Where a local record is assembled: a hidden folder of the store, renamed into place by :meth:`publish`."""
+        if self._local is None:
+            raise ValueError("a remote store assembles records in a temporary folder")
+        self._local.mkdir(parents=True, exist_ok=True)
+        path = self._local / f".partial-{name}"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def publish(self, staging: Path, name: str) -> str:
+        """Move the assembled record into the store (``report.json`` last) and return its URI."""
+        if self._local is not None:
+            staging.rename(self._local / name)
+            return self.uri(name)
+        target = f"{self._root}/{name}"
+        report = staging / REPORT_FILE
+        for path in sorted(staging.rglob("*")):
+            if path.is_file() and path != report:
+                self._fs.put_file(str(path), f"{target}/{path.relative_to(staging).as_posix()}")
+        self._fs.put_file(str(report), f"{target}/{REPORT_FILE}")
+        return self.uri(name)
+
+    def delete(self, name: str) -> None:
+        if self._local is not None:
+            shutil.rmtree(self._local / name, ignore_errors=True)
+        else:
+            self._fs.rm(f"{self._root}/{name}", recursive=True)
+
+    def read_bytes(self, name: str, file: str) -> bytes:
+        """A file of a record; ``FileNotFoundError`` when it is not there."""
+        if self._local is not None:
+            return (self._local / name / file).read_bytes()
+        with self._fs.open(f"{self._root}/{name}/{file}", "rb") as handle:
+            return bytes(handle.read())
+
+    def files(self, name: str) -> list[str]:
+        """The files of a record, relative to it."""
+        if self._local is not None:
+            folder = self._local / name
+            return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+        prefix = f"{self._root}/{name}/"
+        return sorted(p[len(prefix):] for p in self._fs.find(prefix))
+
+    def download(self, name: str, destination: Path, prefix: str = "") -> Path:
+        """Copy a record's files (those under ``prefix``) into ``destination``; return that folder."""
+        destination.mkdir(parents=True, exist_ok=True)
+        for file in self.files(name):
+            if file.startswith(prefix):
+                target = destination / file[len(prefix):].lstrip("/")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(self.read_bytes(name, file))
+        return destination
+
+    # -- refs ---------------------------------------------------------------------------------------------------
+    def write_ref(self, key: str, name: str) -> None:
+        """Point ``refs/<key>`` at a record (atomic: a local rename, a single object PUT)."""
+        if self._local is not None:
+            folder = self._local / "refs"
+            folder.mkdir(parents=True, exist_ok=True)
+            tmp = folder / f".{key}.tmp"
+            tmp.write_text(name, encoding="utf-8")
+            tmp.replace(folder / key)
+        else:
+            self._fs.pipe_file(f"{self._root}/refs/{key}", name.encode())
+
+    def read_ref(self, key: str) -> str | None:
+        try:
+            if self._local is not None:
+                name = (self._local / "refs" / key).read_text(encoding="utf-8").strip()
+            else:
+                name = self._fs.cat_file(f"{self._root}/refs/{key}").decode().strip()
+        except (FileNotFoundError, OSError):
+            return None
+        return name if RECORD_NAME.match(name) else None
+
+    def refs(self) -> dict[str, str]:
+        """Every ref and the record it names."""
+        if self._local is not None:
+            folder = self._local / "refs"
+            keys = [p.name for p in folder.iterdir() if p.is_file() and not p.name.startswith(".")] \
+                if folder.is_dir() else []
+        else:
+            try:
+                keys = [p.rsplit("/", 1)[-1] for p in self._fs.ls(f"{self._root}/refs", detail=False)]
+            except FileNotFoundError:
+                keys = []
+        found = {key: self.read_ref(key) for key in keys}
+        return {key: name for key, name in found.items() if name}

@@ -1,0 +1,125 @@
+"""What a public runner call did, step by step: :class:`RunReport` and :class:`StepReport`, with their JSON form."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from dbt_kickoff.results import NodeResult, parse_timestamp
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+@dataclass
+class StepReport:
+    """One dbt command of a run: its arguments, node results and wall time."""
+
+    command: str
+    results: list[NodeResult]
+    duration: float
+    warnings: list[str] = field(default_factory=list)
+    full_refresh_retry: bool = False
+    parsed: bool = True
+    """False when a warm runner reused its parsed manifest (no parse at all for this step)."""
+    args: list[str] = field(default_factory=list)
+    """The dbt command line, secrets masked."""
+    invocation_id: str | None = None
+    started_at: datetime | None = None
+    success: bool | None = None
+    nothing_selected: bool = False
+    """True when the step's selection matched no nodes (nothing ran; not an error)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "command": self.command,
+            "args": list(self.args),
+            "invocation_id": self.invocation_id,
+            "started_at": _iso(self.started_at),
+            "duration": round(self.duration, 3),
+            "success": self.success,
+            "parsed": self.parsed,
+            "full_refresh_retry": self.full_refresh_retry,
+            "nothing_selected": self.nothing_selected,
+            "warnings": list(self.warnings),
+            "results": [r.to_dict() for r in self.results],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> StepReport:
+        return cls(
+            command=str(data.get("command", "")),
+            results=[NodeResult.from_dict(r) for r in data.get("results", ())],
+            duration=float(data.get("duration") or 0.0),
+            warnings=list(data.get("warnings", ())),
+            full_refresh_retry=bool(data.get("full_refresh_retry")),
+            parsed=bool(data.get("parsed", True)),
+            args=list(data.get("args", ())),
+            invocation_id=data.get("invocation_id"),
+            started_at=parse_timestamp(data.get("started_at")),
+            success=data.get("success"),
+            nothing_selected=bool(data.get("nothing_selected")),
+        )
+
+
+@dataclass
+class RunReport:
+    """What the last public call did, step by step, and on which commit of the package.
+
+    ``outcome`` is ``"success"``, ``"failed"`` (dbt reported failures), ``"cancelled"``, ``"timeout"`` or
+    ``"error"`` (anything else stopped the call); ``None`` while the call runs. ``record`` is where the run's
+    record was written, when one was.
+    """
+
+    steps: list[StepReport] = field(default_factory=list)
+    commit_sha: str | None = None
+    call: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    outcome: str | None = None
+    error: str | None = None
+    record: str | None = None
+    on_step: Callable[[StepReport], None] | None = field(default=None, repr=False, compare=False)
+    """Called with each step as it is added (run records copy that step's artifacts before the next one)."""
+
+    @property
+    def results(self) -> list[NodeResult]:
+        return [r for step in self.steps for r in step.results]
+
+    @property
+    def success(self) -> bool:
+        return self.outcome == "success"
+
+    def add(self, step: StepReport) -> None:
+        """Append a finished step and tell ``on_step``."""
+        self.steps.append(step)
+        if self.on_step is not None:
+            self.on_step(step)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "call": self.call,
+            "outcome": self.outcome,
+            "error": self.error,
+            "commit_sha": self.commit_sha,
+            "started_at": _iso(self.started_at),
+            "finished_at": _iso(self.finished_at),
+            "record": self.record,
+            "steps": [s.to_dict() for s in self.steps],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RunReport:
+        return cls(
+            steps=[StepReport.from_dict(s) for s in data.get("steps", ())],
+            commit_sha=data.get("commit_sha"),
+            call=data.get("call"),
+            started_at=parse_timestamp(data.get("started_at")),
+            finished_at=parse_timestamp(data.get("finished_at")),
+            outcome=data.get("outcome"),
+            error=data.get("error"),
+            record=data.get("record"),
+        )
