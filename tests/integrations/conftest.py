@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
+import signal
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +26,22 @@ def shop(tmp_path: Path) -> dict[str, str]:
 
 
 def run_script(python: Path, script: Path, *args: str, timeout: float = 1200) -> dict[str, Any]:
-    """Run ``script`` with an orchestrator venv's interpreter; its last stdout line is a JSON document."""
-    completed = subprocess.run([str(python), str(script), *args], capture_output=True, text=True, timeout=timeout)
-    lines = completed.stdout.strip().splitlines()
-    failed = f"{script.name} failed ({completed.returncode}):\n{completed.stderr[-6000:]}"
-    assert completed.returncode == 0 and lines, failed
+    """Run ``script`` with an orchestrator venv's interpreter; its last stdout line is a JSON document.
+
+    Output goes through files, not pipes, and the script's process group is killed afterwards: a server the
+    orchestrator's test harness left behind (Prefect's temporary API) must neither hold the test up nor live on.
+    """
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen([str(python), str(script), *args], stdout=out, stderr=err, text=True,
+                                   start_new_session=True)
+        try:
+            code = process.wait(timeout=timeout)
+        finally:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        out.seek(0)
+        err.seek(0)
+        lines, errors = out.read().strip().splitlines(), err.read()
+    assert code == 0 and lines, f"{script.name} failed ({code}):\n{errors[-6000:]}"
     return dict(json.loads(lines[-1]))
