@@ -38,7 +38,7 @@ def test_timeout_stops_the_worker(shop_duckdb: Path, shop_project: Path) -> None
     slow = shop_project / "models" / "slow.sql"
     slow.write_text("{{ config(materialized='table') }} select count(*) as n from range(100000000000) a")
     with dbt_kickoff.package(f"duckdb:///{shop_duckdb}", shop_project, dataset_name="a",
-                             command_timeout=8) as runner:
+                             command_timeout=30) as runner:
         with pytest.raises(DbtCancelled, match="timed out"):
             runner.run(["--select", "slow"])
         assert runner.session.engine is not None and not runner.session.engine.alive
