@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import signal
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -98,6 +100,7 @@ def handle_watch(args: argparse.Namespace) -> int:
                     print(cycle_json(report), flush=True)
                 else:
                     console.print(cycle_line(report), highlight=False)
-    if received.exit_status is not None:
-        return received.exit_status
+    if received.signum is not None:
+        print(f"stopped by {signal.Signals(received.signum).name}", file=sys.stderr)
+        return received.exit_status or 1
     return 1 if failures else 0
