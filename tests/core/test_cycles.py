@@ -76,7 +76,7 @@ def test_transform_only_what_was_loaded(shop_duckdb: Path, shop_project: Path,
 
 
 def test_nothing_loaded_starts_no_dbt(shop_duckdb: Path, shop_project: Path) -> None:
-    with _runner(shop_duckdb, shop_project) as runner:
+    with _runner(shop_duckdb, shop_project, warm_start=False) as runner:
         assert runner.transform_loaded([]) == []
         assert runner.session.engine is None
 

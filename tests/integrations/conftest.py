@@ -1,10 +1,7 @@
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import shutil
-import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -28,18 +25,17 @@ def shop(tmp_path: Path) -> dict[str, str]:
 def run_script(python: Path, script: Path, *args: str, timeout: float = 1200) -> dict[str, Any]:
     """Run ``script`` with an orchestrator venv's interpreter; its last stdout line is a JSON document.
 
-    Output goes through files, not pipes, and the script's process group is killed afterwards: a server the
-    orchestrator's test harness left behind (Prefect's temporary API) must neither hold the test up nor live on.
+    Output goes through files, not pipes: a server the orchestrator's test harness leaves behind (Prefect's
+    temporary API) must not hold the test up by keeping a pipe open.
     """
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        process = subprocess.Popen([str(python), str(script), *args], stdout=out, stderr=err, text=True,
-                                   start_new_session=True)
+        process = subprocess.Popen([str(python), str(script), *args], stdout=out, stderr=err, text=True)
         try:
             code = process.wait(timeout=timeout)
         finally:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+            if process.poll() is None:
+                process.kill()
+                process.wait()
         out.seek(0)
         err.seek(0)
         lines, errors = out.read().strip().splitlines(), err.read()
