@@ -13,9 +13,10 @@ import pytest
 
 import dbt_kickoff
 from dbt_kickoff.engines import DbtEvent
+from tests.slow_sql import slow_duckdb_model
 
 RAW = {"source_dataset_name": "raw_data"}
-SLOW = "{{ config(materialized='table') }} select count(*) as n from range(100000000000) a"
+SLOW = slow_duckdb_model()
 
 
 def _when_started(name: str, action: object) -> object:
@@ -33,9 +34,7 @@ def _when_started(name: str, action: object) -> object:
 def test_cancel_from_another_thread_keeps_finished_results_and_frees_the_file(
     shop_duckdb: Path, shop_project: Path
 ) -> None:
-    (shop_project / "models" / "slow.sql").write_text("{{ config(materialized='table') }} "
-                                                     "select count(*) as n from {{ ref('stg_orders') }}, "
-                                                     "range(100000000000) a")
+    (shop_project / "models" / "slow.sql").write_text(slow_duckdb_model(depends_on="stg_orders"))
     holder: list[dbt_kickoff.PackageRunner] = []
     handler = _when_started("slow", lambda: holder[0].cancel("enough"))
     with dbt_kickoff.package(f"duckdb:///{shop_duckdb}", shop_project, dataset_name="a", threads=1,
@@ -120,9 +119,7 @@ def test_a_destination_callable_is_resolved_for_every_command(shop_duckdb: Path,
 def test_a_worker_killed_mid_run_leaves_the_finished_results_and_the_runner_recovers(
     shop_duckdb: Path, shop_project: Path
 ) -> None:
-    (shop_project / "models" / "slow.sql").write_text("{{ config(materialized='table') }} "
-                                                     "select count(*) as n from {{ ref('stg_orders') }}, "
-                                                     "range(100000000000) a")
+    (shop_project / "models" / "slow.sql").write_text(slow_duckdb_model(depends_on="stg_orders"))
     holder: list[dbt_kickoff.PackageRunner] = []
 
     def kill_worker() -> None:

@@ -14,6 +14,7 @@ import dbt_kickoff
 from dbt_kickoff import PrerequisitesException
 from dbt_kickoff.environments import DbtEnvironment
 from dbt_kickoff.errors import DbtCancelled
+from tests.slow_sql import slow_duckdb_model
 
 RAW = {"source_dataset_name": "raw_data"}
 
@@ -36,7 +37,7 @@ def test_subprocess_engine_matches_worker(shop_duckdb: Path, shop_project: Path,
 
 def test_timeout_stops_the_worker(shop_duckdb: Path, shop_project: Path) -> None:
     slow = shop_project / "models" / "slow.sql"
-    slow.write_text("{{ config(materialized='table') }} select count(*) as n from range(100000000000) a")
+    slow.write_text(slow_duckdb_model())
     with dbt_kickoff.package(f"duckdb:///{shop_duckdb}", shop_project, dataset_name="a",
                              command_timeout=30) as runner:
         with pytest.raises(DbtCancelled, match="timed out"):

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import psutil
 
+from tests.slow_sql import slow_duckdb_model
+
 
 def test_sigint_stops_the_dbt_worker(shop_duckdb: Path, shop_project: Path) -> None:
-    (shop_project / "models" / "slow.sql").write_text(
-        "{{ config(materialized='table') }} select count(*) as n from range(100000000000) a"
-    )
+    (shop_project / "models" / "slow.sql").write_text(slow_duckdb_model())
     process = subprocess.Popen(
         [sys.executable, "-m", "dbt_kickoff.cli.main", "run", str(shop_project), "--destination",
          f"duckdb:///{shop_duckdb}", "--command", "run", "--select", "slow"],

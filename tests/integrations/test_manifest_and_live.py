@@ -12,6 +12,7 @@ import dbt_kickoff
 from dbt_kickoff.errors import ConfigurationError, DBTProcessingError
 from dbt_kickoff.integrations.live import LiveRun
 from dbt_kickoff.integrations.manifest import load_manifest, manifest_graph, parse_manifest, selector
+from tests.slow_sql import slow_duckdb_model
 
 
 def runner_for(shop: dict[str, str], **options: object) -> dbt_kickoff.PackageRunner:
@@ -65,10 +66,7 @@ def test_live_run_streams_node_events_and_hands_back_the_runner_error(shop: dict
 
 
 def test_a_consumer_that_stops_listening_cancels_dbt(shop: dict[str, str]) -> None:
-    Path(shop["package"], "models", "slow.sql").write_text(
-        "{{ config(materialized='table') }} select count(*) as n from range(100000000000) a "
-        "where a.range > (select count(*) from {{ ref('stg_orders') }})"
-    )
+    Path(shop["package"], "models", "slow.sql").write_text(slow_duckdb_model(depends_on="stg_orders"))
     live = LiveRun(lambda on_event: runner_for(shop, on_event=on_event),
                    lambda runner: runner.run(["--select", "stg_orders", "slow"]))
     events = live.events()

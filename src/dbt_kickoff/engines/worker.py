@@ -74,6 +74,7 @@ class WorkerEngine:
         self._messages: queue.Queue[Any] = queue.Queue()
         self._stderr_tail: collections.deque[str] = collections.deque(maxlen=60)
         self._next_id = 0
+        self._stdout_pump: threading.Thread | None = None
         self._stderr_pump: threading.Thread | None = None
         # cancel state: written by cancel() (any thread, signal handlers), read by the waiting thread
         self._lock = threading.RLock()
@@ -116,7 +117,8 @@ class WorkerEngine:
             errors="replace",
             start_new_session=True,  # a Ctrl-C or a group signal reaches the host, which decides what dbt gets
         )
-        threading.Thread(target=self._pump_stdout, args=(self._process.stdout,), daemon=True).start()
+        self._stdout_pump = threading.Thread(target=self._pump_stdout, args=(self._process.stdout,), daemon=True)
+        self._stdout_pump.start()
         self._stderr_pump = threading.Thread(target=self._pump_stderr, args=(self._process.stderr,), daemon=True)
         self._stderr_pump.start()
         message = self._startup_message(deadline=time.monotonic() + self.startup_timeout)
@@ -296,26 +298,31 @@ class WorkerEngine:
                 "error": f"dbt was killed: {self._cancel_reason}"}
 
     def _crashed(self, request_id: int, waiting_for: str) -> dict[str, Any]:
-        code = self._exit_code()
+        code, output = self._exit_code(), self._stderr_text()
         self._reap()
         return {"type": "done", "id": request_id, "success": False, "crashed": True,
                 "error": f"the dbt worker ({self.description}) exited with code {code} during {waiting_for}:\n"
-                         f"{self._stderr_text()}"}
+                         f"{output}"}
 
     # -- plumbing ---------------------------------------------------------------------------------------------
     def _pump_stdout(self, stream: IO[str]) -> None:
-        for line in stream:
-            try:
-                self._messages.put(json.loads(line))
-            except json.JSONDecodeError:
-                dbt_logger.debug("worker: %s", self.redact(line.rstrip()))
-        self._messages.put(_EOF)
+        try:
+            for line in stream:
+                try:
+                    self._messages.put(json.loads(line))
+                except json.JSONDecodeError:
+                    dbt_logger.debug("worker: %s", self.redact(line.rstrip()))
+        except (ValueError, OSError):  # the pipe is closed under us when the worker is reaped
+            pass
+        finally:
+            self._messages.put(_EOF)
 
     def _pump_stderr(self, stream: IO[str]) -> None:
-        for line in stream:
-            text = self.redact(line.rstrip())
-            self._stderr_tail.append(text)
-            dbt_logger.debug("%s", text)
+        with contextlib.suppress(ValueError, OSError):  # the pipe is closed under us when the worker is reaped
+            for line in stream:
+                text = self.redact(line.rstrip())
+                self._stderr_tail.append(text)
+                dbt_logger.debug("%s", text)
 
     def _stderr_text(self) -> str:
         if self._stderr_pump is not None:
@@ -327,9 +334,15 @@ class WorkerEngine:
         try:
             return self._messages.get(timeout=_POLL_SECONDS)
         except queue.Empty:
-            if self._process is None or (self._process.poll() is not None and self._messages.empty()):
+            if self._process is None:
                 return _EOF
-            return None
+            if self._process.poll() is None:
+                return None
+            if self._stdout_pump is not None and self._stdout_pump.is_alive():
+                # the worker exited: its last messages may still be on their way through the pipe (a process
+                # it left behind holding the pipe open must not keep us waiting, hence the bound)
+                self._stdout_pump.join(timeout=_POLL_SECONDS * 5)
+            return None if not self._messages.empty() else _EOF
 
     def _startup_message(self, deadline: float) -> dict[str, Any]:
         while True:
@@ -339,10 +352,10 @@ class WorkerEngine:
                                     f"{self.startup_timeout:g}s")
             message = self._poll()
             if message is _EOF:
-                code = self._exit_code()
+                code, output = self._exit_code(), self._stderr_text()
                 self._reap()
                 raise WorkerCrashed(f"the dbt worker ({self.description}) exited with code {code} during "
-                                    f"start-up:\n{self._stderr_text()}")
+                                    f"start-up:\n{output}")
             if message is not None:
                 return dict(message)
 

@@ -18,6 +18,7 @@ import pytest
 
 from tests.integrations.conftest import run_script
 from tests.integrations.venvs import orchestrator_python
+from tests.slow_sql import slow_duckdb_model
 
 SCRIPT = Path(__file__).with_name("materialize_script.py")
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]  # minutes each on a busy 2-core machine
@@ -116,10 +117,7 @@ def test_failures_are_failed_checks_and_failed_materializations_and_subsets_run_
 
 
 def test_an_interrupted_run_stops_dbt(dagster_python: Path, shop: dict[str, str]) -> None:
-    Path(shop["package"], "models", "slow.sql").write_text(
-        "{{ config(materialized='table') }} select count(*) as n from range(100000000000) a "
-        "where a.range > (select count(*) from {{ ref('stg_orders') }})"
-    )
+    Path(shop["package"], "models", "slow.sql").write_text(slow_duckdb_model(depends_on="stg_orders"))
     process = subprocess.Popen([str(dagster_python), str(SCRIPT), "interrupt", json.dumps(shop)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

@@ -12,10 +12,11 @@ import pytest
 
 from tests.integrations.conftest import run_script
 from tests.integrations.venvs import orchestrator_python
+from tests.slow_sql import slow_duckdb_model
 
 SCRIPT = Path(__file__).with_name("flow_script.py")
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]  # minutes each on a busy 2-core machine
-SLOW_MODEL = "{{ config(materialized='table') }} select count(*) as n from range(100000000000) a"
+SLOW_MODEL = slow_duckdb_model()
 
 
 @pytest.fixture(scope="module")
