@@ -28,14 +28,21 @@ SECRET_KEY_PATTERN = re.compile(
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
 _TOKEN_AS_USER_SCHEMES = ("http", "https", "git+https", "git+http", "md", "motherduck")
 # a URL inside free text: scheme://userinfo@ (userinfo stops at whitespace or quotes)
-_URL_USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^@/\s'\"<>]*)@")
-_URL_QUERY = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^\s?'\"<>]*\?)(?P<query>[^\s#'\"<>]*)")
-# password=…, "token": "…", api_key: … in free text (DSNs, dicts, YAML)
+_URL_USERINFO = re.compile(r"(?<![a-zA-Z0-9+.-])(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^@/\s'\"<>]*)@")
+_URL_QUERY = re.compile(r"(?<![a-zA-Z0-9+.-])(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^\s?'\"<>]*\?)(?P<query>[^\s#'\"<>]*)")
+# password=…, "token": "…", api_key: … in free text (DSNs, dicts, YAML). Matches start only where a word starts
+# (the look-behinds): trying every position inside long words made masking a large dbt.log quadratic.
 _SECRET_PAIR = re.compile(
-    r"(?P<key>[\w.-]*" + SECRET_KEY_PATTERN.pattern + r"[\w.-]*)(?P<sep>['\"]?\s*[=:]\s*['\"]?)"
+    r"(?<![\w.-])(?P<key>[\w.-]*?" + SECRET_KEY_PATTERN.pattern + r"[\w.-]*)(?P<sep>['\"]?\s*[=:]\s*['\"]?)"
     r"(?P<value>[^\s'\",;&}]+)",
     re.IGNORECASE,
 )
+
+
+# plain words that every SECRET_KEY_PATTERN match contains (a fast pre-check before any regex)
+_SECRET_WORDS = ("password", "passwd", "pwd", "secret", "token", "private_key", "passphrase", "keyfile_json",
+                 "credentials_json", "api_key", "access_key")
+_WHOLE_TEXT_LIMIT = 64 * 1024
 
 
 def is_secret_key(key: str) -> bool:
@@ -106,11 +113,43 @@ def redact_text(text: str) -> str:
             f"{k}{sep}{MASK}" if sep and is_secret_key(k) else f"{k}{sep}{v}" for k, sep, v in pairs
         )
 
-    text = _URL_USERINFO.sub(_userinfo, text)
-    text = _URL_QUERY.sub(_query, text)
-    return _SECRET_PAIR.sub(
-        lambda m: m.group(0) if m["value"] == MASK else f"{m['key']}{m['sep']}{MASK}", text
-    )
+    if "://" in text:
+        text = _URL_USERINFO.sub(_userinfo, text)
+        text = _URL_QUERY.sub(_query, text)
+    return _mask_secret_pairs(text)
+
+
+def _mask_secret_pair(match: re.Match[str]) -> str:
+    return match.group(0) if match["value"] == MASK else f"{match['key']}{match['sep']}{MASK}"
+
+
+def _mentions_secret(text: str) -> bool:
+    lowered = text.lower()
+    return any(word in lowered for word in _SECRET_WORDS)
+
+
+def _mask_secret_pairs(text: str) -> str:
+    """``password=…`` pairs masked. Python's regex engine takes seconds on a large dbt.log, so only the lines
+    that name a secret (with the line after each, where a value may continue) go through it."""
+    if not _mentions_secret(text):
+        return text
+    if len(text) < _WHOLE_TEXT_LIMIT:
+        return _SECRET_PAIR.sub(_mask_secret_pair, text)
+    lines = text.splitlines(keepends=True)
+    masked: list[str] = []
+    start = 0
+    while start < len(lines):
+        if not _mentions_secret(lines[start]):
+            masked.append(lines[start])
+            start += 1
+            continue
+        end = start + 1
+        while end < len(lines) and _mentions_secret(lines[end]):
+            end += 1
+        end = min(end + 1, len(lines))
+        masked.append(_SECRET_PAIR.sub(_mask_secret_pair, "".join(lines[start:end])))
+        start = end
+    return "".join(masked)
 
 
 class Redactor:

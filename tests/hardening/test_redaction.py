@@ -35,6 +35,20 @@ def test_free_text_never_shows_the_secret(text: str) -> None:
     assert SECRET not in Redactor()(text)
 
 
+@pytest.mark.parametrize("text", TEXTS)
+def test_a_large_log_is_masked_like_a_short_text(text: str) -> None:
+    filler = "".join(f"{i:06d} Began running node model.pkg.a_really_long_model_name_{i} in thread-1\n"
+                     for i in range(2000))  # ~150 kB: the large-text path of the masker
+    masked = redact_text(f"{filler}{text}\n{filler}")
+    assert SECRET not in masked and masked.startswith(filler) and masked.endswith(filler)
+
+
+def test_a_value_on_the_line_after_its_key_is_masked_in_a_large_log() -> None:
+    filler = "x = 1\n" * 20000
+    masked = redact_text(f"{filler}password:\n  {SECRET}\n{filler}")
+    assert SECRET not in masked
+
+
 @pytest.mark.parametrize("url", [t for t in TEXTS if " " not in t and not t.startswith("{")])
 def test_a_url_never_shows_the_secret(url: str) -> None:
     assert SECRET not in redact_url(url)
