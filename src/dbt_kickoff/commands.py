@@ -130,9 +130,9 @@ def is_out_of_sync(results: Sequence[NodeResult], outcome: InvocationOutcome) ->
 
 
 def raise_for_outcome(command_name: str, results: list[NodeResult], outcome: InvocationOutcome,
-                      earlier: Sequence[NodeResult] = ()) -> None:
+                      earlier: Sequence[NodeResult] = (), project_dir: Path | None = None) -> None:
     """Raise the typed error that fits a failed command; return when it succeeded. ``earlier``: results of
-    the run's previous steps, which a cancel reports with this step's."""
+    the run's previous steps, which a cancel reports with this step's; ``project_dir`` is named in fixes."""
     if outcome.cancelled:
         running = sorted({node.name for node in outcome.running_nodes})
         finished = [r for r in results if r.unique_id not in {node.unique_id for node in outcome.running_nodes}]
@@ -153,7 +153,8 @@ def raise_for_outcome(command_name: str, results: list[NodeResult], outcome: Inv
             f"the dbt adapter '{name}' is not installed where dbt runs: install dbt-{name} there, or use "
             f"dbt_kickoff.get_venv(destination) to get an environment with it"
         )
-    prerequisites = fusion.prerequisites_error([*outcome.errors, outcome.error or ""], nodes_failed=bool(failed))
+    prerequisites = fusion.prerequisites_error([*outcome.errors, outcome.error or ""], nodes_failed=bool(failed),
+                                               project_dir=project_dir)
     if prerequisites is not None:  # the dbt v2 engine refused the project or its setup
         raise prerequisites
     if command_name == "deps" and _DEPS_NETWORK.search(text):

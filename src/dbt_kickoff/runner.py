@@ -409,7 +409,7 @@ class PackageRunner:
         )
         if outcome.nothing_selected and not results:
             logger.warning("dbt %s: the selection matched no nodes; nothing was run", command_name)
-        commands.raise_for_outcome(command_name, results, outcome, earlier)
+        commands.raise_for_outcome(command_name, results, outcome, earlier, package.project_dir)
         self._raise_if_cancelled(command_name, self.last_report.results)
         return results
 

@@ -29,6 +29,7 @@ def test_subprocess_engine_matches_worker(shop_duckdb: Path, shop_project: Path,
     url = f"duckdb:///{shop_duckdb}"
     with dbt_kickoff.package(url, shop_project, dataset_name="a", venv=environment) as runner:
         by_subprocess = runner.run_all(additional_vars=RAW)
+        assert runner.dbt_version and runner.dbt_version.startswith("1.")
     with dbt_kickoff.package(url, shop_project, dataset_name="a") as runner:
         by_worker = runner.run_all(additional_vars=RAW)
     assert _outcome(by_subprocess) == _outcome(by_worker)

@@ -58,6 +58,7 @@ def test_same_package_same_nodes_and_statuses_on_v1_and_v2(
     with dbt_kickoff.package(postgres.url(), package_copy, venv=fusion_env, dataset_name="fusion_same_v2",
                              on_event=events.append) as v2:
         v2_results = v2.build()
+        assert v2.dbt_version == "2.0.0-preview.196" and (v1.dbt_version or "").startswith("1.")
     assert _outcomes(v2_results) == _outcomes(v1_results)
     assert set(_outcomes(v2_results)) >= EXPECTED_NODES
     assert {r.status for r in v2_results} == {"success", "pass"}
@@ -111,7 +112,7 @@ def test_v1_only_package_gets_the_compatibility_error(
     text = str(caught.value)
     assert "dbt1013" in text and "dbt_project.yml:9" in text
     assert "dbt1159" in text and "models/schema.yml:" in text
-    assert "dbt-autofix" in text
+    assert "dbt-autofix" in text and str(package_copy) in text  # the fix names the folder to fix
     with dbt_kickoff.package(postgres.url(), package_copy, dataset_name="fusion_v1only") as v1:
         assert {r.status for r in v1.build()} == {"success", "pass"}  # the same package is fine on v1
 

@@ -50,6 +50,7 @@ class DbtSession:
         self._token = CancelToken()
         self._warming: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._last_dbt_version: str | None = None
 
     @property
     def keeps_manifest(self) -> bool:
@@ -57,7 +58,10 @@ class DbtSession:
 
     @property
     def dbt_version(self) -> str | None:
-        return self.engine.dbt_version if self.engine else None
+        """The version of dbt the engine runs (still known after the engine was closed)."""
+        if self.engine is not None and self.engine.dbt_version:
+            self._last_dbt_version = self.engine.dbt_version
+        return self._last_dbt_version
 
     # -- cancel -------------------------------------------------------------------------------------------
     def begin(self) -> None:
@@ -123,6 +127,7 @@ class DbtSession:
 
     def close_engine(self) -> None:
         self._finish_warm_up()
+        self._last_dbt_version = self.dbt_version
         engine, self.engine = self.engine, None
         if engine is not None:
             engine.close()

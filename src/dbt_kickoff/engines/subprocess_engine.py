@@ -181,6 +181,12 @@ class SubprocessEngine:
                 kill_process(process, group=True)
                 return process.wait()
 
+    def _note_version(self, record: Mapping[str, Any]) -> None:
+        """dbt (v1 and v2) reports its version in its first log line: ``MainReportVersion`` ("=1.11.2")."""
+        if self.dbt_version is None and record["info"].get("name") == "MainReportVersion":
+            version = str((record.get("data") or {}).get("version") or "").lstrip("=")
+            self.dbt_version = version or None
+
     def _read(self, stream: IO[str], collector: OutcomeCollector, plain_output: list[str]) -> None:
         for line in stream:
             line = self.redact(line.rstrip())
@@ -191,6 +197,7 @@ class SubprocessEngine:
                 dbt_logger.debug("%s", line)
                 continue
             if isinstance(record, dict) and "info" in record:
+                self._note_version(record)
                 wire = fusion.wire_from_log(record) if self.exit_codes == "v2" else wire_from_json_log(record)
                 collector(event_from_wire(wire))  # line already redacted
             else:
