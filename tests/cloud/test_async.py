@@ -104,7 +104,7 @@ async def test_async_methods_mirror_the_sync_ones(sync: type, asynchronous: type
     assert set(sync_methods) == set(async_methods)
     for name, signature in sync_methods.items():
         member = getattr(asynchronous, name)
-        if name in ("api_path", "api_v3_path", "scrub", "job_id"):  # pure helpers shared by both
+        if name in ("api_path", "api_v3_path", "scrub", "job_id", "bounded"):  # helpers shared by both
             assert member is getattr(sync, name)
             continue
         assert inspect.iscoroutinefunction(member), name

@@ -126,6 +126,20 @@ def test_a_failing_cancel_does_not_hide_the_stop(
     assert info.value is stop and len(_cancel_requests(emulator)) == 1
 
 
+def test_a_cancel_after_a_stop_does_not_wait_out_a_rate_limit(
+    emulator: DbtCloudEmulator, make_cloud: Callable[..., Any], fake_clock: FakeClock
+) -> None:
+    """The stop must not be held up: a cancel that dbt Cloud answers with 429 + a five-minute Retry-After is
+    given up (the run stays as it is) once its bound (twice the HTTP timeout + 5 s) is reached."""
+    emulator.script_next_run(JOB, LONG_RUN)
+    emulator.faults.fail(429, route="cancel", times=None, retry_after=300)
+    clock = StoppingClock(fake_clock, Interrupted("stop"))
+    cloud = make_cloud(clock=clock, http_timeout=5)
+    with pytest.raises(Interrupted):
+        cloud.run_job(JOB, cancel_on_stop=True)
+    assert len(_cancel_requests(emulator)) == 1  # asked once; waiting 300 s to ask again is beyond the bound
+
+
 def test_the_entry_points_take_cancel_on_stop(emulator: DbtCloudEmulator, creds: dict, fake_clock: FakeClock) -> None:
     emulator.script_next_run(JOB, LONG_RUN)
     with pytest.raises(SystemExit):

@@ -48,13 +48,15 @@ class AsyncDbtCloudClient(ClientBase):
         exchange = self._exchange(request)
         while True:
             try:
-                response = await self._http.request(request.method, request.path, **request.httpx_kwargs())
+                response = await self._http.request(request.method, request.path, **request.httpx_kwargs(),
+                                                    timeout=self._attempt_timeout())
             except httpx.HTTPError as exc:
                 step: Retry | Done = exchange.failed(exc)
             else:
                 step = exchange.answered(response, self.clock.time())
             if isinstance(step, Done):
                 return step.value
+            self._check_time_left(exchange, step)
             self._log_retry(exchange, step)
             await asleep(self.clock, step.delay)
 

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextvars import ContextVar
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,6 +17,7 @@ import httpx
 from dbt_kickoff.cloud.checks import check_seconds
 from dbt_kickoff.cloud.clock import Clock, as_clock
 from dbt_kickoff.cloud.credentials import DbtCloudCredentials
+from dbt_kickoff.cloud.errors import DbtCloudUnavailableError
 from dbt_kickoff.cloud.policy import Exchange, Request, Retry, RetryPolicy
 from dbt_kickoff.errors import ConfigurationError
 from dbt_kickoff.redaction import Redactor
@@ -79,6 +82,9 @@ def _include(related: Sequence[str]) -> dict[str, str]:
     return {"include_related": ",".join(related)} if related else {}
 
 
+_GIVE_UP_AT: ContextVar[float | None] = ContextVar("dbt_kickoff_cloud_give_up_at", default=None)
+
+
 class ClientBase:
     """Configuration and request building shared by the sync and async clients.
 
@@ -135,6 +141,31 @@ class ClientBase:
     def api_v3_path(self, *segments: object) -> str:
         """``/api/v3/accounts/{account_id}/seg1/…/`` (projects and environments live in v3)."""
         return f"/api/v3/accounts/{self.account_id}/" + "".join(f"{s}/" for s in segments)
+
+    @contextlib.contextmanager
+    def bounded(self, seconds: float) -> Iterator[None]:
+        """Requests sent inside (in this thread or task) give up rather than wait or retry beyond ``seconds``
+        from now on the client's clock: a cancel sent while the caller is being stopped must not hold the stop up."""
+        token = _GIVE_UP_AT.set(self.clock.monotonic() + seconds)
+        try:
+            yield
+        finally:
+            _GIVE_UP_AT.reset(token)
+
+    def _attempt_timeout(self) -> float:
+        """The timeout of one attempt: inside :meth:`bounded`, one that ends with the bound."""
+        give_up_at = _GIVE_UP_AT.get()
+        if give_up_at is None:
+            return self.timeout
+        return max(0.1, min(self.timeout, give_up_at - self.clock.monotonic()))
+
+    def _check_time_left(self, exchange: Exchange, step: Retry) -> None:
+        """Raise instead of retrying when the retry would end beyond the bound of :meth:`bounded`."""
+        give_up_at = _GIVE_UP_AT.get()
+        if give_up_at is not None and self.clock.monotonic() + step.delay >= give_up_at:
+            request = exchange.request
+            raise DbtCloudUnavailableError(f"dbt Cloud {exchange.where}: {step.problem}; no time left to retry",
+                                           method=request.method, path=request.path)
 
     def _exchange(self, request: Request) -> Exchange:
         return Exchange(request, self.retry, self.host, self.timeout, self.account_id, self.scrub, self._rng)

@@ -60,6 +60,9 @@ def run_flow(flow: Flow[T], client: Any) -> T:
         try:
             if isinstance(effect, Sleep):
                 client.clock.sleep(effect.seconds)
+            elif effect.shield is not None:
+                with client.bounded(effect.shield):
+                    value = getattr(client, effect.name)(*effect.args, **effect.kwargs)
             else:
                 value = getattr(client, effect.name)(*effect.args, **effect.kwargs)
         except BaseException as exc:  # every stop goes through the flow, which re-raises it
@@ -80,7 +83,7 @@ async def arun_flow(flow: Flow[T], client: Any) -> T:
             if isinstance(effect, Sleep):
                 await asleep(client.clock, effect.seconds)
             elif effect.shield is not None:
-                with anyio.fail_after(effect.shield, shield=True):
+                with anyio.fail_after(effect.shield, shield=True), client.bounded(effect.shield):
                     value = await getattr(client, effect.name)(*effect.args, **effect.kwargs)
             else:
                 value = await getattr(client, effect.name)(*effect.args, **effect.kwargs)
