@@ -19,7 +19,7 @@ import math
 import numbers
 import os
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
 from dbt_kickoff.errors import ConfigurationError
 
@@ -224,6 +224,20 @@ class Identifier(Spec):
         return self.check(option, int(text))
 
 
+@dataclasses.dataclass(frozen=True)
+class RunReference(Identifier):
+    """A dbt Cloud run: its id (as :class:`Identifier`), or the run as dbt Cloud describes it (a mapping with
+    that ``id``)."""
+
+    def _check(self, option: str, value: Any) -> Any:
+        if isinstance(value, Mapping):
+            if "id" not in value:
+                raise self.error(option, value, "a mapping without an 'id'")
+            super()._check(f"{option}['id']", value["id"])
+            return value
+        return super()._check(option, value)
+
+
 SECONDS = Number("a finite number of seconds > 0", minimum=0, exclusive=True)
 SECONDS_OR_ZERO = Number("a finite number of seconds >= 0", minimum=0)
 COUNT = Number("a whole number >= 1", minimum=1, integer=True)
@@ -310,6 +324,16 @@ OPTIONS: dict[str, Spec] = {
     "rerun_from_failure": FLAG,
     "on_poll": FUNCTION,
     "cancel_on_stop": FLAG,
+    "just_triggered": FLAG,
+    "run": RunReference("a dbt Cloud run id (a positive whole number or a str of digits) or a run dict with its "
+                        "'id'", optional=False),
+    "include_related": Strings("a list of str (related objects, e.g. ['run_steps'])"),
+    "project_name": Text("a non-empty str (a dbt Cloud project name)", optional=False),
+    "environment_name": Text("a non-empty str (a dbt Cloud environment name)", optional=False),
+    "job_name": Text("a non-empty str (a dbt Cloud job name)", optional=False),
+    "step": COUNT,
+    "paths": Strings("a list of str (artifact paths)"),
+    "include_compiled": FLAG,
     "cancel_grace": Number("a finite number of seconds >= 0", optional=False, minimum=0),
     "warm_start": FLAG,
     "state_dir": PATH,
@@ -355,25 +379,40 @@ def validated(func: Callable[P, R]) -> Callable[P, R]:
     """Check every argument of ``func`` whose name is in :data:`OPTIONS`, before ``func`` runs.
 
     Unknown keyword arguments raise :class:`ConfigurationError` suggesting the close match (not Python's
-    ``TypeError``). Arguments not in the table are left to ``func``.
+    ``TypeError``). Arguments not in the table are left to ``func``. A coroutine function stays one: its
+    arguments are checked when it is awaited, before its own coroutine is even created (so before any I/O).
     """
     signature = inspect.signature(func)
     where = f"{func.__qualname__.replace('.__init__', '')}()"
     checked = [name for name in signature.parameters if name in OPTIONS]
 
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+    def bind(args: tuple[Any, ...], kwargs: dict[str, Any]) -> inspect.BoundArguments:
         bound = _bind(signature, where, args, kwargs)
         for name in checked:
             if name in bound.arguments:
                 bound.arguments[name] = OPTIONS[name].check(f"{where}: {name}", bound.arguments[name])
+        return bound
+
+    if inspect.iscoroutinefunction(func):
+
+        @functools.wraps(func)
+        async def checked_coroutine(*args: Any, **kwargs: Any) -> Any:
+            bound = bind(args, kwargs)
+            return await func(*bound.args, **bound.kwargs)
+
+        return cast(Callable[P, R], checked_coroutine)
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        bound = bind(args, kwargs)
         return func(*bound.args, **bound.kwargs)
 
     return wrapper
 
 
 def validated_methods(cls: type[T]) -> type[T]:
-    """:func:`validated` on the constructor and every public method of a class (a class decorator)."""
+    """:func:`validated` on the constructor and every public method of a class (a class decorator); async
+    methods included."""
     for name, member in list(vars(cls).items()):
         if inspect.isfunction(member) and (name == "__init__" or not name.startswith("_")):
             setattr(cls, name, validated(member))

@@ -19,7 +19,6 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from dbt_kickoff.cloud.checks import check_wait_options
 from dbt_kickoff.cloud.credentials import DbtCloudCredentials, resolve_credentials
 from dbt_kickoff.cloud.errors import (
     DbtCloudAPIError,
@@ -281,8 +280,6 @@ def _finish(args: argparse.Namespace, cloud: DbtCloud, run_id: int, wait: Callab
 
 def handle_run(args: argparse.Namespace) -> int:
     data = _parse_data(args.data)
-    if args.wait:
-        check_wait_options(args.poll_interval, args.timeout)
     with DbtCloud(_credentials(args)) as cloud:
         run = cloud.trigger(
             args.job_id,
@@ -312,8 +309,6 @@ def handle_run(args: argparse.Namespace) -> int:
 
 
 def handle_status(args: argparse.Namespace) -> int:
-    if args.wait:
-        check_wait_options(args.poll_interval, args.timeout)
     with DbtCloud(_credentials(args)) as cloud:
         run = cloud.get_run(args.run_id)
         if not args.wait:

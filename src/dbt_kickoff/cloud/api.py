@@ -6,7 +6,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from dbt_kickoff.cloud.checks import check_wait_options
 from dbt_kickoff.cloud.client import RetryPolicy
 from dbt_kickoff.cloud.runs import DbtCloud
 from dbt_kickoff.errors import ConfigurationError
@@ -51,8 +50,6 @@ def run_dbt_cloud_job(
     ``clock`` (e.g. the emulator's ``FakeClock``) replaces real time for tests. Every number is checked before
     any request (:class:`~dbt_kickoff.errors.ConfigurationError` naming the option).
     """
-    if wait_for_outcome:
-        check_wait_options(wait_seconds, timeout)
     with DbtCloud(
         credentials, http_timeout=http_timeout, retry=retry, clock=clock, state_dir=state_dir
     ) as cloud:
@@ -94,8 +91,6 @@ def get_dbt_cloud_run_status(
     ``timeout``/``cancel_on_timeout``/``cancel_on_stop`` work as in :func:`run_dbt_cloud_job`. ``run_id``
     defaults to the credentials' ``run_id`` when they carry one.
     """
-    if wait_for_outcome:
-        check_wait_options(wait_seconds, timeout)
     with DbtCloud(credentials, http_timeout=http_timeout, retry=retry, clock=clock) as cloud:
         chosen = run_id if run_id not in (None, "") else cloud.credentials.run_id
         if chosen is None:

@@ -15,7 +15,6 @@ import anyio
 from dbt_kickoff.cloud.aclient import AsyncDbtCloudClient
 from dbt_kickoff.cloud.artifacts import download_flow, node_results_flow
 from dbt_kickoff.cloud.base import CloudBase, run_id_of
-from dbt_kickoff.cloud.checks import check_wait_options
 from dbt_kickoff.cloud.credentials import resolve_credentials
 from dbt_kickoff.cloud.flows import arun_flow
 from dbt_kickoff.cloud.jobs import find_job_flow
@@ -23,8 +22,10 @@ from dbt_kickoff.cloud.policy import RetryPolicy
 from dbt_kickoff.cloud.trigger import plan_trigger, trigger_flow
 from dbt_kickoff.cloud.wait import DEFAULT_POLL_INTERVAL, OnPoll, wait_flow
 from dbt_kickoff.results import NodeResult
+from dbt_kickoff.validation import validated_methods
 
 
+@validated_methods
 class AsyncDbtCloud(CloudBase):
     """The async dbt Cloud runner for one account; use ``async with`` or ``await cloud.aclose()``.
 
@@ -36,7 +37,8 @@ class AsyncDbtCloud(CloudBase):
     Constructor arguments as :class:`~dbt_kickoff.cloud.runs.DbtCloud`. A cancelled task
     (``asyncio.CancelledError``, an anyio cancel scope) stops a wait like any other stop: with
     ``cancel_on_stop=True`` the run is cancelled first (shielded from the cancellation), then it propagates.
-    ``on_poll`` is a plain (not async) callable.
+    ``on_poll`` is a plain (not async) callable. Every option is checked like the sync runner's
+    (:mod:`dbt_kickoff.validation`), when a method is awaited and before any request.
     """
 
     client: AsyncDbtCloudClient
@@ -111,7 +113,6 @@ class AsyncDbtCloud(CloudBase):
         cancel_on_stop: bool = False,
     ) -> dict[str, Any]:
         """Poll a run until it finishes; see :meth:`DbtCloud.wait <dbt_kickoff.cloud.DbtCloud.wait>`."""
-        poll_interval, timeout = check_wait_options(poll_interval, timeout)
         flow = wait_flow(
             self,
             run,
@@ -142,8 +143,6 @@ class AsyncDbtCloud(CloudBase):
         cancel_on_stop: bool = False,
     ) -> dict[str, Any]:
         """:meth:`trigger` then, with ``wait``, :meth:`wait` (every option is checked before the trigger)."""
-        if wait:
-            check_wait_options(poll_interval, timeout)
         run = await self.trigger(
             job_id,
             data,

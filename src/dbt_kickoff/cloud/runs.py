@@ -13,7 +13,6 @@ from typing import Any
 
 from dbt_kickoff.cloud.artifacts import download_flow, node_results_flow
 from dbt_kickoff.cloud.base import CloudBase, run_id_of
-from dbt_kickoff.cloud.checks import check_wait_options
 from dbt_kickoff.cloud.client import DbtCloudClient, RetryPolicy
 from dbt_kickoff.cloud.credentials import resolve_credentials
 from dbt_kickoff.cloud.flows import run_flow
@@ -154,7 +153,6 @@ class DbtCloud(CloudBase):
         ``cancel_on_stop``: when the wait is stopped from outside (KeyboardInterrupt, SystemExit, an exception
         raised by ``on_poll`` or injected by an orchestrator), cancel the run, then let the exception go on.
         """
-        poll_interval, timeout = check_wait_options(poll_interval, timeout)
         flow = wait_flow(
             self,
             run,
@@ -185,8 +183,6 @@ class DbtCloud(CloudBase):
         cancel_on_stop: bool = False,
     ) -> dict[str, Any]:
         """:meth:`trigger` then, with ``wait``, :meth:`wait` (every option is checked before the trigger)."""
-        if wait:
-            check_wait_options(poll_interval, timeout)
         run = self.trigger(
             job_id,
             data,

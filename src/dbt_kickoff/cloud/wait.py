@@ -7,6 +7,7 @@ The flows here are shared by the sync and async runners (see :mod:`.flows`).
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -71,12 +72,15 @@ def wait_flow(
     just_triggered: bool,
     cancel_on_stop: bool,
 ) -> Flow[dict[str, Any]]:
-    """Poll until the run finishes (numbers already checked by :func:`~.checks.check_wait_options`).
+    """Poll until the run finishes (options already checked by :mod:`dbt_kickoff.validation`; an infinite
+    ``timeout`` means none).
 
     A stop from outside — any exception that is not dbt Cloud's own answer (``DbtCloudError``) — cancels the
     run first when ``cancel_on_stop``, then propagates unchanged.
     """
     run_id = run_id_of(run)
+    if timeout is not None and math.isinf(timeout):
+        timeout = None
     try:
         current = yield from _poll(
             cloud, run, run_id, poll_interval, timeout, cancel_on_timeout, on_poll, just_triggered

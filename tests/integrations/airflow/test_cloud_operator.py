@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 
 from dbt_kickoff.cloud.emulator import DbtCloudEmulator, RunScript
 from dbt_kickoff.cloud.status import RunStatus
-from tests.integrations.airflow.conftest import DAGS, Airflow, AirflowRun
+from tests.integrations.airflow.conftest import DAGS, Airflow, AirflowRun, _clean_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # the first test also builds Airflow's venv
 TOKEN = "dbtc_airflow-test-token"
@@ -85,3 +86,41 @@ def test_deferred_run_reattaches_on_retry_the_deadline_cancels_and_kill_cancels(
         assert RunStatus.of(emu.peek_run(killed)) == RunStatus.CANCELLED
         assert emu.route_counts.get("cancel") == 2  # the deadline's and the kill's
         assert TOKEN not in run.output
+
+
+BAD_ARGUMENTS = r"""
+import json, math
+from dbt_kickoff.errors import ConfigurationError
+from dbt_kickoff.integrations.airflow import DbtCloudRunOperator
+from dbt_kickoff.integrations.airflow.triggers import DbtCloudRunTrigger
+
+cases = {
+    "operator poll_interval": lambda: DbtCloudRunOperator(task_id="t", job_id=1, poll_interval=math.nan),
+    "operator timeout": lambda: DbtCloudRunOperator(task_id="t", job_id=1, timeout=-1),
+    "operator cancel_on_timeout": lambda: DbtCloudRunOperator(task_id="t", job_id=1, cancel_on_timeout="yes"),
+    "trigger run_id": lambda: DbtCloudRunTrigger(conn_id="c", run_id=0, poll_interval=1),
+    "trigger poll_interval": lambda: DbtCloudRunTrigger(conn_id="c", run_id=1, poll_interval=-2),
+    "trigger cancel_on_timeout": lambda: DbtCloudRunTrigger(conn_id="c", run_id=1, poll_interval=1,
+                                                            cancel_on_timeout=1),
+}
+out = {}
+for name, make in cases.items():
+    try:
+        make()
+        out[name] = None
+    except ConfigurationError as exc:
+        out[name] = str(exc)
+print(json.dumps(out))
+"""
+
+
+def test_bad_wait_options_of_the_operator_and_its_trigger_are_refused_when_made(airflow: Airflow) -> None:
+    """The deferrable path is checked by the same option specs as AsyncDbtCloud: in the task, before it defers."""
+    done = subprocess.run([str(airflow.venv / "bin" / "python"), "-c", BAD_ARGUMENTS], capture_output=True,
+                          text=True, check=False, env=_clean_env())
+    assert done.returncode == 0, done.stderr[-3000:]
+    errors = json.loads(done.stdout.strip().splitlines()[-1])
+    for case, message in errors.items():
+        option = case.split()[1]
+        where = "DbtCloudRunOperator" if case.startswith("operator") else "DbtCloudRunTrigger()"
+        assert message is not None and f"{where}: {option} must be" in message, (case, message)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -14,6 +15,7 @@ from dbt_kickoff.errors import ConfigurationError, KickoffError
 from dbt_kickoff.integrations.airflow.connections import cloud_credentials
 from dbt_kickoff.integrations.airflow.results import compact_results, summary_lines
 from dbt_kickoff.integrations.airflow.triggers import DbtCloudRunTrigger
+from dbt_kickoff.validation import check as check_option
 
 XCOM_RUN_ID_KEY = "dbt_cloud_run_id"
 XCOM_RESULTS_KEY = "dbt_results"
@@ -68,16 +70,18 @@ class DbtCloudRunOperator(BaseOperator):
               f"job_id must be a dbt Cloud job id (int or str), not {type(job_id).__name__}")
         check(isinstance(conn_id, str),
               f"conn_id must be the id of an Airflow connection, not {type(conn_id).__name__}")
-        check(data is None or isinstance(data, Mapping), f"data must be a mapping, not {type(data).__name__}")
-        check(isinstance(poll_interval, (int, float)) and poll_interval > 0, "poll_interval must be > 0 seconds")
-        check(timeout is None or (isinstance(timeout, (int, float)) and timeout > 0), "timeout must be > 0 seconds")
+        options = {"data": data, "poll_interval": poll_interval, "timeout": timeout,
+                   "cancel_on_timeout": cancel_on_timeout, "raise_on_failure": raise_on_failure,
+                   "idempotency_key": idempotency_key}
+        for name, value in options.items():  # the specs every dbt Cloud entry point uses
+            check_option(name, value, where="DbtCloudRunOperator")
         super().__init__(**kwargs)
         self.job_id = job_id
         self.conn_id = conn_id
         self.data = dict(data or {})
         self.deferrable = deferrable
         self.poll_interval = float(poll_interval)
-        self.timeout = timeout
+        self.timeout = None if timeout is None or math.isinf(timeout) else float(timeout)
         self.cancel_on_timeout = cancel_on_timeout
         self.raise_on_failure = raise_on_failure
         self.idempotency_key = idempotency_key

@@ -17,14 +17,17 @@ from dbt_kickoff.cloud import AsyncDbtCloud, DbtCloudWaitTimeout
 from dbt_kickoff.cloud.status import RunStatus
 from dbt_kickoff.errors import KickoffError
 from dbt_kickoff.integrations.airflow.connections import acloud_credentials
+from dbt_kickoff.validation import validated
 
 
 class DbtCloudRunTrigger(BaseTrigger):
     """Poll dbt Cloud run ``run_id`` every ``poll_interval`` seconds until it finishes or ``end_time`` (epoch
     seconds, ``None``: no deadline) passes; then fire one event ``{"status", "run_id", "message"}``: the run's final
     status (``success``, ``error``, ``cancelled``), ``timeout``, or ``failed_to_wait`` (e.g. the token was
-    revoked)."""
+    revoked). Its options are checked like :class:`AsyncDbtCloud`'s, when it is made (in the task, before
+    it defers) and again when the triggerer rebuilds it."""
 
+    @validated
     def __init__(
         self,
         *,
