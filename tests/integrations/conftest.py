@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
 import tempfile
+import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from tests.core.conftest import SHOP_PROJECT, load_orders_duckdb
@@ -25,19 +29,53 @@ def shop(tmp_path: Path) -> dict[str, str]:
 def run_script(python: Path, script: Path, *args: str, timeout: float = 1200) -> dict[str, Any]:
     """Run ``script`` with an orchestrator venv's interpreter; its last stdout line is a JSON document.
 
-    Output goes through files, not pipes: a server the orchestrator's test harness leaves behind (Prefect's
-    temporary API) must not hold the test up by keeping a pipe open.
+    Output goes through files, not pipes, so a process the script leaves behind cannot hold the test up; and
+    every process seen below the script while it ran (Prefect's temporary API server, a uvicorn, and their
+    children) is stopped when it ends, however it ends.
     """
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         process = subprocess.Popen([str(python), str(script), *args], stdout=out, stderr=err, text=True)
+        below: dict[int, psutil.Process] = {}
         try:
-            code = process.wait(timeout=timeout)
+            code = _wait_watching(process, below, timeout)
         finally:
             if process.poll() is None:
                 process.kill()
                 process.wait()
+            stop_processes(below.values())
         out.seek(0)
         err.seek(0)
         lines, errors = out.read().strip().splitlines(), err.read()
     assert code == 0 and lines, f"{script.name} failed ({code}):\n{errors[-6000:]}"
     return dict(json.loads(lines[-1]))
+
+
+def _wait_watching(process: subprocess.Popen[str], below: dict[int, psutil.Process], timeout: float) -> int:
+    """Wait for ``process``, recording its descendants (they are reparented, so untraceable, once it exits)."""
+    deadline = time.monotonic() + timeout
+    parent = psutil.Process(process.pid)
+    while True:
+        with contextlib.suppress(psutil.Error):
+            below.update((child.pid, child) for child in parent.children(recursive=True))
+        try:
+            return process.wait(timeout=min(1.0, max(0.0, deadline - time.monotonic())))
+        except subprocess.TimeoutExpired:
+            if time.monotonic() >= deadline:
+                raise
+
+
+def stop_processes(processes: Iterable[psutil.Process], grace: float = 10) -> None:
+    """Terminate the processes that still run (and their own children), then kill what outlives ``grace``."""
+    alive: dict[int, psutil.Process] = {}
+    for proc in processes:
+        with contextlib.suppress(psutil.Error):
+            if proc.is_running():  # also false when the pid was reused by another process
+                alive.update((p.pid, p) for p in [proc, *proc.children(recursive=True)])
+    for proc in alive.values():
+        with contextlib.suppress(psutil.Error):
+            proc.terminate()
+    _, left = psutil.wait_procs(list(alive.values()), timeout=grace)
+    for proc in left:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    psutil.wait_procs(left, timeout=grace)

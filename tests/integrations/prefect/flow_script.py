@@ -9,14 +9,15 @@ back what Prefect recorded: flow and task run states and artifacts.
 - ``api_cancel``: the flow served by a Prefect runner (its own process); a run started from its deployment is
   cancelled through the API while dbt runs, and the runner stops the flow run's process as Prefect does.
 - ``stop``: the task with a timeout on a model that never ends; then the flow process is sent SIGTERM (what
-  Prefect's runner does to a cancelled flow run). Each time the dbt worker processes seen while dbt ran must be
-  gone when the flow returns.
+  Prefect's runner does to a cancelled flow run) while that model's query runs. Each time the dbt worker
+  processes seen while dbt ran must be gone when the flow returns, and the DuckDB file released.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -66,13 +67,15 @@ def alive(pid: int) -> bool:
 
 
 class WorkerWatch:
-    """Records the dbt workers seen while a flow runs; optionally acts once one has run for ``after`` seconds."""
+    """Records the dbt workers seen while a flow runs; optionally acts once, ``after`` seconds after ``ready()``
+    (default: a worker exists) first holds — or 300 s after a worker appeared, so that a ``ready`` that never
+    holds fails the scenario's checks instead of hanging it."""
 
-    def __init__(self, action: Any = None, after: float = 3.0, root: int | None = None) -> None:
+    def __init__(self, action: Any = None, after: float = 3.0, root: int | None = None, ready: Any = None) -> None:
         self.seen: set[int] = set()
         self._root = root
         self._stop = threading.Event()
-        self._action, self._after = action, after
+        self._action, self._after, self._ready = action, after, ready
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
     def __enter__(self) -> WorkerWatch:
@@ -84,11 +87,14 @@ class WorkerWatch:
         self._thread.join()
 
     def _watch(self) -> None:
-        first_seen = None
+        first_seen = worker_since = None
         while not self._stop.is_set():
             current = workers(self._root)
             self.seen.update(current)
-            if current and first_seen is None:
+            if current and worker_since is None:
+                worker_since = time.monotonic()
+            gave_up = worker_since is not None and time.monotonic() - worker_since > 300
+            if current and first_seen is None and (self._ready is None or self._ready() or gave_up):
                 first_seen = time.monotonic()
             if self._action and first_seen is not None and time.monotonic() - first_seen > self._after:
                 self._action()
@@ -97,6 +103,26 @@ class WorkerWatch:
 
     def report(self) -> dict[str, Any]:
         return {"workers_seen": len(self.seen), "workers_left": [p for p in self.seen if alive(p)]}
+
+
+def slow_model_starts(package: str) -> int:
+    """How many times dbt started the slow model's query in this package (its own log says so)."""
+    log = Path(package, "logs", "dbt.log")
+    text = log.read_text(errors="replace") if log.is_file() else ""
+    return len(re.findall(r"START sql table model \w+\.slow ", text))
+
+
+def database_released(database: str) -> bool:
+    """Whether no process holds the DuckDB file any more (DuckDB lets one process open it for writing) and the
+    slow model's table was never created."""
+    import duckdb
+
+    try:
+        with duckdb.connect(database) as con:
+            return con.execute("select count(*) from information_schema.tables where table_name = 'slow'"
+                               ).fetchone() == (0,)
+    except duckdb.IOException:  # "Could not set lock on file": a dbt worker still has it open
+        return False
 
 
 def states(flow_run_id: Any) -> dict[str, Any]:
@@ -218,7 +244,7 @@ def main(scenario: str, config: dict[str, Any]) -> dict[str, Any]:
             slow = {**package, "command": "run", "cmd_params": ["--select", "slow"]}
             with WorkerWatch() as watch:
                 out["timeout"] = run_flow(**slow, timeout_seconds=float(config["timeout"]))
-            out["timeout"].update(watch.report())
+            out["timeout"].update(watch.report(), database_released=database_released(config["database"]))
 
             ids: dict[str, Any] = {}
 
@@ -228,13 +254,26 @@ def main(scenario: str, config: dict[str, Any]) -> dict[str, Any]:
                 run_dbt_package(config["package"], config["destination"], command="run",
                                 cmd_params=["--select", "slow"], source_dataset_name="raw_data")
 
+            # Prefect turns SIGTERM into TerminationSignal while the flow runs, reports the crash, then sends
+            # the signal again to the handler it replaced so that the process ends (with Python's default
+            # handler: at once, exit -15, nothing reported). This handler stands in for that default: it
+            # records the redelivery, so this process lives on to check that dbt stopped first.
+            redelivered: list[int] = []
+            previous = signal.signal(signal.SIGTERM, lambda signum, frame: redelivered.append(signum))
+            before = slow_model_starts(config["package"])
             raised = None
-            with WorkerWatch(action=lambda: os.kill(os.getpid(), signal.SIGTERM)) as watch:
-                try:
-                    cancelled()
-                except BaseException as exc:  # the termination signal, after the flow run has ended
-                    raised = type(exc).__name__
-            out["sigterm"] = {**states(ids["flow_run"]), **watch.report(), "raised": raised}
+            try:
+                with WorkerWatch(action=lambda: os.kill(os.getpid(), signal.SIGTERM), after=2.0,
+                                 ready=lambda: slow_model_starts(config["package"]) > before) as watch:
+                    try:
+                        cancelled()
+                    except BaseException as exc:  # the termination signal, after the flow run has ended
+                        raised = type(exc).__name__
+            finally:
+                signal.signal(signal.SIGTERM, previous)
+            started = slow_model_starts(config["package"]) > before
+            out["sigterm"] = {**states(ids["flow_run"]), **watch.report(), "raised": raised, "redelivered": redelivered,
+                              "query_started": started, "database_released": database_released(config["database"])}
     return out
 
 

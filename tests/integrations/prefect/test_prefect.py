@@ -50,9 +50,6 @@ def test_a_flow_runs_the_package_and_publishes_every_node_result(prefect_python:
     assert failed["node"] == "no_negative_revenue" and "Got 3 results" in failed["message"]
 
 
-@pytest.mark.xfail(reason="open bug (issue 12): the flow script dies of its own SIGTERM instead of Prefect "
-                          "raising TerminationSignal after the merges; the API cancel test below covers cancellation",
-                   strict=False)
 def test_a_timeout_or_a_cancelled_flow_run_stops_dbt(prefect_python: Path, shop: dict[str, str]) -> None:
     Path(shop["package"], "models", "slow.sql").write_text(SLOW_MODEL)
 
@@ -62,11 +59,15 @@ def test_a_timeout_or_a_cancelled_flow_run_stops_dbt(prefect_python: Path, shop:
     assert timeout["tasks"] == {next(iter(timeout["tasks"])): "TimedOut"}, timeout
     assert timeout["flow"] == "TimedOut", timeout
     assert timeout["workers_seen"] >= 1 and timeout["workers_left"] == [], timeout
+    assert timeout["database_released"], timeout
 
-    sigterm = out["sigterm"]
+    sigterm = out["sigterm"]  # SIGTERM while the slow model's query runs
+    assert sigterm["query_started"], sigterm
     assert sigterm["raised"] == "TerminationSignal", sigterm
-    assert sigterm["flow"] in ("Crashed", "Cancelled"), sigterm
+    assert sigterm["redelivered"] == [15], sigterm  # Prefect then ends the process (after dbt stopped)
+    assert sigterm["flow"] in ("Crashed", "Cancelled") and set(sigterm["tasks"].values()) == {"Crashed"}, sigterm
     assert sigterm["workers_seen"] >= 1 and sigterm["workers_left"] == [], sigterm
+    assert sigterm["database_released"], sigterm  # no process holds the DuckDB file: dbt's query is over
 
 
 def test_the_dbt_cloud_task_runs_a_job_reattaches_on_retry_and_cancels_on_timeout(prefect_python: Path) -> None:
