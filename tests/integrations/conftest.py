@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,8 @@ def shop(tmp_path: Path) -> dict[str, str]:
     return {"package": str(package), "destination": f"duckdb:///{database}", "database": str(database)}
 
 
-def run_script(python: Path, script: Path, *args: str, timeout: float = 1200) -> dict[str, Any]:
+def run_script(python: Path, script: Path, *args: str, timeout: float = 1200,
+               env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Run ``script`` with an orchestrator venv's interpreter; its last stdout line is a JSON document.
 
     Output goes through files, not pipes, so a process the script leaves behind cannot hold the test up; and
@@ -34,7 +36,8 @@ def run_script(python: Path, script: Path, *args: str, timeout: float = 1200) ->
     children) is stopped when it ends, however it ends.
     """
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        process = subprocess.Popen([str(python), str(script), *args], stdout=out, stderr=err, text=True)
+        process = subprocess.Popen([str(python), str(script), *args], stdout=out, stderr=err, text=True,
+                                   env={**os.environ, **(env or {})})
         below: dict[int, psutil.Process] = {}
         try:
             code = _wait_watching(process, below, timeout)
@@ -48,6 +51,39 @@ def run_script(python: Path, script: Path, *args: str, timeout: float = 1200) ->
         lines, errors = out.read().strip().splitlines(), err.read()
     assert code == 0 and lines, f"{script.name} failed ({code}):\n{errors[-6000:]}"
     return dict(json.loads(lines[-1]))
+
+
+@contextlib.contextmanager
+def serving(python: Path, script: Path, *args: str, timeout: float = 600) -> Iterator[dict[str, Any]]:
+    """Start ``script`` as a server for the duration of the block: its first stdout line (a JSON document) is
+    yielded; closing its stdin asks it to stop; it and every process below it are stopped afterwards."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen([str(python), str(script), *args], stdin=subprocess.PIPE, stdout=out,
+                                   stderr=err, text=True)
+        parent = psutil.Process(process.pid)
+        below: dict[int, psutil.Process] = {}
+        try:
+            deadline = time.monotonic() + timeout
+            out.seek(0)
+            while not (line := out.readline()).endswith("\n"):
+                err.seek(0)
+                assert process.poll() is None, f"{script.name} exited ({process.returncode}):\n{err.read()[-6000:]}"
+                assert time.monotonic() < deadline, f"{script.name} did not start within {timeout}s"
+                time.sleep(0.5)
+                out.seek(0)
+            yield dict(json.loads(line))
+        finally:
+            with contextlib.suppress(psutil.Error):
+                below.update((child.pid, child) for child in parent.children(recursive=True))
+            assert process.stdin is not None
+            with contextlib.suppress(OSError):
+                process.stdin.close()
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            stop_processes(below.values())
 
 
 def _wait_watching(process: subprocess.Popen[str], below: dict[int, psutil.Process], timeout: float) -> int:

@@ -1,7 +1,9 @@
 """Runs in the Prefect test venv (``python flow_script.py SCENARIO CONFIG_JSON``); prints one JSON line.
 
-Every scenario runs inside Prefect's own test harness (a temporary Prefect server and database), and reads
-back what Prefect recorded: flow and task run states and artifacts.
+Every scenario runs against Prefect's own test harness (a temporary Prefect server and database) and reads back
+what Prefect recorded: flow and task run states and artifacts. ``harness`` starts one, prints its API URL and
+keeps it until stdin closes, so that the scenarios of a test module share one server (each one migrates a new
+database, which takes a minute on a busy machine); without ``PREFECT_API_URL`` a scenario starts its own.
 
 - ``run``: the flow end to end on the package; then again with a failing data test.
 - ``cloud``: the dbt Cloud task against the emulator: a run that succeeds; a task whose first try fails after
@@ -15,6 +17,7 @@ back what Prefect recorded: flow and task run states and artifacts.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -232,7 +235,8 @@ def main(scenario: str, config: dict[str, Any]) -> dict[str, Any]:
     package = {"package_location": config.get("package"), "destination": config.get("destination"),
                "source_dataset_name": "raw_data", "dataset_name": "analytics"}
     out: dict[str, Any] = {}
-    with prefect_test_harness(server_startup_timeout=300):
+    shared = bool(os.environ.get("PREFECT_API_URL"))
+    with contextlib.nullcontext() if shared else prefect_test_harness(server_startup_timeout=300):
         if scenario == "run":
             out["ok"] = run_flow(**package)
             out["failing"] = run_flow(**package, additional_vars={"fail_test": True})
@@ -277,7 +281,17 @@ def main(scenario: str, config: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def harness() -> None:
+    from prefect.settings import PREFECT_API_URL
+
+    with prefect_test_harness(server_startup_timeout=300):
+        print(json.dumps({"api_url": PREFECT_API_URL.value()}), flush=True)
+        sys.stdin.read()  # until the test module is done
+
+
 if __name__ == "__main__" and sys.argv[1] == "serve":
     cancellable.serve(name="cancellable")
+elif __name__ == "__main__" and sys.argv[1] == "harness":
+    harness()
 elif __name__ == "__main__":
     print(json.dumps(main(sys.argv[1], json.loads(sys.argv[2])), default=str), flush=True)

@@ -4,13 +4,14 @@ cancelled (SIGTERM'd) flow run stops dbt. Each scenario runs ``flow_script.py`` 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 
-from tests.integrations.conftest import run_script
+from tests.integrations.conftest import run_script, serving
 from tests.integrations.venvs import orchestrator_python
 from tests.slow_sql import slow_duckdb_model
 
@@ -24,6 +25,14 @@ def prefect_python() -> Path:
     return orchestrator_python("prefect", ["prefect==3.9.*"])
 
 
+@pytest.fixture(scope="module")
+def prefect_api(prefect_python: Path) -> Iterator[dict[str, str]]:
+    """One Prefect test harness (a temporary server and database) shared by the module's scenarios: starting
+    one migrates a new database, about a minute on a busy machine. Stopped, with its children, at the end."""
+    with serving(prefect_python, SCRIPT, "harness", "{}") as started:
+        yield {"PREFECT_API_URL": started["api_url"]}
+
+
 def table(run: dict[str, Any], key: str = "dbt-kickoff-results") -> list[dict[str, Any]]:
     [artifact] = [a for a in run["artifacts"] if a["key"] == key]
     assert artifact["type"] == "table"
@@ -31,8 +40,10 @@ def table(run: dict[str, Any], key: str = "dbt-kickoff-results") -> list[dict[st
     return list(json.loads(data) if isinstance(data, str) else data)
 
 
-def test_a_flow_runs_the_package_and_publishes_every_node_result(prefect_python: Path, shop: dict[str, str]) -> None:
-    out = run_script(prefect_python, SCRIPT, "run", json.dumps(shop))
+def test_a_flow_runs_the_package_and_publishes_every_node_result(
+    prefect_python: Path, prefect_api: dict[str, str], shop: dict[str, str]
+) -> None:
+    out = run_script(prefect_python, SCRIPT, "run", json.dumps(shop), env=prefect_api)
 
     ok = out["ok"]
     assert ok["flow"] == "Completed" and set(ok["tasks"].values()) == {"Completed"}, ok
@@ -50,10 +61,12 @@ def test_a_flow_runs_the_package_and_publishes_every_node_result(prefect_python:
     assert failed["node"] == "no_negative_revenue" and "Got 3 results" in failed["message"]
 
 
-def test_a_timeout_or_a_cancelled_flow_run_stops_dbt(prefect_python: Path, shop: dict[str, str]) -> None:
+def test_a_timeout_or_a_cancelled_flow_run_stops_dbt(
+    prefect_python: Path, prefect_api: dict[str, str], shop: dict[str, str]
+) -> None:
     Path(shop["package"], "models", "slow.sql").write_text(SLOW_MODEL)
 
-    out = run_script(prefect_python, SCRIPT, "stop", json.dumps({**shop, "timeout": 45}))
+    out = run_script(prefect_python, SCRIPT, "stop", json.dumps({**shop, "timeout": 45}), env=prefect_api)
 
     timeout = out["timeout"]
     assert timeout["tasks"] == {next(iter(timeout["tasks"])): "TimedOut"}, timeout
@@ -70,8 +83,10 @@ def test_a_timeout_or_a_cancelled_flow_run_stops_dbt(prefect_python: Path, shop:
     assert sigterm["database_released"], sigterm  # no process holds the DuckDB file: dbt's query is over
 
 
-def test_the_dbt_cloud_task_runs_a_job_reattaches_on_retry_and_cancels_on_timeout(prefect_python: Path) -> None:
-    out = run_script(prefect_python, SCRIPT, "cloud", "{}")
+def test_the_dbt_cloud_task_runs_a_job_reattaches_on_retry_and_cancels_on_timeout(
+    prefect_python: Path, prefect_api: dict[str, str]
+) -> None:
+    out = run_script(prefect_python, SCRIPT, "cloud", "{}", env=prefect_api)
 
     ok = out["ok"]
     assert ok["flow"] == "Completed" and ok["new_runs"] == ["Success"], ok
@@ -87,10 +102,12 @@ def test_the_dbt_cloud_task_runs_a_job_reattaches_on_retry_and_cancels_on_timeou
     assert timed_out["new_runs"] == ["Cancelled"], timed_out
 
 
-def test_cancelling_a_served_flow_run_through_the_api_stops_dbt(prefect_python: Path, shop: dict[str, str]) -> None:
+def test_cancelling_a_served_flow_run_through_the_api_stops_dbt(
+    prefect_python: Path, prefect_api: dict[str, str], shop: dict[str, str]
+) -> None:
     Path(shop["package"], "models", "slow.sql").write_text(SLOW_MODEL)
 
-    out = run_script(prefect_python, SCRIPT, "api_cancel", json.dumps(shop))
+    out = run_script(prefect_python, SCRIPT, "api_cancel", json.dumps(shop), env=prefect_api)
 
     cancelled = out["api_cancel"]
     assert cancelled["flow"] == "Cancelled", cancelled
