@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import logging
 import time
 import weakref
@@ -120,6 +121,22 @@ class PackageRunner:
     @property
     def dbt_version(self) -> str | None:
         return self.session.dbt_version
+
+    def target_path(self, destination_dataset_name: str | None = None) -> Path:
+        """Where dbt writes this runner's artifacts (``manifest.json``, ``run_results.json``...) and its parse
+        state for a destination dataset: a folder per profile and dataset under the project's target path
+        (``target/<dataset>-<hash>``), so switching datasets keeps each one's partial parsing warm."""
+        base = commands.target_dir(self.package_dir, self._project)
+        if self.environment.exit_codes != "v1":  # the dbt v2 engine keeps no partial-parse file
+            return base
+        dataset = self._destination_dataset(destination_dataset_name)
+        if self.profile is not None:
+            profile = self.profile.with_schema(dataset) if dataset else self.profile
+            identity = [profile.adapter_type, self._profile_name(), self._target_name(),
+                        json.dumps(profile.output, sort_keys=True, default=str)]
+        else:
+            identity = [str(self.profiles_dir or ""), self.profile_name or "", self.target or ""]
+        return base / command_line.state_folder(dataset, identity)
 
     def cancel(self, reason: str = "cancelled") -> None:
         """Stop the dbt command running now and every later step of the same call.
@@ -348,7 +365,8 @@ class PackageRunner:
         variables = command_line.dataset_vars(self._destination_dataset(dataset), self.source_dataset_name,
                                               additional_vars)
         return command_line.command_line(command, project_dir=self.package_dir, profile=profile, variables=variables,
-                                         threads=self.threads, full_refresh=full_refresh)
+                                         threads=self.threads, full_refresh=full_refresh,
+                                         target_path=self.target_path(dataset))
 
     def _step(self, command: list[str], *, additional_vars: Mapping[str, Any] | None, dataset: str | None,
               full_refresh: bool = False) -> list[NodeResult]:
@@ -394,7 +412,7 @@ class PackageRunner:
         logger.info("dbt %s in %s", command_name, package.location)
         started = time.perf_counter()
         started_at = datetime.now(timezone.utc)
-        target = commands.target_dir(package.project_dir, self._project)
+        target = self.target_path(dataset)
         invocation = Invocation(args=args, timeout=self.command_timeout, target_dir=target, env=self._secret_env())
         if command[0] in command_line.MANIFEST_COMMANDS:
             invocation = self._with_manifest_key(invocation, dataset, additional_vars)
@@ -405,7 +423,7 @@ class PackageRunner:
                        warnings=outcome.warnings, parsed=outcome.parsed or not invocation.manifest_key,
                        nothing_selected=outcome.nothing_selected and not results,
                        args=[self._redact(a) for a in args], invocation_id=outcome.invocation_id,
-                       started_at=started_at, success=outcome.success)
+                       started_at=started_at, success=outcome.success, target_dir=target)
         )
         if outcome.nothing_selected and not results:
             logger.warning("dbt %s: the selection matched no nodes; nothing was run", command_name)
@@ -437,7 +455,7 @@ class PackageRunner:
         self._refresh_destination()
         parse_args = self._command_line(["parse"], dataset=dataset, additional_vars=additional_vars, full_refresh=False)
         invocation = Invocation(args=parse_args, parse_args=parse_args, timeout=self.command_timeout,
-                                target_dir=commands.target_dir(self.package_dir, self._project),
+                                target_dir=self.target_path(dataset),
                                 env=self._secret_env())
         invocation = self._with_manifest_key(invocation, dataset, additional_vars)
         return self.session.sources(invocation, self._handle_event, cwd=self.package_dir)

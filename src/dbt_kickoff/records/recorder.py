@@ -79,6 +79,8 @@ class RunContext:
     adapter_type: str | None
     destination: dict[str, Any]
     runner_options: dict[str, Any]
+    target_dir: Path
+    """Where the call's dbt commands write their artifacts (the runner's target path for its dataset)."""
 
 
 def _utc_name(moment: datetime, record_id: str) -> str:
@@ -118,6 +120,7 @@ class Recorder:
         self._step_dirs: list[str] = []
         self._folder_of: dict[str, str] = {}
         self._failed = False
+        self._last_target: Path | None = None
         self._running: list[str] = []
         self._note_log_offset()
 
@@ -208,13 +211,14 @@ class Recorder:
         return self._staging
 
     def _target(self) -> Path:
-        ctx = self._ctx()
-        return commands.target_dir(ctx.project_dir, ctx.project)
+        """The target path of the call's last step (else the runner's for the call's dataset)."""
+        return self._last_target or self._ctx().target_dir
 
     def _copy_step(self, step: StepReport) -> None:
         staging = self._staging_dir()
         folder = f"steps/{len(self._step_dirs) + 1:02d}-{step.command.replace(' ', '-')}"
         file = "sources.json" if step.command == "source freshness" else "run_results.json"
+        self._last_target = step.target_dir or self._last_target
         source = self._target() / file
         self._step_dirs.append(folder)
         if step.invocation_id:
