@@ -8,14 +8,18 @@
 - :class:`RedactingFilter` applies a :class:`Redactor` to log records (message, arguments and traceback).
 - :func:`redact_exception` gives an exception's message with its chained causes, masked.
 - :class:`RedactingStream` wraps a text stream (the CLI's stdout and stderr) so that whatever is written is masked.
+- :func:`redact_file` rewrites a file dbt left behind (``dbt.log``, ``run_results.json``) masked, atomically.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any, TextIO
+
+from dbt_kickoff.atomic import write_atomically
 
 MASK = "***"
 
@@ -231,3 +235,22 @@ class RedactingStream:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
+
+
+def redact_file(path: Path, redact: Callable[[str], str], *, start: int = 0) -> bool:
+    """Mask what ``path`` holds from byte ``start`` on (what one dbt command appended) and, when that changed
+    anything, replace the file atomically with the masked text. Returns True when the file was rewritten.
+
+    A ``start`` past the end (the file was rotated or replaced) masks the whole file.
+    """
+    try:
+        data = path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError):
+        return False
+    start = start if 0 <= start <= len(data) else 0
+    tail = data[start:].decode("utf-8", errors="surrogateescape")
+    masked = redact(tail)
+    if masked == tail:
+        return False
+    write_atomically(path, data[:start] + masked.encode("utf-8", errors="surrogateescape"))
+    return True

@@ -24,7 +24,7 @@ from dbt_kickoff.loaded import loaded_tables, source_selectors
 from dbt_kickoff.profiles import Profile, ProfilesDir, resolve_destination
 from dbt_kickoff.records.hook import recorded
 from dbt_kickoff.records.recorder import Recorder, RecordSettings
-from dbt_kickoff.redaction import Redactor
+from dbt_kickoff.redaction import Redactor, redact_file
 from dbt_kickoff.reports import RunReport, StepReport
 from dbt_kickoff.results import NodeResult
 from dbt_kickoff.sources import LocalSource, PackageSource, ResolvedPackage, open_source, read_project_file
@@ -75,6 +75,7 @@ class PackageRunner:
         cancel_grace: float = 10.0,
         destination_factory: Callable[[], Profile | None] | None = None,
         record_settings: RecordSettings | None = None,
+        secrets: Sequence[str | None] = (),
     ) -> None:
         self.source = source
         self.profile = profile
@@ -92,7 +93,7 @@ class PackageRunner:
         self.last_report = RunReport()
         self.record_settings = record_settings or RecordSettings()
         self._recorder: Recorder | None = None
-        self._redact = Redactor(self.profile.secret_env.values() if self.profile else ())
+        self._redact = Redactor([*(self.profile.secret_env.values() if self.profile else ()), *secrets])
         self.session = DbtSession(
             environment, env=dict(self.profile.secret_env) if self.profile else {}, redact=self._redact,
             recycle=RecyclePolicy(recycle_after_commands, recycle_above_memory_mb), cancel_grace=cancel_grace,
@@ -416,7 +417,8 @@ class PackageRunner:
         invocation = Invocation(args=args, timeout=self.command_timeout, target_dir=target, env=self._secret_env())
         if command[0] in command_line.MANIFEST_COMMANDS:
             invocation = self._with_manifest_key(invocation, dataset, additional_vars)
-        outcome = self.session.execute(invocation, self._handle_event, cwd=package.project_dir)
+        with self._masked_outputs(target, command):
+            outcome = self.session.execute(invocation, self._handle_event, cwd=package.project_dir)
         results = commands.read_results(command, target, outcome)
         self.last_report.add(
             StepReport(command=command_name, results=results, duration=time.perf_counter() - started,
@@ -458,7 +460,23 @@ class PackageRunner:
                                 target_dir=self.target_path(dataset),
                                 env=self._secret_env())
         invocation = self._with_manifest_key(invocation, dataset, additional_vars)
-        return self.session.sources(invocation, self._handle_event, cwd=self.package_dir)
+        with self._masked_outputs(invocation.target_dir, ["parse"]):
+            return self.session.sources(invocation, self._handle_event, cwd=self.package_dir)
+
+    @contextmanager
+    def _masked_outputs(self, target: Path | None, command: Sequence[str]) -> Iterator[None]:
+        """dbt's own files may quote a secret (a database error quoting a value, a connection string): its
+        log lines of this command and the command's results file are masked as soon as it ends."""
+        log = commands.log_dir(self.package_dir, self._project) / "dbt.log"
+        start = log.stat().st_size if log.is_file() else 0
+        try:
+            yield
+        finally:
+            if target is not None:
+                redact_file(commands.results_file(command, target), self._redact)
+            if log.is_file() and log.stat().st_size < start:  # dbt rotated its log during the command
+                redact_file(log.with_name(log.name + ".1"), self._redact, start=start)
+            redact_file(log, self._redact, start=start)
 
     def _with_manifest_key(self, invocation: Invocation, dataset: str | None,
                            additional_vars: Mapping[str, Any] | None) -> Invocation:
@@ -583,6 +601,7 @@ def package(
         cancel_grace=cancel_grace,
         record_settings=RecordSettings(records=records, keep_last=keep_last,
                                        storage_options=dict(records_options or {}), openlineage=openlineage),
+        secrets=[package_repository_token],
     )
     if isinstance(source, LocalSource):  # a local folder is checked now, so bad input fails at once
         if warm_start:

@@ -225,7 +225,7 @@ class Recorder:
             self._folder_of[step.invocation_id] = folder
         if step.invocation_id and source.is_file() and _written_by(source, step.invocation_id):
             (staging / folder).mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, staging / folder / file)
+            self._copy_masked(source, staging / folder / file)
 
     def _copy_interrupted(self, report: RunReport) -> None:
         """A step stopped by a cancel, timeout or error may still have left run_results.json: keep it."""
@@ -241,8 +241,12 @@ class Recorder:
             return
         folder = f"steps/{len(self._step_dirs) + 1:02d}-interrupted"
         (self._staging_dir() / folder).mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, self._staging_dir() / folder / "run_results.json")
+        self._copy_masked(source, self._staging_dir() / folder / "run_results.json")
         self._step_dirs.append(folder)
+
+    def _copy_masked(self, source: Path, destination: Path) -> None:
+        """dbt's artifacts may quote a secret (a database error in a node's message): copied masked."""
+        destination.write_text(self.redact(source.read_text(encoding="utf-8", errors="replace")), encoding="utf-8")
 
     def _write(self, report: RunReport, error: BaseException | None) -> None:
         from dbt_kickoff.lineage import emit_for_record, lineage_configured
