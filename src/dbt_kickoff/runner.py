@@ -417,6 +417,8 @@ class PackageRunner:
         invocation = Invocation(args=args, timeout=self.command_timeout, target_dir=target, env=self._secret_env())
         if command[0] in command_line.MANIFEST_COMMANDS:
             invocation = self._with_manifest_key(invocation, dataset, additional_vars)
+        commands.ensure_output_folders(package.project_dir, self._project,
+                                       target if command[0] in command_line.TARGET_PATH_COMMANDS else None)
         with self._masked_outputs(target, command):
             outcome = self.session.execute(invocation, self._handle_event, cwd=package.project_dir)
         results = commands.read_results(command, target, outcome)
@@ -460,6 +462,7 @@ class PackageRunner:
                                 target_dir=self.target_path(dataset),
                                 env=self._secret_env())
         invocation = self._with_manifest_key(invocation, dataset, additional_vars)
+        commands.ensure_output_folders(self.package_dir, self._project, invocation.target_dir)
         with self._masked_outputs(invocation.target_dir, ["parse"]):
             return self.session.sources(invocation, self._handle_event, cwd=self.package_dir)
 
