@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Callable, Iterable
@@ -237,19 +238,43 @@ class RedactingStream:
         return getattr(self._stream, name)
 
 
-def redact_file(path: Path, redact: Callable[[str], str], *, start: int = 0) -> bool:
-    """Mask what ``path`` holds from byte ``start`` on (what one dbt command appended) and, when that changed
-    anything, replace the file atomically with the masked text. Returns True when the file was rewritten.
+def redact_json_text(text: str, redact: Callable[[str], str]) -> str:
+    """A JSON document with every string value (and key) masked, so it stays valid JSON (masking the raw
+    text would turn ``"MAX_GROUPING_TOKENS": null`` into invalid JSON); text that is not JSON is masked
+    as text."""
+    if redact(text) == text:
+        return text  # the common case, without parsing
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return redact(text)
 
-    A ``start`` past the end (the file was rotated or replaced) masks the whole file.
+    def walk(value: Any) -> Any:
+        if isinstance(value, str):
+            return redact(value)
+        if isinstance(value, list):
+            return [walk(item) for item in value]
+        if isinstance(value, dict):
+            return {redact(key): walk(item) for key, item in value.items()}
+        return value
+
+    masked = walk(document)
+    return text if masked == document else json.dumps(masked)
+
+
+def redact_file(path: Path, redact: Callable[[str], str], *, start: int = 0) -> bool:
+    """Mask what ``path`` holds from byte ``start`` on (what one dbt command appended; a JSON file: all of it,
+    value by value) and, when that changed anything, replace the file atomically with the masked text.
+    Returns True when the file was rewritten. A ``start`` past the end (the file was rotated or replaced)
+    masks the whole file.
     """
     try:
         data = path.read_bytes()
-    except (FileNotFoundError, IsADirectoryError):
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         return False
-    start = start if 0 <= start <= len(data) else 0
+    start = start if 0 <= start <= len(data) and path.suffix != ".json" else 0
     tail = data[start:].decode("utf-8", errors="surrogateescape")
-    masked = redact(tail)
+    masked = redact_json_text(tail, redact) if path.suffix == ".json" else redact(tail)
     if masked == tail:
         return False
     write_atomically(path, data[:start] + masked.encode("utf-8", errors="surrogateescape"))

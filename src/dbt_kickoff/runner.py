@@ -236,6 +236,7 @@ class PackageRunner:
         """The package's dbt sources as the parsed manifest resolves them: ``unique_id``, ``source_name``,
         ``name``, ``schema``, ``identifier``, ``database`` (a warm runner answers from its cached manifest)."""
         with self._locked():
+            self._check_package()
             return self._sources(additional_vars, destination_dataset_name)
 
     @recorded
@@ -261,6 +262,7 @@ class PackageRunner:
             logger.info("nothing was loaded: dbt is not run")
             return []
         with self._locked():
+            self._check_package()
             report.commit_sha = self.commit_sha
             selectors = source_selectors(tables, self._sources(additional_vars, destination_dataset_name))
             if not selectors:
@@ -310,9 +312,17 @@ class PackageRunner:
                 full_refresh: bool = False) -> list[NodeResult]:
         report = self._new_report()
         with self._locked():
+            self._check_package()
             report.commit_sha = self.commit_sha
             self._step(command, additional_vars=additional_vars, dataset=dataset, full_refresh=full_refresh)
         return report.results
+
+    def _check_package(self) -> None:
+        """Every call checks the package again, without network (``run_all`` fetches instead): a git checkout
+        damaged since the last call (files edited or deleted, objects lost, the folder gone) is repaired or
+        cloned again, as on the first call; a local folder must still be a dbt package."""
+        if self._package is not None:
+            self._set_package(self.source.resolve())
 
     def _set_package(self, package: ResolvedPackage) -> None:
         self._package = package

@@ -9,6 +9,7 @@ records folder, the temp and state folders, and the CLI's stdout/stderr at -v/-v
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -19,6 +20,7 @@ import pytest
 
 import dbt_kickoff
 from dbt_kickoff import DBTProcessingError
+from dbt_kickoff.redaction import Redactor, redact_json_text
 from tests.postgres_server import PostgresServer
 
 SOURCE_SCHEMA = "leak_source"
@@ -98,7 +100,7 @@ def test_api_run_masks_dbt_log_run_results_and_the_record(
         with pytest.raises(DBTProcessingError) as caught:
             runner.run()
         run_results = runner.target_path() / "run_results.json"
-        assert "invalid input syntax" in run_results.read_text()
+        assert "invalid input syntax" in json.dumps(json.loads(run_results.read_text()))  # still valid JSON
         assert "postgresql://etl:***@replica.internal" in run_results.read_text()
         with pytest.raises(DBTProcessingError):  # a second call appends to dbt.log: masked as well
             runner.run()
@@ -113,3 +115,15 @@ def test_the_git_token_is_masked_by_the_runner(tmp_path: Path) -> None:
                                  "https://git.example.com/analytics/shop.git", package_repository_token=token,
                                  records=False)
     assert runner.session.redact(f"fatal: could not read from {token}") == "fatal: could not read from ***"
+
+
+def test_masking_a_json_artifact_keeps_it_json() -> None:
+    redact = Redactor(["hunter2-secret"])
+    text = json.dumps({"args": {"sqlparse": {"MAX_GROUPING_TOKENS": None}, "n": 3},
+                       "results": [{"message": "bad value 'hunter2-secret' at postgresql://u:pw@h/db"}]})
+    masked = redact_json_text(text, redact)
+    data = json.loads(masked)
+    assert data["args"]["sqlparse"] == {"MAX_GROUPING_TOKENS": None}
+    assert data["results"][0]["message"] == "bad value '***' at postgresql://u:***@h/db"
+    clean = json.dumps({"sqlparse": {"MAX_GROUPING_TOKENS": None}})
+    assert redact_json_text(clean, redact) == clean  # nothing to mask: the very same text

@@ -32,6 +32,7 @@ from dbt_kickoff.records.identity import (
     vars_from_args,
 )
 from dbt_kickoff.records.store import REPORT_FILE, RecordStore
+from dbt_kickoff.redaction import redact_json_text
 from dbt_kickoff.reports import RunReport, StepReport
 
 logger = logging.getLogger("dbt_kickoff.records")
@@ -246,7 +247,8 @@ class Recorder:
 
     def _copy_masked(self, source: Path, destination: Path) -> None:
         """dbt's artifacts may quote a secret (a database error in a node's message): copied masked."""
-        destination.write_text(self.redact(source.read_text(encoding="utf-8", errors="replace")), encoding="utf-8")
+        text = source.read_text(encoding="utf-8", errors="replace")
+        destination.write_text(redact_json_text(text, self.redact), encoding="utf-8")
 
     def _write(self, report: RunReport, error: BaseException | None) -> None:
         from dbt_kickoff.lineage import emit_for_record, lineage_configured
