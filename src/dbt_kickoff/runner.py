@@ -127,17 +127,7 @@ class PackageRunner:
         """Where dbt writes this runner's artifacts (``manifest.json``, ``run_results.json``...) and its parse
         state for a destination dataset: a folder per profile and dataset under the project's target path
         (``target/<dataset>-<hash>``), so switching datasets keeps each one's partial parsing warm."""
-        base = commands.target_dir(self.package_dir, self._project)
-        if self.environment.exit_codes != "v1":  # the dbt v2 engine keeps no partial-parse file
-            return base
-        dataset = self._destination_dataset(destination_dataset_name)
-        if self.profile is not None:
-            profile = self.profile.with_schema(dataset) if dataset else self.profile
-            identity = [profile.adapter_type, self._profile_name(), self._target_name(),
-                        json.dumps(profile.output, sort_keys=True, default=str)]
-        else:
-            identity = [str(self.profiles_dir or ""), self.profile_name or "", self.target or ""]
-        return base / command_line.state_folder(dataset, identity)
+        return self._dataset_target(destination_dataset_name) or commands.target_dir(self.package_dir, self._project)
 
     def cancel(self, reason: str = "cancelled") -> None:
         """Stop the dbt command running now and every later step of the same call.
@@ -349,6 +339,21 @@ class PackageRunner:
             return self.dataset_name
         return self.profile.schema if self.profile else None
 
+    def _dataset_target(self, destination_dataset_name: str | None) -> Path | None:
+        """The dataset's own target folder (dbt v1), or ``None`` where the project's target path is used (the
+        dbt v2 engine keeps no partial-parse file)."""
+        if self.environment.exit_codes != "v1":
+            return None
+        base = commands.target_dir(self.package_dir, self._project)
+        dataset = self._destination_dataset(destination_dataset_name)
+        if self.profile is not None:
+            profile = self.profile.with_schema(dataset) if dataset else self.profile
+            identity = [profile.adapter_type, self._profile_name(), self._target_name(),
+                        json.dumps(profile.output, sort_keys=True, default=str)]
+        else:
+            identity = [str(self.profiles_dir or ""), self.profile_name or "", self.target or ""]
+        return base / command_line.state_folder(dataset, identity)
+
     def _profile_args(self, dataset: str | None) -> list[str]:
         package = self._resolved()
         if self.profile is None:
@@ -377,7 +382,7 @@ class PackageRunner:
                                               additional_vars)
         return command_line.command_line(command, project_dir=self.package_dir, profile=profile, variables=variables,
                                          threads=self.threads, full_refresh=full_refresh,
-                                         target_path=self.target_path(dataset))
+                                         target_path=self._dataset_target(dataset))
 
     def _step(self, command: list[str], *, additional_vars: Mapping[str, Any] | None, dataset: str | None,
               full_refresh: bool = False) -> list[NodeResult]:
