@@ -13,6 +13,8 @@ start (overlapping the caller's own work), the parse (warm: one unmeasured warm-
 partial-parse state first, as in production from the second run on) and the build. Every variant has its own
 package copy and DuckDB file, reset to the loaded state before each run (outside the timing). Medians and
 ratios to ``dbt build`` are printed and written to bench/results/new-process-*.json. Target: ≤ 1.1x.
+Measured processes may write bytecode caches (``PYTHONDONTWRITEBYTECODE`` is dropped): without them every
+process compiles dlt's and dbt's sources again, which no installed environment does.
 
     .venv/bin/python bench/bench_new_process.py [--repeat 5] [--warmup 1]
 """
@@ -76,6 +78,7 @@ def variant_runners(workdir: Path, pristine: Path, pipelines: Path) -> tuple[dic
     from dbt_kickoff.demo import DBT_PACKAGE_DIR
 
     env = dbt_env()
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # bytecode caches, as every installed environment has them
     runners: dict[str, Callable[[], Sample]] = {}
     databases: dict[str, Path] = {}
     variables = json.dumps({"source_dataset_name": SOURCE_DATASET, "destination_dataset_name": DATASET})
