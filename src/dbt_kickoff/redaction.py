@@ -269,13 +269,17 @@ def redact_file(path: Path, redact: Callable[[str], str], *, start: int = 0) -> 
     masks the whole file.
     """
     try:
-        data = path.read_bytes()
+        with path.open("rb") as handle:
+            size = handle.seek(0, 2)
+            start = start if 0 <= start <= size and path.suffix != ".json" else 0
+            handle.seek(start)
+            tail = handle.read().decode("utf-8", errors="surrogateescape")
+            masked = redact_json_text(tail, redact) if path.suffix == ".json" else redact(tail)
+            if masked == tail:
+                return False
+            handle.seek(0)
+            head = handle.read(start)
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         return False
-    start = start if 0 <= start <= len(data) and path.suffix != ".json" else 0
-    tail = data[start:].decode("utf-8", errors="surrogateescape")
-    masked = redact_json_text(tail, redact) if path.suffix == ".json" else redact(tail)
-    if masked == tail:
-        return False
-    write_atomically(path, data[:start] + masked.encode("utf-8", errors="surrogateescape"))
+    write_atomically(path, head + masked.encode("utf-8", errors="surrogateescape"))
     return True

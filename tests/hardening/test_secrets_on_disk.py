@@ -20,7 +20,7 @@ import pytest
 
 import dbt_kickoff
 from dbt_kickoff import DBTProcessingError
-from dbt_kickoff.redaction import Redactor, redact_json_text
+from dbt_kickoff.redaction import Redactor, redact_file, redact_json_text
 from tests.postgres_server import PostgresServer
 
 SOURCE_SCHEMA = "leak_source"
@@ -127,3 +127,16 @@ def test_masking_a_json_artifact_keeps_it_json() -> None:
     assert data["results"][0]["message"] == "bad value '***' at postgresql://u:***@h/db"
     clean = json.dumps({"sqlparse": {"MAX_GROUPING_TOKENS": None}})
     assert redact_json_text(clean, redact) == clean  # nothing to mask: the very same text
+
+
+def test_redact_file_masks_what_was_appended_and_keeps_the_rest(tmp_path: Path) -> None:
+    log = tmp_path / "dbt.log"
+    earlier = "an earlier run: password=was-masked-then-or-not\n"
+    log.write_text(earlier + "this command: value 'hunter2-secret' at postgresql://u:pw@h/db\n")
+    redact = Redactor(["hunter2-secret"])
+    assert redact_file(log, redact, start=len(earlier))
+    assert log.read_text() == earlier + "this command: value '***' at postgresql://u:***@h/db\n"
+    assert not redact_file(log, redact, start=len(earlier))  # nothing left to mask: not rewritten
+    assert redact_file(log, redact, start=10**9)  # rotated or replaced: the whole file
+    assert "was-masked-then-or-not" not in log.read_text()
+    assert not redact_file(tmp_path / "absent.log", redact)
