@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -37,6 +38,28 @@ def log_dir(project_dir: Path, project: Mapping[str, object]) -> Path:
     configured = os.environ.get("DBT_LOG_PATH") or project.get("log-path") or "logs"
     path = Path(str(configured))
     return path if path.is_absolute() else project_dir / path
+
+
+def ensure_writable(folder: Path, what: str, setting: str) -> None:
+    """Create ``folder`` when absent and prove a file can be written in it, so dbt does not fail half-way;
+    else :class:`PrerequisitesException` naming the folder. ``setting``: how to point dbt elsewhere."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".dbt-kickoff-probe-"):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise PrerequisitesException(
+            f"dbt cannot write its {what} to {folder} ({reason}): make that folder writable, or point {setting} "
+            "to a writable folder"
+        ) from None
+
+
+def ensure_output_folders(project_dir: Path, project: Mapping[str, object], target: Path | None) -> None:
+    """Check, before dbt starts, that it can write its log file and (for ``target``) its artifacts."""
+    ensure_writable(log_dir(project_dir, project), "log file", "log-path in dbt_project.yml (or DBT_LOG_PATH)")
+    if target is not None:
+        ensure_writable(target, "artifacts", "target-path in dbt_project.yml (or DBT_TARGET_PATH)")
 
 
 def has_package_dependencies(project_dir: Path) -> bool:

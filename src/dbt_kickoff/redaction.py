@@ -8,14 +8,19 @@
 - :class:`RedactingFilter` applies a :class:`Redactor` to log records (message, arguments and traceback).
 - :func:`redact_exception` gives an exception's message with its chained causes, masked.
 - :class:`RedactingStream` wraps a text stream (the CLI's stdout and stderr) so that whatever is written is masked.
+- :func:`redact_file` rewrites a file dbt left behind (``dbt.log``, ``run_results.json``) masked, atomically.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any, TextIO
+
+from dbt_kickoff.atomic import write_atomically
 
 MASK = "***"
 
@@ -231,3 +236,50 @@ class RedactingStream:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
+
+
+def redact_json_text(text: str, redact: Callable[[str], str]) -> str:
+    """A JSON document with every string value (and key) masked, so it stays valid JSON (masking the raw
+    text would turn ``"MAX_GROUPING_TOKENS": null`` into invalid JSON); text that is not JSON is masked
+    as text."""
+    if redact(text) == text:
+        return text  # the common case, without parsing
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return redact(text)
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, str):
+            return redact(value)
+        if isinstance(value, list):
+            return [walk(item) for item in value]
+        if isinstance(value, dict):
+            return {redact(key): walk(item) for key, item in value.items()}
+        return value
+
+    masked = walk(document)
+    return text if masked == document else json.dumps(masked)
+
+
+def redact_file(path: Path, redact: Callable[[str], str], *, start: int = 0) -> bool:
+    """Mask what ``path`` holds from byte ``start`` on (what one dbt command appended; a JSON file: all of it,
+    value by value) and, when that changed anything, replace the file atomically with the masked text.
+    Returns True when the file was rewritten. A ``start`` past the end (the file was rotated or replaced)
+    masks the whole file.
+    """
+    try:
+        with path.open("rb") as handle:
+            size = handle.seek(0, 2)
+            start = start if 0 <= start <= size and path.suffix != ".json" else 0
+            handle.seek(start)
+            tail = handle.read().decode("utf-8", errors="surrogateescape")
+            masked = redact_json_text(tail, redact) if path.suffix == ".json" else redact(tail)
+            if masked == tail:
+                return False
+            handle.seek(0)
+            head = handle.read(start)
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return False
+    write_atomically(path, head + masked.encode("utf-8", errors="surrogateescape"))
+    return True

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from dbt_kickoff.results import NodeResult, parse_timestamp
@@ -32,6 +33,8 @@ class StepReport:
     success: bool | None = None
     nothing_selected: bool = False
     """True when the step's selection matched no nodes (nothing ran; not an error)."""
+    target_dir: Path | None = field(default=None, compare=False)
+    """Where dbt wrote this step's artifacts (not serialized: a local path of this run)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {

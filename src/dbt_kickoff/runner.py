@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import logging
 import time
 import weakref
@@ -23,7 +24,7 @@ from dbt_kickoff.loaded import loaded_tables, source_selectors
 from dbt_kickoff.profiles import Profile, ProfilesDir, resolve_destination
 from dbt_kickoff.records.hook import recorded
 from dbt_kickoff.records.recorder import Recorder, RecordSettings
-from dbt_kickoff.redaction import Redactor
+from dbt_kickoff.redaction import Redactor, redact_file
 from dbt_kickoff.reports import RunReport, StepReport
 from dbt_kickoff.results import NodeResult
 from dbt_kickoff.sources import LocalSource, PackageSource, ResolvedPackage, open_source, read_project_file
@@ -74,6 +75,7 @@ class PackageRunner:
         cancel_grace: float = 10.0,
         destination_factory: Callable[[], Profile | None] | None = None,
         record_settings: RecordSettings | None = None,
+        secrets: Sequence[str | None] = (),
     ) -> None:
         self.source = source
         self.profile = profile
@@ -91,7 +93,7 @@ class PackageRunner:
         self.last_report = RunReport()
         self.record_settings = record_settings or RecordSettings()
         self._recorder: Recorder | None = None
-        self._redact = Redactor(self.profile.secret_env.values() if self.profile else ())
+        self._redact = Redactor([*(self.profile.secret_env.values() if self.profile else ()), *secrets])
         self.session = DbtSession(
             environment, env=dict(self.profile.secret_env) if self.profile else {}, redact=self._redact,
             recycle=RecyclePolicy(recycle_after_commands, recycle_above_memory_mb), cancel_grace=cancel_grace,
@@ -120,6 +122,12 @@ class PackageRunner:
     @property
     def dbt_version(self) -> str | None:
         return self.session.dbt_version
+
+    def target_path(self, destination_dataset_name: str | None = None) -> Path:
+        """Where dbt writes this runner's artifacts (``manifest.json``, ``run_results.json``...) and its parse
+        state for a destination dataset: a folder per profile and dataset under the project's target path
+        (``target/<dataset>-<hash>``), so switching datasets keeps each one's partial parsing warm."""
+        return self._dataset_target(destination_dataset_name) or commands.target_dir(self.package_dir, self._project)
 
     def cancel(self, reason: str = "cancelled") -> None:
         """Stop the dbt command running now and every later step of the same call.
@@ -218,6 +226,7 @@ class PackageRunner:
         """The package's dbt sources as the parsed manifest resolves them: ``unique_id``, ``source_name``,
         ``name``, ``schema``, ``identifier``, ``database`` (a warm runner answers from its cached manifest)."""
         with self._locked():
+            self._check_package()
             return self._sources(additional_vars, destination_dataset_name)
 
     @recorded
@@ -243,6 +252,7 @@ class PackageRunner:
             logger.info("nothing was loaded: dbt is not run")
             return []
         with self._locked():
+            self._check_package()
             report.commit_sha = self.commit_sha
             selectors = source_selectors(tables, self._sources(additional_vars, destination_dataset_name))
             if not selectors:
@@ -292,9 +302,17 @@ class PackageRunner:
                 full_refresh: bool = False) -> list[NodeResult]:
         report = self._new_report()
         with self._locked():
+            self._check_package()
             report.commit_sha = self.commit_sha
             self._step(command, additional_vars=additional_vars, dataset=dataset, full_refresh=full_refresh)
         return report.results
+
+    def _check_package(self) -> None:
+        """Every call checks the package again, without network (``run_all`` fetches instead): a git checkout
+        damaged since the last call (files edited or deleted, objects lost, the folder gone) is repaired or
+        cloned again, as on the first call; a local folder must still be a dbt package."""
+        if self._package is not None:
+            self._set_package(self.source.resolve())
 
     def _set_package(self, package: ResolvedPackage) -> None:
         self._package = package
@@ -320,6 +338,21 @@ class PackageRunner:
         if self.dataset_name:
             return self.dataset_name
         return self.profile.schema if self.profile else None
+
+    def _dataset_target(self, destination_dataset_name: str | None) -> Path | None:
+        """The dataset's own target folder (dbt v1), or ``None`` where the project's target path is used (the
+        dbt v2 engine keeps no partial-parse file)."""
+        if self.environment.exit_codes != "v1":
+            return None
+        base = commands.target_dir(self.package_dir, self._project)
+        dataset = self._destination_dataset(destination_dataset_name)
+        if self.profile is not None:
+            profile = self.profile.with_schema(dataset) if dataset else self.profile
+            identity = [profile.adapter_type, self._profile_name(), self._target_name(),
+                        json.dumps(profile.output, sort_keys=True, default=str)]
+        else:
+            identity = [str(self.profiles_dir or ""), self.profile_name or "", self.target or ""]
+        return base / command_line.state_folder(dataset, identity)
 
     def _profile_args(self, dataset: str | None) -> list[str]:
         package = self._resolved()
@@ -348,7 +381,8 @@ class PackageRunner:
         variables = command_line.dataset_vars(self._destination_dataset(dataset), self.source_dataset_name,
                                               additional_vars)
         return command_line.command_line(command, project_dir=self.package_dir, profile=profile, variables=variables,
-                                         threads=self.threads, full_refresh=full_refresh)
+                                         threads=self.threads, full_refresh=full_refresh,
+                                         target_path=self._dataset_target(dataset))
 
     def _step(self, command: list[str], *, additional_vars: Mapping[str, Any] | None, dataset: str | None,
               full_refresh: bool = False) -> list[NodeResult]:
@@ -394,18 +428,21 @@ class PackageRunner:
         logger.info("dbt %s in %s", command_name, package.location)
         started = time.perf_counter()
         started_at = datetime.now(timezone.utc)
-        target = commands.target_dir(package.project_dir, self._project)
+        target = self.target_path(dataset)
         invocation = Invocation(args=args, timeout=self.command_timeout, target_dir=target, env=self._secret_env())
         if command[0] in command_line.MANIFEST_COMMANDS:
             invocation = self._with_manifest_key(invocation, dataset, additional_vars)
-        outcome = self.session.execute(invocation, self._handle_event, cwd=package.project_dir)
+        commands.ensure_output_folders(package.project_dir, self._project,
+                                       target if command[0] in command_line.TARGET_PATH_COMMANDS else None)
+        with self._masked_outputs(target, command):
+            outcome = self.session.execute(invocation, self._handle_event, cwd=package.project_dir)
         results = commands.read_results(command, target, outcome)
         self.last_report.add(
             StepReport(command=command_name, results=results, duration=time.perf_counter() - started,
                        warnings=outcome.warnings, parsed=outcome.parsed or not invocation.manifest_key,
                        nothing_selected=outcome.nothing_selected and not results,
                        args=[self._redact(a) for a in args], invocation_id=outcome.invocation_id,
-                       started_at=started_at, success=outcome.success)
+                       started_at=started_at, success=outcome.success, target_dir=target)
         )
         if outcome.nothing_selected and not results:
             logger.warning("dbt %s: the selection matched no nodes; nothing was run", command_name)
@@ -437,10 +474,27 @@ class PackageRunner:
         self._refresh_destination()
         parse_args = self._command_line(["parse"], dataset=dataset, additional_vars=additional_vars, full_refresh=False)
         invocation = Invocation(args=parse_args, parse_args=parse_args, timeout=self.command_timeout,
-                                target_dir=commands.target_dir(self.package_dir, self._project),
+                                target_dir=self.target_path(dataset),
                                 env=self._secret_env())
         invocation = self._with_manifest_key(invocation, dataset, additional_vars)
-        return self.session.sources(invocation, self._handle_event, cwd=self.package_dir)
+        commands.ensure_output_folders(self.package_dir, self._project, invocation.target_dir)
+        with self._masked_outputs(invocation.target_dir, ["parse"]):
+            return self.session.sources(invocation, self._handle_event, cwd=self.package_dir)
+
+    @contextmanager
+    def _masked_outputs(self, target: Path | None, command: Sequence[str]) -> Iterator[None]:
+        """dbt's own files may quote a secret (a database error quoting a value, a connection string): its
+        log lines of this command and the command's results file are masked as soon as it ends."""
+        log = commands.log_dir(self.package_dir, self._project) / "dbt.log"
+        start = log.stat().st_size if log.is_file() else 0
+        try:
+            yield
+        finally:
+            if target is not None:
+                redact_file(commands.results_file(command, target), self._redact)
+            if log.is_file() and log.stat().st_size < start:  # dbt rotated its log during the command
+                redact_file(log.with_name(log.name + ".1"), self._redact, start=start)
+            redact_file(log, self._redact, start=start)
 
     def _with_manifest_key(self, invocation: Invocation, dataset: str | None,
                            additional_vars: Mapping[str, Any] | None) -> Invocation:
@@ -565,6 +619,7 @@ def package(
         cancel_grace=cancel_grace,
         record_settings=RecordSettings(records=records, keep_last=keep_last,
                                        storage_options=dict(records_options or {}), openlineage=openlineage),
+        secrets=[package_repository_token],
     )
     if isinstance(source, LocalSource):  # a local folder is checked now, so bad input fails at once
         if warm_start:

@@ -55,7 +55,7 @@ def test_vars_reach_dbt_and_single_commands_work(shop_duckdb: Path, shop_project
         compiled = [r for r in listed if r.resource_type == "model"]
         assert [r.model_name for r in compiled] == ["revenue_by_country"]
         assert "group by" in (compiled[0].compiled_code or "").lower()
-        vars_sent = json.loads((shop_project / "target" / "run_results.json").read_text())["args"]["vars"]
+        vars_sent = json.loads((runner.target_path() / "run_results.json").read_text())["args"]["vars"]
     assert vars_sent["destination_dataset_name"] == "analytics"
     assert vars_sent["source_dataset_name"] == "raw_data"
 
@@ -127,7 +127,7 @@ def test_one_worker_serves_all_steps_and_survives_between_calls(shop_duckdb: Pat
 def test_full_refresh_and_threads_are_passed(shop_duckdb: Path, shop_project: Path) -> None:
     with runner_for(shop_duckdb, shop_project, threads=2) as runner:
         runner.run_all(additional_vars={"source_dataset_name": "raw_data"}, full_refresh=True)
-        args = json.loads((shop_project / "target" / "run_results.json").read_text())["args"]
+        args = json.loads((runner.target_path() / "run_results.json").read_text())["args"]
     assert args["threads"] == 2
 
 

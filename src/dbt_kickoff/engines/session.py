@@ -47,6 +47,7 @@ class DbtSession:
         self.engine: Engine | None = None
         self.profiles: dict[str, ProfilesDir] = {}
         self._cwd: Path | None = None
+        self._cwd_identity: tuple[int, int] | None = None
         self._token = CancelToken()
         self._warming: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -141,12 +142,13 @@ class DbtSession:
     def _engine_for(self, cwd: Path, wait: bool = True) -> Engine:
         if wait:
             self._finish_warm_up()
-        if self.engine is not None and cwd != self._cwd:
-            self.close_engine()
+        folder = _folder_identity(cwd)
+        if self.engine is not None and (cwd != self._cwd or folder != self._cwd_identity):
+            self.close_engine()  # another folder, or the same path replaced (a git checkout cloned again)
         if self.engine is None:
             self.engine = make_engine(self.environment, cwd=cwd, env=self.env, redact=self.redact,
                                       cancel_grace=self.cancel_grace)
-            self._cwd = cwd
+            self._cwd, self._cwd_identity = cwd, folder
         return self.engine
 
     def _finish_warm_up(self) -> None:
@@ -154,3 +156,13 @@ class DbtSession:
             warming, self._warming = self._warming, None
         if warming is not None:
             warming.join()
+
+
+def _folder_identity(folder: Path) -> tuple[int, int] | None:
+    """Device and inode of ``folder``: a running dbt process keeps the folder it started in as its working
+    directory, so one replaced at the same path needs a new process."""
+    try:
+        status = folder.stat()
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino

@@ -9,10 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dbt_kickoff import commands
 from dbt_kickoff.errors import ConfigurationError
 from dbt_kickoff.runner import PackageRunner
-from dbt_kickoff.sources import read_project_file
 
 BUILT_TYPES = frozenset({"model", "seed", "snapshot"})
 
@@ -72,9 +70,7 @@ def load_manifest(manifest: Mapping[str, Any] | str | Path) -> dict[str, Any]:
 def parse_manifest(runner: PackageRunner, additional_vars: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Run ``dbt parse`` with the runner (its profile and vars) and return the manifest it wrote."""
     runner.invoke(["parse"], additional_vars=additional_vars)
-    project_dir = runner.package_dir
-    path = commands.target_dir(project_dir, read_project_file(project_dir, str(project_dir))) / "manifest.json"
-    return load_manifest(path)
+    return load_manifest(runner.target_path() / "manifest.json")
 
 
 def manifest_graph(manifest: Mapping[str, Any]) -> ManifestGraph:

@@ -21,8 +21,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 _RUNNER_OPTIONS = ("dataset_name", "source_dataset_name", "profile_name", "target", "threads")
 
 
-def run_context(runner: PackageRunner) -> RunContext:
-    """What a record says about the runner: package, dbt version, destination without secrets, options."""
+def run_context(runner: PackageRunner, dataset: str | None = None) -> RunContext:
+    """What a record says about the runner: package, dbt version, destination without secrets, options;
+    ``dataset``: the call's destination dataset (where its artifacts are)."""
     package = runner.package
     profile = runner.profile
     if profile is not None:
@@ -40,6 +41,7 @@ def run_context(runner: PackageRunner) -> RunContext:
         project_name=str(project.get("name") or package.project_name or package.project_dir.name),
         commit_sha=package.commit_sha, dbt_version=runner.dbt_version,
         adapter_type=profile.adapter_type if profile else None, destination=destination, runner_options=options,
+        target_dir=runner.target_path(dataset),
     )
 
 
@@ -54,7 +56,8 @@ def recorded(method: F) -> F:
         bound = signature.bind(self, *args, **kwargs)
         bound.apply_defaults()
         params = {k: v for k, v in bound.arguments.items() if k != "self"}
-        recorder = Recorder(self.record_settings, method.__name__, params, lambda: run_context(self),
+        dataset = params.get("destination_dataset_name")
+        recorder = Recorder(self.record_settings, method.__name__, params, lambda: run_context(self, dataset),
                             self._redact)
         self._recorder = recorder
         self.last_report = RunReport(call=method.__name__, started_at=recorder.started_at)

@@ -32,6 +32,7 @@ from dbt_kickoff.records.identity import (
     vars_from_args,
 )
 from dbt_kickoff.records.store import REPORT_FILE, RecordStore
+from dbt_kickoff.redaction import redact_json_text
 from dbt_kickoff.reports import RunReport, StepReport
 
 logger = logging.getLogger("dbt_kickoff.records")
@@ -79,6 +80,8 @@ class RunContext:
     adapter_type: str | None
     destination: dict[str, Any]
     runner_options: dict[str, Any]
+    target_dir: Path
+    """Where the call's dbt commands write their artifacts (the runner's target path for its dataset)."""
 
 
 def _utc_name(moment: datetime, record_id: str) -> str:
@@ -118,6 +121,7 @@ class Recorder:
         self._step_dirs: list[str] = []
         self._folder_of: dict[str, str] = {}
         self._failed = False
+        self._last_target: Path | None = None
         self._running: list[str] = []
         self._note_log_offset()
 
@@ -208,20 +212,21 @@ class Recorder:
         return self._staging
 
     def _target(self) -> Path:
-        ctx = self._ctx()
-        return commands.target_dir(ctx.project_dir, ctx.project)
+        """The target path of the call's last step (else the runner's for the call's dataset)."""
+        return self._last_target or self._ctx().target_dir
 
     def _copy_step(self, step: StepReport) -> None:
         staging = self._staging_dir()
         folder = f"steps/{len(self._step_dirs) + 1:02d}-{step.command.replace(' ', '-')}"
         file = "sources.json" if step.command == "source freshness" else "run_results.json"
+        self._last_target = step.target_dir or self._last_target
         source = self._target() / file
         self._step_dirs.append(folder)
         if step.invocation_id:
             self._folder_of[step.invocation_id] = folder
         if step.invocation_id and source.is_file() and _written_by(source, step.invocation_id):
             (staging / folder).mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, staging / folder / file)
+            self._copy_masked(source, staging / folder / file)
 
     def _copy_interrupted(self, report: RunReport) -> None:
         """A step stopped by a cancel, timeout or error may still have left run_results.json: keep it."""
@@ -237,8 +242,13 @@ class Recorder:
             return
         folder = f"steps/{len(self._step_dirs) + 1:02d}-interrupted"
         (self._staging_dir() / folder).mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(source, self._staging_dir() / folder / "run_results.json")
+        self._copy_masked(source, self._staging_dir() / folder / "run_results.json")
         self._step_dirs.append(folder)
+
+    def _copy_masked(self, source: Path, destination: Path) -> None:
+        """dbt's artifacts may quote a secret (a database error in a node's message): copied masked."""
+        text = source.read_text(encoding="utf-8", errors="replace")
+        destination.write_text(redact_json_text(text, self.redact), encoding="utf-8")
 
     def _write(self, report: RunReport, error: BaseException | None) -> None:
         from dbt_kickoff.lineage import emit_for_record, lineage_configured

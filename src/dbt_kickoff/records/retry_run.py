@@ -68,6 +68,7 @@ def run_retry(runner: PackageRunner, record: Any = None) -> list[NodeResult]:
     dataset = params.get("destination_dataset_name")
     logger.info("retrying %s (%s): %s", previous.name, previous.outcome, ", ".join(a.label for a in plan.actions))
     with runner._locked(), tempfile.TemporaryDirectory(prefix="dbt-kickoff-retry-") as scratch:
+        runner._check_package()
         report.commit_sha = runner.commit_sha
         for action in plan.actions:
             if action.kind == "retry":

@@ -9,14 +9,12 @@ from typing import Any
 from airflow.sdk import Asset, AssetAlias, BaseOperator
 
 import dbt_kickoff
-from dbt_kickoff import commands
 from dbt_kickoff.errors import ConfigurationError, DbtCancelled, DBTProcessingError
 from dbt_kickoff.integrations.airflow.assets import built_relations
 from dbt_kickoff.integrations.airflow.connections import connection_destination
 from dbt_kickoff.integrations.airflow.results import compact_results
 from dbt_kickoff.profiles import resolve_destination
 from dbt_kickoff.results import NodeResult
-from dbt_kickoff.sources import read_project_file
 
 COMMANDS = ("run_all", "build", "run", "test", "seed", "snapshot", "source_freshness", "deps")
 SELECTING_COMMANDS = frozenset({"build", "run", "test", "seed", "snapshot", "source_freshness"})
@@ -169,8 +167,7 @@ class DbtKickoffOperator(BaseOperator):
                      destination: Any) -> None:
         profile = resolve_destination(destination)
         kind = profile.destination_type if profile else "dbt"
-        project_dir = runner.package_dir
-        manifest = commands.target_dir(project_dir, read_project_file(project_dir, str(project_dir))) / "manifest.json"
+        manifest = runner.target_path() / "manifest.json"
         events = context["outlet_events"][AssetAlias(name=self.alias)]
         for relation in built_relations(manifest, results, kind):
             events.add(Asset(name=relation.name, uri=relation.uri), extra={"dbt_unique_id": relation.unique_id})
