@@ -198,11 +198,11 @@ def _criteria(state: State, code_unchanged: bool, sources: Sequence[Source], sou
     if not code_unchanged:
         criteria.append(Criterion(texts.CODE_CHANGED, ("state:modified+",), needs_state=True))
     statuses = set(state.rerun.values())
+    if "skipped" in statuses:  # first: what a failure skipped is "skipped", not "failed", last time
+        criteria.append(Criterion(texts.SKIPPED_LAST_TIME, ("result:skipped+",), needs_state=True))
     failed = tuple(f"result:{status}+" for status in ("error", "fail") if status in statuses)
     if failed:
         criteria.append(Criterion(texts.FAILED_LAST_TIME, failed, needs_state=True))
-    if "skipped" in statuses:
-        criteria.append(Criterion(texts.SKIPPED_LAST_TIME, ("result:skipped+",), needs_state=True))
     changed = [s for s in sources if s.unique_id in source_reasons]
     if changed:
         criteria.append(Criterion("source changed", tuple(s.selector for s in changed), by_source=source_reasons))
