@@ -10,10 +10,10 @@ import pytest
 
 import dbt_kickoff
 from tests.changed_core.tables import duckdb_differences
-from tests.core.conftest import ORDERS, SHOP_PROJECT
+from tests.core.conftest import ORDERS, SHOP_PROJECT, shop_duckdb, shop_project  # noqa: F401  (fixtures for these tests too)
 
 MODELS = ("stg_orders", "revenue_by_country", "orders_incremental", "countries")
-MONEY_MACRO = "{% macro money(amount) %}round({{ amount }}, 2){% endmacro %}\n"
+MONEY_MACRO = "{% macro money(amount) %}round(cast({{ amount }} as numeric), 2){% endmacro %}\n"
 
 
 def shop_copy(tmp_path: Path) -> Path:

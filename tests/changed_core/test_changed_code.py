@@ -26,7 +26,7 @@ def test_model_macro_seed_and_vars_changes(dlt_shop: DltShop) -> None:
         assert changes is not None and changes.selectors == ["state:modified+"]
         assert "model.shop.stg_orders" in changes.unchanged and changes.reasons[CODE] == len(results)
 
-        edit(project / "macros" / "money.sql", "round({{ amount }}, 2)", "round({{ amount }} * 100, 0)")
+        edit(project / "macros" / "money.sql", "numeric), 2)", "numeric), 1)")
         assert models_of(runner.build(changed_only=True)) == {"revenue_by_country": CODE}  # the macro's user
 
         (project / "seeds" / "countries.csv").write_text(
