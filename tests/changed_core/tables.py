@@ -13,8 +13,8 @@ import duckdb
 
 
 def _pair_sql(left: str, right: str) -> str:
-    return (f"select (select count(*) from (select * from {left} except all select * from {right})) + "
-            f"(select count(*) from (select * from {right} except all select * from {left}))")
+    return (f"select (select count(*) from (select * from {left} except all select * from {right}) as l) + "
+            f"(select count(*) from (select * from {right} except all select * from {left}) as r)")
 
 
 def duckdb_differences(database: Path, tables: Iterable[str], schema: str, full_schema: str,
