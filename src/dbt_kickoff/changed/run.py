@@ -70,10 +70,11 @@ def run_changed(runner: PackageRunner, call: str, *, cmd_params: Sequence[str], 
         if call == "run_all":
             runner.ensure_newest_package()
         report.commit_sha = runner.commit_sha
+        commands_before = _commands_run(runner)
         decision = decide(runner, changes, Path(scratch), additional_vars, dataset,
                           always_build or runner.always_build)
         changes.decision_seconds = time.perf_counter() - started
-        changes.dbt_started = runner.session.engine is not None and runner.session.engine.commands_run > 0
+        changes.dbt_started = _commands_run(runner) != commands_before
         logger.info("%s", changes.describe())
         if decision.nothing:
             return []
@@ -87,6 +88,12 @@ def run_changed(runner: PackageRunner, call: str, *, cmd_params: Sequence[str], 
                 runner._recorder.add_file(decision.freshness_file, "sources.json")
         _annotate(runner, decision, None)
     return report.results
+
+
+def _commands_run(runner: PackageRunner) -> tuple[int, int]:
+    """Changes when the decision asked dbt anything (the engine's identity and its command count)."""
+    engine = runner.session.engine
+    return (id(engine), engine.commands_run) if engine is not None else (0, 0)
 
 
 def _annotate(runner: PackageRunner, decision: Decision, error: BaseException | None) -> None:
