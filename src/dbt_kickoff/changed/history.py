@@ -4,17 +4,15 @@ and the runs since then that may have changed tables (their results are composed
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from dbt_kickoff.errors import ConfigurationError
 from dbt_kickoff.records.identity import RecordIdentity
+from dbt_kickoff.records.identity import is_complete as complete_call
 from dbt_kickoff.records.reading import Record, load_record
 from dbt_kickoff.records.store import RecordStore
 
 WRITING_CALLS = frozenset({"run_all", "build", "run", "seed", "snapshot", "transform_loaded", "retry", "invoke"})
 """Calls that may change tables (``test``, ``source_freshness`` and ``deps`` do not)."""
-_SELECTION_FLAGS = frozenset({"--select", "-s", "--selector", "--exclude", "--models", "-m", "--resource-type",
-                              "--resource-types", "--inline"})
 
 
 @dataclass
@@ -27,16 +25,8 @@ class History:
 
 
 def is_complete(record: Record) -> bool:
-    """A successful call that left every node of the package up to date: an unselected ``build`` or
-    ``run_all``, or a changed-only one."""
-    data = record.data
-    if data.get("outcome") != "success" or data.get("call") not in ("build", "run_all"):
-        return False
-    params: dict[str, Any] = data.get("params") or {}
-    if params.get("changed_only"):
-        return True
-    args = [*(params.get("cmd_params") or ()), *(params.get("run_params") or ())]
-    return not any(str(arg).split("=", 1)[0] in _SELECTION_FLAGS for arg in args)
+    """See :func:`dbt_kickoff.records.identity.is_complete`."""
+    return complete_call(record.data)
 
 
 def _difference(ours: RecordIdentity, theirs: RecordIdentity) -> str:

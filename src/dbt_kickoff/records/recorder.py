@@ -25,6 +25,8 @@ from dbt_kickoff.errors import DbtCancelled, DBTProcessingError
 from dbt_kickoff.records.identity import (
     LATEST_REF,
     RecordIdentity,
+    is_complete,
+    last_complete_ref,
     last_ref,
     last_success_ref,
     option_value,
@@ -308,6 +310,8 @@ class Recorder:
         store.write_ref(last_ref(identity.package_key), self.name)
         if report.outcome == "success":
             store.write_ref(last_success_ref(identity.state_key), self.name)
+        if is_complete(data):  # kept by pruning: changed-only builds compare with it
+            store.write_ref(last_complete_ref(identity.state_key), self.name)
         if self.settings.keep_last is not None:
             prune(store, self.settings.keep_last)
         logger.info("run record: %s", report.record)
