@@ -15,6 +15,7 @@ import yaml
 from dbt_kickoff.atomic import write_atomically
 from dbt_kickoff.engines import InvocationOutcome, NodeEvent, fusion
 from dbt_kickoff.errors import DbtCancelled, DBTProcessingError, IncrementalSchemaOutOfSyncError, PrerequisitesException
+from dbt_kickoff.fingerprint import project_fingerprint
 from dbt_kickoff.results import NodeResult, describe_failures, load_run_results
 
 OUT_OF_SYNC_MARKER = "out of sync"
@@ -60,6 +61,13 @@ def ensure_output_folders(project_dir: Path, project: Mapping[str, object], targ
     ensure_writable(log_dir(project_dir, project), "log file", "log-path in dbt_project.yml (or DBT_LOG_PATH)")
     if target is not None:
         ensure_writable(target, "artifacts", "target-path in dbt_project.yml (or DBT_TARGET_PATH)")
+
+
+def files_fingerprint(project_dir: Path, project: Mapping[str, object]) -> str:
+    """The fingerprint of the project's files (:func:`~dbt_kickoff.fingerprint.project_fingerprint`), leaving out
+    the target and log folders dbt writes into."""
+    written = (target_dir(project_dir, project), log_dir(project_dir, project))
+    return project_fingerprint(project_dir, [path.name for path in written if path.parent == project_dir])
 
 
 def has_package_dependencies(project_dir: Path) -> bool:

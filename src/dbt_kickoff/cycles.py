@@ -32,7 +32,7 @@ class CycleReport:
     loaded: list[str] = field(default_factory=list)
     results: list[NodeResult] = field(default_factory=list)
     skipped: str | None = None
-    """Why dbt did not run (``"nothing loaded"``), else ``None``."""
+    """Why dbt did not run (``"nothing loaded"``, ``"nothing changed"``), else ``None``."""
     missed_slots: int = 0
     """Slots passed over because the previous cycle ran longer than the interval (``overlap="skip"``)."""
     error: BaseException | None = None
@@ -68,10 +68,11 @@ def _loaded_names(loaded: Any) -> list[str]:
 
 
 def run_cycle(runner: PackageRunner, load: Callable[[], Any] | None, number: int, *,
-              transform: Transform = "build", only_loaded: bool = True) -> CycleReport:
+              transform: Transform = "build", only_loaded: bool = True, changed_only: bool = False) -> CycleReport:
     """One ``load → transform`` cycle. A failing load or transform is recorded in the report, not raised, and
     a failed load skips the transform (dbt never runs on a broken load). With ``only_loaded`` and a ``load``,
-    only what the load touched is built (``dbt build``); otherwise ``transform`` runs on everything."""
+    only what the load touched is built (``dbt build``); otherwise ``transform`` runs on everything, or with
+    ``changed_only`` on what changed since the last good run."""
     report = CycleReport(number=number, started_at=datetime.now(timezone.utc))
     try:
         started = time.perf_counter()
@@ -80,11 +81,14 @@ def run_cycle(runner: PackageRunner, load: Callable[[], Any] | None, number: int
         report.loaded = _loaded_names(loaded)
         started = time.perf_counter()
         try:
-            report.results = _transform(runner, loaded if load is not None and only_loaded else _ALL, transform)
+            report.results = _transform(runner, loaded if load is not None and only_loaded else _ALL, transform,
+                                        changed_only)
         finally:
             report.transform_seconds = time.perf_counter() - started
         if load is not None and only_loaded and not runner.last_report.steps:
             report.skipped = "nothing loaded" if not report.loaded else "no source reads the loaded tables"
+        elif changed_only and runner.last_report.changed is not None and not runner.last_report.steps:
+            report.skipped = "nothing changed"
     except Exception as exc:  # one bad cycle must not end the loop; the caller sees it in the report
         report.error = exc
         if isinstance(exc, DbtCancelled):
@@ -98,10 +102,12 @@ def run_cycle(runner: PackageRunner, load: Callable[[], Any] | None, number: int
 _ALL = object()
 
 
-def _transform(runner: PackageRunner, loaded: Any, transform: Transform) -> list[NodeResult]:
+def _transform(runner: PackageRunner, loaded: Any, transform: Transform, changed_only: bool) -> list[NodeResult]:
     if loaded is not _ALL:
         return runner.transform_loaded(loaded)
-    return runner.run_all() if transform == "run_all" else runner.build()
+    if transform == "run_all":
+        return runner.run_all(changed_only=changed_only)
+    return runner.build(changed_only=changed_only)
 
 
 @validated
@@ -116,13 +122,17 @@ def iter_cycles(
     overlap: Overlap = "wait",
     stop: threading.Event | None = None,
     full_first_cycle: bool = True,
+    changed_only: bool = True,
 ) -> Iterator[CycleReport]:
     """Yield a :class:`CycleReport` per ``load → transform`` cycle, one every ``every`` seconds.
 
     ``load`` returns what it loaded (a dlt ``LoadInfo`` or ``"schema.table"`` names); with ``only_loaded`` only
     the models downstream of those tables are built, and dbt is skipped when nothing was loaded — except in
-    the first cycle when ``full_first_cycle`` (the default), which transforms everything so that seeds and
-    models that read no loaded table exist too. Without a ``load``, each cycle transforms everything.
+    the first cycle when ``full_first_cycle`` (the default), which transforms what changed since the last good
+    run (everything when there is no usable run record) so that seeds and models that read no loaded table
+    exist too. Without a ``load``, each cycle transforms what changed since the last good run (code, data,
+    failures: see ``build(changed_only=True)``); ``changed_only=False`` transforms everything instead, as
+    ``only_loaded=False`` does with a ``load``.
     Cycles never overlap: when one runs past its slot, the next starts at once (``overlap="wait"``) or at
     the next free slot (``overlap="skip"``). Setting ``stop`` ends the loop after the current cycle; the
     runner stays open (close it yourself).
@@ -138,7 +148,9 @@ def iter_cycles(
     while not stop.is_set() and (max_cycles is None or number < max_cycles):
         number += 1
         only_this_cycle = only_loaded and not (full_first_cycle and number == 1)
-        report = run_cycle(runner, load, number, transform=transform, only_loaded=only_this_cycle)
+        changed = changed_only and (load is None or (only_loaded and not only_this_cycle))
+        report = run_cycle(runner, load, number, transform=transform, only_loaded=only_this_cycle,
+                           changed_only=changed)
         report.missed_slots = missed
         yield report
         next_start += every

@@ -73,14 +73,18 @@ class NodeProgress:
 
 
 def results_table(results: Iterable[NodeResult], title: str = "dbt results") -> Table:
-    """A table of node results (name, type, status, time, rows, message)."""
+    """A table of node results (name, type, status, time, rows, message; and why it was built, when a
+    changed-only call says)."""
+    results = list(results)
+    reasons = any(r.reason for r in results)
     table = Table(title=title, show_lines=False)
-    for column in ("node", "type", "status", "time (s)", "rows", "message"):
+    for column in ("node", "type", "status", "time (s)", "rows", "message", *(("reason",) if reasons else ())):
         table.add_column(column, overflow="fold")
     for r in results:
         style = STATUS_STYLES.get(r.status, "")
         table.add_row(
             r.model_name, r.resource_type, f"[{style}]{r.status}[/]", f"{r.time:.2f}",
             "" if r.rows_affected is None else str(r.rows_affected), (r.message or "")[:120],
+            *((r.reason or "",) if reasons else ()),
         )
     return table

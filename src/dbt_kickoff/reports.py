@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from dbt_kickoff.changed.summary import ChangeSummary
 from dbt_kickoff.results import NodeResult, parse_timestamp
 
 
@@ -85,6 +86,8 @@ class RunReport:
     outcome: str | None = None
     error: str | None = None
     record: str | None = None
+    changed: ChangeSummary | None = None
+    """What a changed-only call decided (why nodes were built, which were left alone); ``None`` otherwise."""
     on_step: Callable[[StepReport], None] | None = field(default=None, repr=False, compare=False)
     """Called with each step as it is added (run records copy that step's artifacts before the next one)."""
 
@@ -112,6 +115,7 @@ class RunReport:
             "finished_at": _iso(self.finished_at),
             "record": self.record,
             "steps": [s.to_dict() for s in self.steps],
+            "changed": self.changed.to_dict() if self.changed is not None else None,
         }
 
     @classmethod
@@ -125,4 +129,5 @@ class RunReport:
             outcome=data.get("outcome"),
             error=data.get("error"),
             record=data.get("record"),
+            changed=ChangeSummary.from_dict(data["changed"]) if data.get("changed") else None,
         )

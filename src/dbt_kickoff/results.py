@@ -31,6 +31,9 @@ class NodeResult:
     """When dbt finished the node (its last timing entry, UTC)."""
     compiled_code: str | None = field(default=None, repr=False)
     adapter_response: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    reason: str | None = None
+    """Why a changed-only call built this node ("code changed", "source raw.orders fresher", ...); ``None``
+    in a normal call."""
 
     @property
     def is_failure(self) -> bool:

@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from dbt_kickoff import command_line, commands
-from dbt_kickoff.engines import DbtEvent, DbtSession, EventHandler, Invocation
+from dbt_kickoff.engines import DbtEvent, DbtSession, EventHandler, Invocation, InvocationOutcome
 from dbt_kickoff.engines.session import RecyclePolicy
 from dbt_kickoff.environments import DbtEnvironment, resolve_environment
 from dbt_kickoff.errors import ConfigurationError, DbtCancelled, IncrementalSchemaOutOfSyncError
-from dbt_kickoff.fingerprint import project_fingerprint
 from dbt_kickoff.loaded import loaded_tables, source_selectors
 from dbt_kickoff.profiles import Profile, ProfilesDir, resolve_destination
 from dbt_kickoff.records.hook import recorded
@@ -76,6 +75,7 @@ class PackageRunner:
         destination_factory: Callable[[], Profile | None] | None = None,
         record_settings: RecordSettings | None = None,
         secrets: Sequence[str | None] = (),
+        always_build: str | None = None,
     ) -> None:
         self.source = source
         self.profile = profile
@@ -90,6 +90,8 @@ class PackageRunner:
         self.command_timeout = command_timeout
         self.on_event = on_event
         self.reuse_manifest = reuse_manifest
+        self.always_build = always_build
+        """A dbt selector of models every changed-only call builds (non-deterministic ones: ``current_date``...)."""
         self.last_report = RunReport()
         self.record_settings = record_settings or RecordSettings()
         self._recorder: Recorder | None = None
@@ -152,12 +154,21 @@ class PackageRunner:
         source_tests_selector: str | None = None,
         destination_dataset_name: str | None = None,
         full_refresh: bool = False,
+        changed_only: bool = False,
+        always_build: str | None = None,
     ) -> list[NodeResult]:
         """deps (when the package has packages), seed, source tests (when a selector is given), run, test.
 
         Stops at the first failing step with :class:`DBTProcessingError`. Returns the node results of every
-        step, in order (``last_report`` has them per step).
+        step, in order (``last_report`` has them per step). ``changed_only``: seed, run and test only what
+        changed since the last good run (see :meth:`build`).
         """
+        if changed_only:
+            from dbt_kickoff.changed.run import run_changed
+
+            return run_changed(self, "run_all", cmd_params=run_params or (), additional_vars=additional_vars,
+                               dataset=destination_dataset_name, full_refresh=full_refresh,
+                               always_build=always_build, source_tests_selector=source_tests_selector)
         report = self._new_report()
         with self._locked():
             self.ensure_newest_package()
@@ -181,8 +192,22 @@ class PackageRunner:
 
     @recorded
     def build(self, cmd_params: Sequence[str] = (), additional_vars: Mapping[str, Any] | None = None,
-              destination_dataset_name: str | None = None, full_refresh: bool = False) -> list[NodeResult]:
-        """``dbt build`` (seeds, models, snapshots and tests in DAG order)."""
+              destination_dataset_name: str | None = None, full_refresh: bool = False, changed_only: bool = False,
+              always_build: str | None = None) -> list[NodeResult]:
+        """``dbt build`` (seeds, models, snapshots and tests in DAG order).
+
+        ``changed_only``: build only what changed since the last good run of the same package, target, vars and
+        dbt version (its run record is dbt's ``--state``): changed code, config, macros and seeds
+        (``state:modified+``), what is downstream of sources that received data (freshness, dlt loads), what
+        failed or was skipped since, and ``always_build`` (a dbt selector; default: the runner's). Everything is
+        built when there is no usable record. Each result's ``reason`` says why it was built, and
+        ``last_report.changed`` what was decided (see the README, "Build only what changed").
+        """
+        if changed_only:
+            from dbt_kickoff.changed.run import run_changed
+
+            return run_changed(self, "build", cmd_params=cmd_params, additional_vars=additional_vars,
+                               dataset=destination_dataset_name, full_refresh=full_refresh, always_build=always_build)
         return self._single(["build", *cmd_params], additional_vars, destination_dataset_name, full_refresh)
 
     @recorded
@@ -450,6 +475,23 @@ class PackageRunner:
         self._raise_if_cancelled(command_name, self.last_report.results)
         return results
 
+    def _run_quietly(self, command: list[str], *, additional_vars: Mapping[str, Any] | None, dataset: str | None,
+                     on_event: EventHandler | None = None) -> InvocationOutcome:
+        """A dbt command that helps a decision (``ls``, ``source freshness``) and is no step of the call: it
+        leaves no step in the report, and its events go to ``on_event`` only."""
+        self._raise_if_cancelled(command_line.command_name(command), self.last_report.results)
+        self._refresh_destination()
+        args = self._command_line(command, dataset=dataset, additional_vars=additional_vars, full_refresh=False)
+        target = self.target_path(dataset)
+        invocation = Invocation(args=args, timeout=self.command_timeout, env=self._secret_env(), target_dir=target)
+        if command[0] in command_line.MANIFEST_COMMANDS:
+            invocation = self._with_manifest_key(invocation, dataset, additional_vars)
+        commands.ensure_output_folders(self.package_dir, self._project, target)
+        with self._masked_outputs(target, command):
+            outcome = self.session.execute(invocation, on_event or (lambda event: None), cwd=self.package_dir)
+        self._raise_if_cancelled(command_line.command_name(command), self.last_report.results)
+        return outcome
+
     def _raise_if_cancelled(self, command_name: str, results: list[NodeResult]) -> None:
         """A cancel that came between two steps (or as a step ended) stops the call before the next one."""
         reason = self.session.cancel_reason
@@ -502,10 +544,7 @@ class PackageRunner:
         if not self.reuse_manifest or not self.session.keeps_manifest:
             return invocation
         parse_args = self._command_line(["parse"], dataset=dataset, additional_vars=additional_vars, full_refresh=False)
-        project_dir = self.package_dir
-        written = (commands.target_dir(project_dir, self._project), commands.log_dir(project_dir, self._project))
-        skipped = [path.name for path in written if path.parent == project_dir]
-        key = command_line.manifest_key(project_fingerprint(project_dir, skipped), parse_args)
+        key = command_line.manifest_key(commands.files_fingerprint(self.package_dir, self._project), parse_args)
         return dataclasses.replace(invocation, manifest_key=key, parse_args=parse_args)
 
     def _handle_event(self, event: DbtEvent) -> None:
@@ -553,6 +592,7 @@ def package(
     keep_last: int | None = 50,
     records_options: Mapping[str, Any] | None = None,
     openlineage: Any = None,
+    always_build: str | None = None,
 ) -> PackageRunner:
     """A :class:`PackageRunner` for the dbt package at ``package_location`` writing to ``destination``.
 
@@ -576,7 +616,9 @@ def package(
     ``records`` is a folder or fsspec URL (``records_options``: fsspec storage options), ``None`` for a folder
     under the user's state dir, ``False`` for none; ``keep_last`` records are kept. ``openlineage``: ``None``
     (emit when the OpenLineage client is configured by its env/config), ``False``, ``True``, a client config
-    mapping, a URL, or an ``OpenLineageClient``.
+    mapping, a URL, or an ``OpenLineageClient``. ``always_build``: a dbt selector of models that every
+    changed-only call builds (``"tag:always"``, ``"model_a model_b"``), for models whose result changes without
+    any change dbt-kickoff can see (``current_date``, random samples, external calls).
     """
     if threads is not None and threads < 1:
         raise ConfigurationError(f"threads must be a positive number, not {threads}")
@@ -620,6 +662,7 @@ def package(
         record_settings=RecordSettings(records=records, keep_last=keep_last,
                                        storage_options=dict(records_options or {}), openlineage=openlineage),
         secrets=[package_repository_token],
+        always_build=always_build,
     )
     if isinstance(source, LocalSource):  # a local folder is checked now, so bad input fails at once
         if warm_start:

@@ -286,6 +286,8 @@ OPTIONS: dict[str, Spec] = {
     "destination_dataset_name": TEXT,
     "full_refresh": FLAG,
     "include_dlt_tables": FLAG,
+    "changed_only": FLAG,
+    "always_build": Text("a non-empty dbt selector (e.g. 'tag:always' or 'model_a model_b')"),
     "command": Text("a dbt command name such as 'build'", optional=False),
     # get_venv()
     "dbt_version": TEXT,

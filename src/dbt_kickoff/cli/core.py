@@ -31,6 +31,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--select", type=cli_text("--select"),
                         help="dbt selection (not for run_all)")
     parser.add_argument("--full-refresh", action="store_true", help="rebuild incremental models and seeds")
+    parser.add_argument("--changed-only", action="store_true",
+                        help="build/run_all: only what changed since the last good run (code, data, failures); "
+                        "each node says why it was built")
     parser.add_argument("--source-tests-selector", type=cli_type("source_tests_selector", "--source-tests-selector"),
                         help="run_all: test these sources before the run")
     parser.add_argument("--fail-on-empty-selection", action="store_true",
@@ -73,6 +76,8 @@ def add_package_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-records", action="store_true", help="leave no run record")
     parser.add_argument("--keep-last", type=int, default=50, help="run records to keep (default: 50)")
     parser.add_argument("--openlineage", metavar="URL", help="send OpenLineage events to this HTTP endpoint")
+    parser.add_argument("--always-build", metavar="SELECTOR", type=cli_type("always_build", "--always-build"),
+                        help="changed-only builds always build these nodes (a dbt selector, e.g. 'tag:always')")
 
 
 def _parse_vars(text: str | None) -> dict[str, Any]:
@@ -108,14 +113,19 @@ def _venv(args: argparse.Namespace) -> Any:
 def execute(runner: PackageRunner, args: argparse.Namespace) -> None:
     extra_vars = _parse_vars(args.vars)
     params = ["--select", args.select] if args.select else []
+    if args.changed_only and (args.command not in ("run_all", "build") or args.select):
+        raise ConfigurationError("--changed-only works with --command run_all or build, without --select")
     if args.command == "run_all":
         if args.select:
             raise ConfigurationError("--select does not apply to run_all; use --command build/run/test")
         runner.run_all(additional_vars=extra_vars, source_tests_selector=args.source_tests_selector,
-                       full_refresh=args.full_refresh)
+                       full_refresh=args.full_refresh, changed_only=args.changed_only)
+    elif args.command == "build":
+        runner.build(params, additional_vars=extra_vars, full_refresh=args.full_refresh,
+                     changed_only=args.changed_only)
     elif args.command == "deps":
         runner.deps()
-    elif args.command in ("run", "build", "seed"):
+    elif args.command in ("run", "seed"):
         getattr(runner, args.command)(params, additional_vars=extra_vars, full_refresh=args.full_refresh)
     else:
         getattr(runner, args.command)(params, additional_vars=extra_vars)
@@ -132,7 +142,7 @@ def runner_from_args(args: argparse.Namespace, on_event: Any = None) -> PackageR
         profile_name=args.profile_name, target=args.target, threads=args.threads,
         auto_full_refresh_when_out_of_sync=not args.no_auto_full_refresh, command_timeout=args.timeout,
         venv=_venv(args), on_event=on_event, records=False if args.no_records else args.records,
-        keep_last=args.keep_last, openlineage=args.openlineage,
+        keep_last=args.keep_last, openlineage=args.openlineage, always_build=args.always_build,
     )
 
 
@@ -159,6 +169,8 @@ def handle_run(args: argparse.Namespace) -> int:
     empty = [step.command for step in runner.last_report.steps if step.nothing_selected]
     for command in empty:
         print(f"dbt {command}: the selection matched no nodes; nothing was run", file=sys.stderr)
+    if runner.last_report.changed is not None:
+        print(runner.last_report.changed.describe(), file=sys.stderr)
     if args.json:
         print(report_json(runner.last_report, True))
     else:

@@ -27,7 +27,8 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "watch", help="load and transform every N seconds, never overlapping",
         description="Run `load → transform` every --every seconds with one warm dbt process. With --load, only "
-        "the models downstream of the loaded tables are built and dbt is skipped when nothing was loaded.",
+        "the models downstream of the loaded tables are built and dbt is skipped when nothing was loaded; "
+        "without it, only what changed since the last good run.",
     )
     add_package_arguments(parser)
     parser.add_argument("--every", type=cli_type("every", "--every"), required=True,
@@ -37,6 +38,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--transform", choices=("build", "run_all"), default="build",
                         help="what runs when everything is transformed (default: build)")
     parser.add_argument("--all-models", action="store_true", help="transform everything, not just what was loaded")
+    parser.add_argument("--no-changed-only", action="store_true",
+                        help="without --load (and in the first cycle): transform everything, not only what changed "
+                        "since the last good run")
     parser.add_argument("--max-cycles", type=cli_type("max_cycles", "--max-cycles"), help="stop after this many cycles")
     parser.add_argument("--on-overlap", choices=("wait", "skip"), default="wait",
                         help="a cycle longer than --every: start the next at once (wait) or at the next slot (skip)")
@@ -94,6 +98,7 @@ def handle_watch(args: argparse.Namespace) -> int:
         with cancel_on_signals(stop) as received:
             for report in iter_cycles(runner, load, every=args.every, transform=args.transform,
                                       only_loaded=not args.all_models, max_cycles=args.max_cycles,
+                                      changed_only=not args.no_changed_only,
                                       overlap=args.on_overlap, stop=stop.event):
                 failures += not report.ok
                 if args.json:

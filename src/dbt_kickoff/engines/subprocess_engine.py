@@ -159,7 +159,8 @@ class SubprocessEngine:
             raise KickoffError(outcome.error or "\n".join(outcome.errors) or "dbt could not parse the project")
         manifest = json.loads((invocation.target_dir / "manifest.json").read_text(encoding="utf-8"))
         return [
-            {key: node.get(key) for key in ("unique_id", "source_name", "name", "schema", "identifier", "database")}
+            {key: node.get(key) for key in ("unique_id", "source_name", "name", "schema", "identifier", "database",
+                                            "loaded_at_field", "loaded_at_query", "freshness")}
             for node in manifest.get("sources", {}).values()
         ]
 

@@ -163,6 +163,14 @@ def release_database_files() -> None:
                 print(f"dbt-kickoff worker: closing DuckDB failed: {exc}", file=sys.stderr)
 
 
+def _freshness(node: Any) -> Any:
+    freshness = getattr(node, "freshness", None)
+    try:
+        return freshness.to_dict() if freshness is not None else None
+    except Exception:
+        return None
+
+
 def source_tables(manifest: Any) -> list[dict[str, Any]]:
     return [
         {
@@ -172,6 +180,9 @@ def source_tables(manifest: Any) -> list[dict[str, Any]]:
             "schema": node.schema,
             "identifier": node.identifier,
             "database": node.database,
+            "loaded_at_field": getattr(node, "loaded_at_field", None),
+            "loaded_at_query": getattr(node, "loaded_at_query", None),
+            "freshness": _freshness(node),
         }
         for node in manifest.sources.values()
     ]

@@ -75,19 +75,20 @@ def recorded(method: F) -> F:
 
 
 def identity_for(runner: PackageRunner, additional_vars: Mapping[str, Any] | None = None,
-                 destination_dataset_name: str | None = None) -> RecordIdentity:
+                 destination_dataset_name: str | None = None, dbt_version: str | None = None) -> RecordIdentity:
     """The identity a call with these vars would record: its ``state_key`` finds the last good run to use as
-    dbt's ``--state`` (:func:`dbt_kickoff.records.last_successful_record`). Starts dbt to learn its version."""
+    dbt's ``--state`` (:func:`dbt_kickoff.records.last_successful_record`). Starts dbt to learn its version,
+    unless dbt runs already or ``dbt_version`` is given."""
     ctx = run_context(runner)
     args = runner._command_line(["build"], dataset=destination_dataset_name, additional_vars=additional_vars,
                                  full_refresh=False)
-    if ctx.dbt_version is None:
+    if ctx.dbt_version is None and dbt_version is None:
         runner.session.start(ctx.project_dir)
     return RecordIdentity(
         package_location=ctx.package_location, project_name=ctx.project_name,
         profile_name=option_value(args, "--profile"), target=option_value(args, "--target"),
         adapter_type=ctx.adapter_type, schema=ctx.destination.get("schema"),
-        vars_hash=short_hash(vars_from_args(args)), dbt_version=runner.dbt_version,
+        vars_hash=short_hash(vars_from_args(args)), dbt_version=runner.dbt_version or dbt_version,
     )
 
 

@@ -85,4 +85,25 @@ def last_success_ref(state_key: str) -> str:
     return f"last-success-{state_key}"
 
 
+def last_complete_ref(state_key: str) -> str:
+    """The ref naming the newest complete good run (what changed-only builds compare with; kept by pruning)."""
+    return f"last-complete-{state_key}"
+
+
+_SELECTION_FLAGS = frozenset({"--select", "-s", "--selector", "--exclude", "--models", "-m", "--resource-type",
+                              "--resource-types", "--inline"})
+
+
+def is_complete(data: Mapping[str, Any]) -> bool:
+    """A record (its ``report.json``) of a successful call that left every node of the package up to date: an
+    unselected ``build`` or ``run_all``, or a changed-only one."""
+    if data.get("outcome") != "success" or data.get("call") not in ("build", "run_all"):
+        return False
+    params: Mapping[str, Any] = data.get("params") or {}
+    if params.get("changed_only"):
+        return True
+    args = [*(params.get("cmd_params") or ()), *(params.get("run_params") or ())]
+    return not any(str(arg).split("=", 1)[0] in _SELECTION_FLAGS for arg in args)
+
+
 LATEST_REF = "latest"

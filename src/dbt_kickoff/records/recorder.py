@@ -25,6 +25,8 @@ from dbt_kickoff.errors import DbtCancelled, DBTProcessingError
 from dbt_kickoff.records.identity import (
     LATEST_REF,
     RecordIdentity,
+    is_complete,
+    last_complete_ref,
     last_ref,
     last_success_ref,
     option_value,
@@ -123,12 +125,20 @@ class Recorder:
         self._failed = False
         self._last_target: Path | None = None
         self._running: list[str] = []
+        self._fingerprint: str | None = None
         self._note_log_offset()
 
     # -- hooks the runner calls ---------------------------------------------------------------------------------
     def step_done(self, step: StepReport) -> None:
         """Copy this step's artifacts (run_results.json / sources.json) before the next step overwrites them."""
         self._guard(self._copy_step, step)
+
+    def add_file(self, source: Path, name: str) -> None:
+        """Keep a file in the record (a changed-only call's ``sources.json``); call it once a step is done."""
+        self._guard(self._copy_file, source, name)
+
+    def _copy_file(self, source: Path, name: str) -> None:
+        shutil.copyfile(source, self._staging_dir() / name)
 
     def finish(self, report: RunReport, error: BaseException | None) -> None:
         """Write the record (and emit lineage). Never raises; a problem is one warning."""
@@ -177,6 +187,8 @@ class Recorder:
         try:
             path = self._log_file()
             self._log_offset = path.stat().st_size if path.is_file() else 0
+            ctx = self._ctx()
+            self._fingerprint = commands.files_fingerprint(ctx.project_dir, ctx.project)
         except Exception:
             self._context = None
 
@@ -280,6 +292,7 @@ class Recorder:
             name=self.name,
             record_id=self.record_id,
             identity=identity.to_dict(),
+            fingerprint=self._fingerprint,
             dbt_version=ctx.dbt_version,
             package={"location": ctx.package_location, "project_name": ctx.project_name,
                      "commit_sha": ctx.commit_sha, "project_dir": str(ctx.project_dir)},
@@ -307,6 +320,8 @@ class Recorder:
         store.write_ref(last_ref(identity.package_key), self.name)
         if report.outcome == "success":
             store.write_ref(last_success_ref(identity.state_key), self.name)
+        if is_complete(data):  # kept by pruning: changed-only builds compare with it
+            store.write_ref(last_complete_ref(identity.state_key), self.name)
         if self.settings.keep_last is not None:
             prune(store, self.settings.keep_last)
         logger.info("run record: %s", report.record)

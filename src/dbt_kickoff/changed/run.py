@@ -1,0 +1,278 @@
+"""``build(changed_only=True)`` / ``run_all(changed_only=True)``: decide what changed, build only that, and say
+why each node was built (``NodeResult.reason``) and which were left alone (``last_report.changed``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dbt_kickoff import commands
+from dbt_kickoff.changed import summary as texts
+from dbt_kickoff.changed.dlt_loads import DltCheck, check_dlt
+from dbt_kickoff.changed.history import History, find_history
+from dbt_kickoff.changed.selection import BUILT_TYPES, Criterion, Listed, parse_ls_line, reasons_by_node, selectors_of
+from dbt_kickoff.changed.sources import Source, freshness_reasons, source_from, sources_of_manifest
+from dbt_kickoff.changed.state import State, StateUnusable, make_state
+from dbt_kickoff.changed.summary import ChangeSummary
+from dbt_kickoff.changed.warehouse import connect
+from dbt_kickoff.engines import DbtEvent
+from dbt_kickoff.environments.installed import installed_dbt_version
+from dbt_kickoff.errors import ConfigurationError, DbtCancelled, DBTProcessingError, KickoffError
+from dbt_kickoff.records.hook import identity_for, store_for
+from dbt_kickoff.results import NodeResult
+
+if TYPE_CHECKING:
+    from dbt_kickoff.runner import PackageRunner
+
+logger = logging.getLogger("dbt_kickoff.changed")
+
+_SELECTION_FLAGS = ("--select", "-s", "--selector", "--models", "-m")
+
+
+@dataclass
+class Decision:
+    """What to build: ``selectors`` (``None``: everything, for ``default_reason``), with ``--state`` when
+    ``state_dir`` is set, and each node's reason."""
+
+    selectors: list[str] | None = None
+    state_dir: Path | None = None
+    reasons: dict[str, str] = field(default_factory=dict)
+    kinds: set[str] = field(default_factory=set)
+    default_reason: str | None = None
+    freshness_file: Path | None = None
+
+    @property
+    def nothing(self) -> bool:
+        return self.selectors is not None and not self.reasons
+
+
+def run_changed(runner: PackageRunner, call: str, *, cmd_params: Sequence[str], additional_vars: Mapping[str, Any]
+                | None, dataset: str | None, full_refresh: bool, always_build: str | None,
+                source_tests_selector: str | None = None) -> list[NodeResult]:
+    """See :meth:`PackageRunner.build` (``changed_only``)."""
+    if any(str(arg).split("=", 1)[0] in _SELECTION_FLAGS for arg in cmd_params):
+        raise ConfigurationError(
+            "changed_only=True chooses the nodes itself: drop --select/--selector from the dbt arguments (--exclude "
+            "is fine), or use always_build= for nodes that must always run"
+        )
+    report = runner._new_report()
+    changes = report.changed = ChangeSummary()
+    started = time.perf_counter()
+    with runner._locked(), tempfile.TemporaryDirectory(prefix="dbt-kickoff-changed-") as scratch:
+        if call == "run_all":
+            runner.ensure_newest_package()
+        report.commit_sha = runner.commit_sha
+        commands_before = _commands_run(runner)
+        decision = decide(runner, changes, Path(scratch), additional_vars, dataset,
+                          always_build or runner.always_build)
+        changes.decision_seconds = time.perf_counter() - started
+        changes.dbt_started = _commands_run(runner) != commands_before
+        logger.info("%s", changes.describe())
+        if decision.nothing:
+            return []
+        try:
+            _build(runner, call, decision, cmd_params, additional_vars, dataset, full_refresh, source_tests_selector)
+        except (DBTProcessingError, DbtCancelled) as exc:
+            _annotate(runner, decision, exc)
+            raise
+        finally:
+            if decision.freshness_file is not None and report.steps and runner._recorder is not None:
+                runner._recorder.add_file(decision.freshness_file, "sources.json")
+        _annotate(runner, decision, None)
+    return report.results
+
+
+def _commands_run(runner: PackageRunner) -> tuple[int, int]:
+    """Changes when the decision asked dbt anything (the engine's identity and its command count)."""
+    engine = runner.session.engine
+    return (id(engine), engine.commands_run) if engine is not None else (0, 0)
+
+
+def _annotate(runner: PackageRunner, decision: Decision, error: BaseException | None) -> None:
+    def why(result: NodeResult) -> NodeResult:
+        return dataclasses.replace(result, reason=decision.reasons.get(result.unique_id, decision.default_reason))
+
+    for step in runner.last_report.steps:
+        step.results = [why(r) for r in step.results]
+    if isinstance(error, DBTProcessingError):
+        error.run_results = [why(r) for r in error.run_results]
+    elif isinstance(error, DbtCancelled):
+        error.results = [why(r) for r in error.results]
+
+
+def _build(runner: PackageRunner, call: str, decision: Decision, cmd_params: Sequence[str],
+           additional_vars: Mapping[str, Any] | None, dataset: str | None, full_refresh: bool,
+           source_tests_selector: str | None) -> None:
+    selection: list[str] = []
+    if decision.selectors is not None:
+        selection = ["--select", *decision.selectors]
+        if decision.state_dir is not None:
+            selection += ["--state", str(decision.state_dir)]
+    everything = decision.selectors is None
+    extra, project = additional_vars, runner._project
+    if call == "build":
+        runner._step(["build", *selection, *cmd_params], additional_vars=extra, dataset=dataset,
+                     full_refresh=full_refresh)
+        return
+    if commands.has_package_dependencies(runner.package_dir):
+        runner._install_dependencies(extra, dataset)
+    if commands.has_seeds(runner.package_dir, project) and (everything or "seed" in decision.kinds):
+        runner._step(["seed", *selection], additional_vars=extra, dataset=dataset, full_refresh=full_refresh)
+    if source_tests_selector:
+        runner._step(["test", "--select", source_tests_selector], additional_vars=extra, dataset=dataset)
+    if everything or decision.kinds & {"model", "snapshot"}:
+        runner._step(["run", *selection, *cmd_params], additional_vars=extra, dataset=dataset,
+                     full_refresh=full_refresh)
+    if everything or decision.kinds & {"test", "unit_test"}:
+        runner._step(["test", *selection], additional_vars=extra, dataset=dataset)
+
+
+def _history(runner: PackageRunner, additional_vars: Mapping[str, Any] | None, dataset: str | None) -> History:
+    store = store_for(runner)
+    if store is None:
+        return History(None, why="records are off (records=False)")
+    identity = identity_for(runner, additional_vars, dataset, dbt_version=installed_dbt_version(runner.environment))
+    return find_history(store, identity)
+
+
+def decide(runner: PackageRunner, changes: ChangeSummary, scratch: Path, additional_vars: Mapping[str, Any] | None,
+           dataset: str | None, always_build: str | None) -> Decision:
+    """Compare with the last good run and choose what to build; fills ``changes``."""
+    fingerprint = commands.files_fingerprint(runner.package_dir, runner._project)
+    history = _history(runner, additional_vars, dataset)
+    state: State | None = None
+    why = history.why
+    if history.baseline is not None:
+        changes.baseline = history.baseline.name
+        try:
+            state = make_state(history, scratch / "state")
+        except StateUnusable as exc:
+            why = str(exc)
+    code_unchanged = state is not None and state.code_unchanged(fingerprint)
+    if code_unchanged:
+        assert state is not None
+        sources = sources_of_manifest(state.manifest)
+    else:
+        sources = [source_from(s) for s in runner._sources(additional_vars, dataset)]
+    dlt = _check_dlt(runner, sources, state)
+    changes.snapshot = {"fingerprint": fingerprint, "dlt": dlt.snapshot}
+    measured = [s for s in sources if s.unique_id not in dlt.checked and s.has_freshness]
+    source_reasons = dict(dlt.reasons)
+    freshness_file: Path | None = None
+    if measured:
+        freshness_file, current = _freshness(runner, measured, scratch, additional_vars, dataset)
+        changes.snapshot["freshness"] = current is not None
+        source_reasons.update(freshness_reasons(measured, state.sources if state else None, current))
+    for source in sources:
+        if source.unique_id not in dlt.checked and not source.has_freshness:
+            source_reasons[source.unique_id] = texts.cannot_check(source.label, "no freshness, not loaded by dlt")
+    if state is None:
+        changes.full_build_reason = why or "no usable previous run"
+        return Decision(default_reason=texts.no_usable_run(changes.full_build_reason), freshness_file=freshness_file)
+    criteria = _criteria(state, code_unchanged, sources, source_reasons, always_build)
+    decision = Decision(selectors=selectors_of(criteria), freshness_file=freshness_file,
+                        state_dir=state.folder if any(c.needs_state for c in criteria) else None)
+    if not criteria:
+        changes.unchanged = _buildable(state.manifest)
+        return decision
+    try:
+        chosen = reasons_by_node(criteria, lambda selectors, with_state: _ls(runner, selectors, with_state,
+                                                                             state, additional_vars, dataset))
+    except KickoffError as exc:
+        changes.full_build_reason = f"dbt could not compare with the last good run ({exc})"
+        return Decision(default_reason=texts.no_usable_run(changes.full_build_reason), freshness_file=freshness_file)
+    decision.reasons = {uid: reason for uid, (reason, _) in chosen.items()}
+    decision.kinds = {node.resource_type for _, node in chosen.values()}
+    changes.selectors = decision.selectors or []
+    for reason in decision.reasons.values():
+        changes.reasons[reason] = changes.reasons.get(reason, 0) + 1
+    nodes = state.manifest if code_unchanged else _current_manifest(runner, dataset) or state.manifest
+    changes.unchanged = [uid for uid in _buildable(nodes) if uid not in decision.reasons]
+    return decision
+
+
+def _criteria(state: State, code_unchanged: bool, sources: Sequence[Source], source_reasons: Mapping[str, str],
+              always_build: str | None) -> list[Criterion]:
+    criteria: list[Criterion] = []
+    if not code_unchanged:
+        criteria.append(Criterion(texts.CODE_CHANGED, ("state:modified+",), needs_state=True))
+    statuses = set(state.rerun.values())
+    if "skipped" in statuses:  # first: what a failure skipped is "skipped", not "failed", last time
+        criteria.append(Criterion(texts.SKIPPED_LAST_TIME, ("result:skipped+",), needs_state=True))
+    failed = tuple(f"result:{status}+" for status in ("error", "fail") if status in statuses)
+    if failed:
+        criteria.append(Criterion(texts.FAILED_LAST_TIME, failed, needs_state=True))
+    changed = [s for s in sources if s.unique_id in source_reasons]
+    if changed:
+        criteria.append(Criterion("source changed", tuple(s.selector for s in changed), by_source=source_reasons))
+    if always_build:
+        criteria.append(Criterion(texts.ALWAYS_BUILD, tuple(always_build.split())))
+    return criteria
+
+
+def _buildable(manifest: Mapping[str, Any]) -> list[str]:
+    return sorted(uid for uid, node in (manifest.get("nodes") or {}).items()
+                  if node.get("resource_type") in BUILT_TYPES) + sorted(manifest.get("unit_tests") or {})
+
+
+def _current_manifest(runner: PackageRunner, dataset: str | None) -> dict[str, Any] | None:
+    path = runner.target_path(dataset) / "manifest.json"
+    try:
+        return dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return None
+
+
+def _check_dlt(runner: PackageRunner, sources: Sequence[Source], state: State | None) -> DltCheck:
+    previous = state.snapshot.get("dlt") if state is not None else None
+    try:
+        with connect(runner.profile) as warehouse:
+            return check_dlt(warehouse, sources, previous)
+    except Exception as exc:  # the warehouse could not be asked: no source counts as checked by dlt
+        logger.warning("dlt's load ids could not be read (%s): sources are checked by freshness or rebuilt",
+                       runner._redact(f"{type(exc).__name__}: {exc}"))
+        return DltCheck()
+
+
+def _freshness(runner: PackageRunner, measured: Sequence[Source], scratch: Path,
+               additional_vars: Mapping[str, Any] | None, dataset: str | None) -> tuple[Path | None, Any]:
+    """``dbt source freshness`` for the measured sources; its sources.json (copied to ``scratch``)."""
+    selection = [f"source:{s.label}" for s in measured]
+    outcome = runner._run_quietly(["source", "freshness", "--select", *selection], additional_vars=additional_vars,
+                                  dataset=dataset)
+    written = runner.target_path(dataset) / "sources.json"
+    try:
+        document = json.loads(written.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None, None
+    if outcome.invocation_id and (document.get("metadata") or {}).get("invocation_id") != outcome.invocation_id:
+        return None, None
+    kept = scratch / "sources.json"
+    shutil.copyfile(written, kept)
+    return kept, document
+
+
+def _ls(runner: PackageRunner, selectors: Sequence[str], with_state: bool, state: State,
+        additional_vars: Mapping[str, Any] | None, dataset: str | None) -> list[Listed]:
+    nodes: list[Listed] = []
+
+    def collect(event: DbtEvent) -> None:
+        if event.name == "PrintEvent" and (node := parse_ls_line(event.message)) is not None:
+            nodes.append(node)
+
+    command = ["ls", "--select", *selectors]
+    if with_state:
+        command += ["--state", str(state.folder)]
+    command += ["--output", "json", "--output-keys", "unique_id", "name", "resource_type", "depends_on"]
+    outcome = runner._run_quietly(command, additional_vars=additional_vars, dataset=dataset, on_event=collect)
+    if not outcome.success:
+        raise KickoffError(runner._redact(outcome.error or "; ".join(outcome.errors[-3:]) or "dbt ls failed"))
+    return nodes

@@ -1,0 +1,79 @@
+"""Which sources can tell whether they received data, and which did since the good run (by freshness)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from dbt_kickoff.changed import summary
+from dbt_kickoff.results import parse_timestamp
+
+FRESHNESS_OK = frozenset({"pass", "warn", "error"})
+"""sources.json statuses that carry a ``max_loaded_at`` (``error`` = stale past ``error_after``, still measured)."""
+
+
+@dataclass(frozen=True)
+class Source:
+    unique_id: str
+    source_name: str
+    name: str
+    schema: str
+    identifier: str
+    has_freshness: bool
+    """``dbt source freshness`` measures it: a freshness threshold and a ``loaded_at_field``/query."""
+
+    @property
+    def label(self) -> str:
+        return f"{self.source_name}.{self.name}"
+
+    @property
+    def selector(self) -> str:
+        return f"source:{self.source_name}.{self.name}+"
+
+
+def _has_threshold(freshness: Any) -> bool:
+    if not isinstance(freshness, Mapping):
+        return False
+    return any(isinstance(freshness.get(k), Mapping) and freshness[k].get("count") for k in ("warn_after",
+                                                                                              "error_after"))
+
+
+def source_from(data: Mapping[str, Any]) -> Source:
+    """A source from a manifest entry or from the runner's ``sources()``."""
+    measured = bool(data.get("loaded_at_field") or data.get("loaded_at_query"))
+    return Source(unique_id=str(data["unique_id"]), source_name=str(data["source_name"]), name=str(data["name"]),
+                  schema=str(data.get("schema") or ""), identifier=str(data.get("identifier") or data["name"]),
+                  has_freshness=measured and _has_threshold(data.get("freshness")))
+
+
+def sources_of_manifest(manifest: Mapping[str, Any]) -> list[Source]:
+    return [source_from(node) for node in (manifest.get("sources") or {}).values()]
+
+
+def _measured(document: Mapping[str, Any] | None) -> dict[str, Any]:
+    if not document:
+        return {}
+    return {entry["unique_id"]: parse_timestamp(entry.get("max_loaded_at"))
+            for entry in document.get("results") or () if entry.get("status") in FRESHNESS_OK
+            and entry.get("unique_id")}
+
+
+def freshness_reasons(sources: Iterable[Source], previous: Mapping[str, Any] | None,
+                      current: Mapping[str, Any] | None) -> dict[str, str]:
+    """unique_id -> reason for each measured source that must be rebuilt downstream: fresher than recorded
+    (dbt's ``source_status:fresher`` rule), or not measurable now or then (built: correctness first, where dbt's
+    selector would leave it out)."""
+    before, now = _measured(previous), _measured(current)
+    reasons: dict[str, str] = {}
+    for source in sources:
+        uid = source.unique_id
+        if now.get(uid) is None:
+            reasons[uid] = summary.cannot_check(source.label, "its freshness query failed")
+        elif previous is None:
+            reasons[uid] = summary.cannot_check(source.label, "no freshness recorded with the last good run")
+        elif before.get(uid) is None:
+            reasons[uid] = summary.fresher(source.label)  # new, or unmeasured then
+        elif now[uid] > before[uid]:
+            reasons[uid] = summary.fresher(source.label)
+    return reasons

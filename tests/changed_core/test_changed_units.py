@@ -1,0 +1,95 @@
+"""The pure parts of changed-only builds: report round trip, reasons per node, freshness rule, complete runs,
+bad input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import dbt_kickoff
+from dbt_kickoff.changed.history import is_complete
+from dbt_kickoff.changed.selection import Criterion, Listed, reasons_by_node
+from dbt_kickoff.changed.sources import Source, freshness_reasons
+from dbt_kickoff.changed.summary import ChangeSummary
+from dbt_kickoff.records import Record, RecordStore
+from dbt_kickoff.reports import RunReport, StepReport
+from dbt_kickoff.results import NodeResult
+
+
+def test_reasons_and_decision_survive_the_report_json() -> None:
+    result = NodeResult("stg", "model.p.stg", "model", "success", 1.0, None, reason="code changed")
+    report = RunReport(steps=[StepReport("build", [result], 1.0)],
+                       changed=ChangeSummary(baseline="r1", reasons={"code changed": 1}, unchanged=["model.p.b"],
+                                             decision_seconds=0.25, snapshot={"fingerprint": "f"}))
+    again = RunReport.from_dict(report.to_dict())
+    assert again.results[0].reason == "code changed"
+    assert again.changed == report.changed and again.to_dict()["changed"]["unchanged_count"] == 1
+    assert "1 code changed" in report.changed.describe()  # type: ignore[union-attr]
+
+
+def test_first_criterion_wins_and_sources_name_the_upstream_source() -> None:
+    graph = {
+        "state:modified+": [Listed("model.p.b", "b", "model", ("model.p.a",))],
+        "source:s.x+ source:s.y+": [
+            Listed("source.p.s.x", "x", "source"), Listed("model.p.a", "a", "model", ("source.p.s.x",)),
+            Listed("model.p.b", "b", "model", ("model.p.a",)),
+            Listed("model.p.c", "c", "model", ("source.p.s.y", "model.p.a")),
+            Listed("test.p.t", "t", "test", ("model.p.c",)),
+        ],
+    }
+    criteria = [Criterion("code changed", ("state:modified+",), needs_state=True),
+                Criterion("source changed", ("source:s.x+", "source:s.y+"),
+                          by_source={"source.p.s.x": "new dlt load in raw.x", "source.p.s.y": "source s.y fresher"})]
+    asked: list[tuple[tuple[str, ...], bool]] = []
+
+    def ls(selectors: object, with_state: bool) -> list[Listed]:
+        asked.append((tuple(selectors), with_state))  # type: ignore[arg-type]
+        return graph[" ".join(selectors)]  # type: ignore[arg-type]
+
+    reasons = {uid: reason for uid, (reason, _) in reasons_by_node(criteria, ls).items()}
+    assert reasons == {"model.p.b": "code changed", "model.p.a": "new dlt load in raw.x",
+                       "model.p.c": "new dlt load in raw.x", "test.p.t": "new dlt load in raw.x"}
+    assert asked == [(("state:modified+",), True), (("source:s.x+", "source:s.y+"), False)]
+
+
+def test_freshness_rule_builds_when_it_cannot_tell() -> None:
+    sources = [Source(f"source.p.s.{n}", "s", n, "raw", n, True) for n in ("a", "b", "c", "d")]
+
+    def doc(**times: str | None) -> dict[str, object]:
+        return {"results": [{"unique_id": f"source.p.s.{n}", "status": "pass" if t else "runtime error",
+                             "max_loaded_at": t} for n, t in times.items()]}
+
+    before = doc(a="2026-11-01T00:00:00Z", b="2026-11-01T00:00:00Z", c=None)
+    now = doc(a="2026-11-02T00:00:00Z", b="2026-11-01T00:00:00Z", c="2026-11-01T00:00:00Z", d=None)
+    assert freshness_reasons(sources, before, now) == {
+        "source.p.s.a": "source s.a fresher",
+        "source.p.s.c": "source s.c fresher",  # not measured last time
+        "source.p.s.d": "source s.d cannot be checked (its freshness query failed)",
+    }
+    assert set(freshness_reasons(sources[:1], None, now)) == {"source.p.s.a"}
+
+
+@pytest.mark.parametrize(("call", "params", "outcome", "complete"), [
+    ("build", {"cmd_params": []}, "success", True),
+    ("run_all", {"run_params": ["--fail-fast"]}, "success", True),
+    ("build", {"cmd_params": ["--select", "a"]}, "success", False),
+    ("build", {"cmd_params": ["--exclude=a"]}, "success", False),
+    ("build", {"changed_only": True, "cmd_params": []}, "success", True),
+    ("build", {"cmd_params": []}, "failed", False),
+    ("run", {"cmd_params": []}, "success", False),
+])
+def test_complete_runs(tmp_path: Path, call: str, params: dict[str, object], outcome: str, complete: bool) -> None:
+    record = Record("r", RecordStore(tmp_path), {"call": call, "params": params, "outcome": outcome, "steps": []})
+    assert is_complete(record) is complete
+
+
+def test_bad_changed_only_input(shop_project: Path, shop_duckdb: Path) -> None:
+    with pytest.raises(dbt_kickoff.KickoffError, match="always_build"):
+        dbt_kickoff.package(f"duckdb:///{shop_duckdb}", shop_project, always_build="", warm_start=False)
+    with dbt_kickoff.package(f"duckdb:///{shop_duckdb}", shop_project, warm_start=False) as runner:
+        with pytest.raises(dbt_kickoff.KickoffError, match="changed_only"):
+            runner.build(changed_only="yes")  # type: ignore[arg-type]
+        with pytest.raises(dbt_kickoff.KickoffError, match="chooses the nodes itself"):
+            runner.build(["--select", "stg_orders"], changed_only=True)
+        assert runner.session.engine is None
