@@ -131,7 +131,7 @@ def _dlt_load(branch: Branch, warehouse: Warehouse, pipelines_dir: Path, tables:
     )
     resources = [
         dlt.resource(
-            [dict(zip(COLUMNS, row)) for row in source_rows(branch.name, table, first_id, count)],
+            [dict(zip(COLUMNS, row, strict=True)) for row in source_rows(branch.name, table, first_id, count)],
             name=table,
             write_disposition="append",
             columns=DLT_COLUMNS,

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import dbt_kickoff
 from bench.branch_loads import ROWS, Warehouse, load_all, load_rows
 from bench.generate_package import BranchedPackage, generate_branched_package
 from bench.table_equality import duckdb_differences, postgres_differences
+
+import dbt_kickoff
 from dbt_kickoff import NodeResult
 
 SCHEMA = "analytics"

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from bench.branch_loads import Warehouse, create_fix
 from bench.generate_package import generate_branched_package
 from bench.table_equality import duckdb_differences, postgres_differences
+
 from tests.changed_scale.bed import SCHEMA, built, make_bed
 from tests.postgres_server import PostgresServer
 
