@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,8 @@ from bench.table_equality import duckdb_differences, postgres_differences
 
 import dbt_kickoff
 from dbt_kickoff import NodeResult
+from dbt_kickoff.changed import ChangeSummary
+from dbt_kickoff.reports import RunReport
 
 SCHEMA = "analytics"
 FULL_SCHEMA = "analytics_full"  # PostgreSQL: the reference full build writes here, beside SCHEMA
@@ -29,6 +31,7 @@ class Bed:
     package: BranchedPackage
     warehouse: Warehouse
     next_id: int = ROWS + 1
+    last_report: RunReport = field(default_factory=RunReport)
 
     @property
     def records(self) -> Path:
@@ -46,12 +49,43 @@ class Bed:
                                    records=self.records, warm_start=False, **options)
 
     def build(self, **build_options: Any) -> list[NodeResult]:
-        """``build(**build_options)`` in a new runner; a failing build returns its results too."""
+        """``build(**build_options)`` in a new runner (as a scheduled task runs it); a failing build returns its
+        results too. The runner's report is kept in ``last_report``."""
         with self.runner() as runner:
             try:
                 return runner.build(**build_options)
             except dbt_kickoff.DBTProcessingError as error:
                 return list(error.run_results)
+            finally:
+                self.last_report = runner.last_report
+
+    def changed_only(self) -> list[NodeResult]:
+        return self.build(changed_only=True)
+
+    @property
+    def changed(self) -> ChangeSummary:
+        """What the last changed-only call decided."""
+        assert self.last_report.changed is not None, "the last call was no changed-only call"
+        return self.last_report.changed
+
+    def expect(self, results: Iterable[NodeResult], reasons: Mapping[str, str],
+               sources: Iterable[str] = (), seeds: Iterable[str] = ()) -> None:
+        """Assert that exactly the models of ``reasons`` (name -> reason), the tests of those models and of
+        ``sources`` (``source:b.t``) were built (or skipped), each model for its reason, each test for the
+        reason of what it tests), and of the other nodes exactly the ``seeds``."""
+        results = list(results)
+        models = {r.model_name: r.reason for r in results if r.resource_type == "model"}
+        missing, extra = sorted(set(reasons) - set(models)), sorted(set(models) - set(reasons))
+        assert not missing and not extra, f"models not built: {missing[:10]}; built but unchanged: {extra[:10]}"
+        wrong = {name: (models[name], why) for name, why in reasons.items() if models[name] != why}
+        assert not wrong, f"reasons (got, expected): {dict(list(wrong.items())[:10])}"
+        targets = set(reasons) | set(sources)
+        tests = {r.model_name for r in results if r.resource_type == "test"}
+        expected_tests = {name for name, target in self.package.tests.items() if target in targets}
+        assert tests == expected_tests, (
+            f"tests not built: {sorted(expected_tests - tests)[:10]}; extra: {sorted(tests - expected_tests)[:10]}")
+        other = {r.model_name for r in results if r.resource_type not in ("model", "test")}
+        assert other == set(seeds), f"other nodes built: {sorted(other)}, expected {sorted(seeds)}"
 
     def load(self, branch: str, tables: Iterable[str], count: int = 30) -> None:
         """``count`` new rows in ``tables`` of ``branch``, with that branch's loader."""
@@ -65,18 +99,21 @@ class Bed:
         assert old in text, f"{old!r} not in {relative}"
         path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
-    def differences_from_full_build(self) -> dict[str, str]:
+    def differences_from_full_build(self, *, rebuild: bool = True) -> dict[str, str]:
         """Build everything from the same data on a copy (no records) and compare every relation of the
-        model schema; ``{}`` when all are equal, else ``{relation: why}``."""
+        model schema; ``{}`` when all are equal, else ``{relation: why}``. ``rebuild=False`` compares with the
+        last reference again (when neither code nor data changed since)."""
         if self.warehouse.duckdb_path is not None:
             source = self.warehouse.duckdb_path
             copy = source.with_name(f"full_{source.name}")
-            copy.unlink(missing_ok=True)
-            shutil.copy2(source, copy)
-            _full_build(self.package.path, {"type": "duckdb", "path": str(copy)}, SCHEMA, self.root)
+            if rebuild:
+                copy.unlink(missing_ok=True)
+                shutil.copy2(source, copy)
+                _full_build(self.package.path, {"type": "duckdb", "path": str(copy)}, SCHEMA, self.root)
             return duckdb_differences(source, copy, SCHEMA)
         assert self.warehouse.postgres is not None
-        _full_build(self.package.path, {**self.warehouse.postgres, "type": "postgres"}, FULL_SCHEMA, self.root)
+        if rebuild:
+            _full_build(self.package.path, {**self.warehouse.postgres, "type": "postgres"}, FULL_SCHEMA, self.root)
         return postgres_differences(self.warehouse.postgres, SCHEMA, FULL_SCHEMA)
 
 
