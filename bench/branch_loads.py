@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 try:  # imported as ``bench.branch_loads`` (tests) or as a script's neighbour (bench/*.py)
     from bench.generate_package import FIX_SCHEMA, LABELS, Branch, BranchedPackage
@@ -65,7 +66,10 @@ class Warehouse:
         if self.duckdb_path is not None:
             return dlt.destinations.duckdb(str(self.duckdb_path))
         assert self.postgres is not None
-        return dlt.destinations.postgres(credentials={k: v for k, v in self.postgres.items() if k != "type"})
+        c = self.postgres
+        url = (f"postgresql://{quote(str(c['user']), safe='')}:{quote(str(c['password']), safe='')}"
+               f"@{c['host']}:{c['port']}/{c['dbname']}")
+        return dlt.destinations.postgres(credentials=url)
 
 
 def source_rows(branch: str, table: str, first_id: int, count: int) -> list[tuple[int, int, float, str, date]]:

@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from bench.branch_loads import Warehouse, create_fix
+
 from tests.changed_scale.bed import Bed, make_bed
 
 pytestmark = pytest.mark.slow
@@ -35,7 +35,7 @@ def test_code_changes_and_a_fixed_failure(tmp_path: Path) -> None:
 
     # one model's SQL: it and its downstream
     model = "b1_t1_m2_000"
-    bed.edit(f"models/b1/{model}.sql", "p0.label", "upper(p0.label) as label")
+    bed.edit(f"models/b1/{model}.sql", " as amount", " + 1 as amount")
     results = bed.changed_only()
     bed.expect(results, dict.fromkeys(package.downstream([model]), "code changed"))
     assert bed.differences_from_full_build() == {}
