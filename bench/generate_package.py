@@ -206,7 +206,7 @@ def generate_branched_package(
     column, ``loaded_at_field`` and freshness configured). Each source table feeds its own stream of models
     in ``layers`` layers (a model joins one to three earlier models of its stream on ``id``); ``marts`` models
     per branch join the last model of every stream, and the first of them the seed ``label_groups``. About
-    one model in 25 computes through the macro ``scaled``; one in five is a table. With ``failing``, the
+    one model in 30 computes through the macro ``scaled``; one in five is a table. With ``failing``, the
     second layer's first model of the last branch reads ``raw_fix.factors``, a table no loader creates:
     it fails, and its downstream is skipped, until that table exists. Tests: ``not_null`` on every source
     table's ``id``, ``unique``/``not_null``/``relationships``/``accepted_values`` on some models.

@@ -21,6 +21,8 @@ from dbt_kickoff.reports import RunReport
 SCHEMA = "analytics"
 FULL_SCHEMA = "analytics_full"  # PostgreSQL: the reference full build writes here, beside SCHEMA
 THREADS = 4
+SMALL = {"models": 60, "branches": 5, "dlt_branches": 2, "tables": 2, "layers": 3, "test_every": 4}
+"""The package of most scenarios: 5 branches (2 loaded by dlt), 10 source tables, ~90 nodes."""
 
 
 @dataclass

@@ -12,10 +12,8 @@ from bench.branch_loads import Warehouse, create_fix
 from bench.generate_package import generate_branched_package
 from bench.table_equality import duckdb_differences, postgres_differences
 
-from tests.changed_scale.bed import SCHEMA, built, make_bed
+from tests.changed_scale.bed import SCHEMA, SMALL, built, make_bed
 from tests.postgres_server import PostgresServer
-
-SMALL = {"models": 90, "branches": 5, "dlt_branches": 2, "tables": 3, "layers": 3}
 
 
 def test_generated_package_is_deterministic_and_branched(tmp_path: Path) -> None:

@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 from bench.branch_loads import Warehouse, create_fix
 
-from tests.changed_scale.bed import Bed, make_bed
+from tests.changed_scale.bed import SMALL, Bed, make_bed
 
 pytestmark = pytest.mark.slow
 
-SMALL = {"models": 60, "branches": 5, "dlt_branches": 2, "tables": 2, "layers": 3, "test_every": 4}
 FIRST_RUN = "no usable previous run: first run (no record of this package and target)"
 
 
