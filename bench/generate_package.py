@@ -297,7 +297,7 @@ def generate_branched_package(
 
 
 SCALED_MACRO = """{% macro scaled(expression, factor) -%}
-    round({{ expression }} * {{ factor }}, 2)
+    cast(round(cast({{ expression }} * {{ factor }} as numeric), 2) as double precision)
 {%- endmacro %}
 """
 

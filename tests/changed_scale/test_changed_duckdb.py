@@ -11,7 +11,7 @@ from bench.branch_loads import Warehouse, create_fix
 
 from tests.changed_scale.bed import SMALL, Bed, make_bed
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # minutes when the machine is shared
 
 FIRST_RUN = "no usable previous run: first run (no record of this package and target)"
 

@@ -14,7 +14,7 @@ from bench.branch_loads import Warehouse
 from tests.changed_scale.bed import make_bed
 from tests.postgres_server import PostgresServer
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # minutes when the machine is shared
 
 PACKAGE = {"models": 40, "branches": 4, "dlt_branches": 2, "tables": 2, "layers": 3, "test_every": 4,
            "failing": False}
