@@ -267,6 +267,8 @@ def generate_branched_package(
                                          base=f"{{{{ source('{branch.name}', 't{j}') }}}}")
                     else:
                         reads = rng.sample(earlier, min(len(earlier), rng.randint(1, 3)))
+                        if failing_model in earlier and index == 0 and failing_model not in reads:
+                            reads = [*reads[:2], failing_model]  # the failing model always has a downstream
                         sql = _model_sql(reads, rng, table=table, macro=macro)
                     if failing and failing_model is None and k == branches - 1 and j == 0 and layer == 2:
                         failing_model, sql = name, _failing_sql(reads)

@@ -53,6 +53,7 @@ def test_code_changes_and_a_fixed_failure(tmp_path: Path) -> None:
     bed.edit(f"models/{broken}/{failing}.sql", "raw_fix.factors", "raw_fix.factors_v2")
     results = bed.changed_only()
     blocked = package.downstream([failing]) - {failing}
+    assert blocked
     bed.expect(results, dict.fromkeys(package.downstream([failing]), "code changed"))
     assert {r.model_name for r in results if r.status == "error"} == {failing}
     assert {r.model_name for r in results if r.resource_type == "model" and r.status == "skipped"} == blocked
