@@ -249,7 +249,8 @@ class PackageRunner:
     def sources(self, additional_vars: Mapping[str, Any] | None = None,
                 destination_dataset_name: str | None = None) -> list[dict[str, Any]]:
         """The package's dbt sources as the parsed manifest resolves them: ``unique_id``, ``source_name``,
-        ``name``, ``schema``, ``identifier``, ``database`` (a warm runner answers from its cached manifest)."""
+        ``name``, ``schema``, ``identifier``, ``database``, ``relation_name`` and the freshness settings
+        (``loaded_at_field``, ``loaded_at_query``, ``freshness``); a warm runner answers from its cached manifest."""
         with self._locked():
             self._check_package()
             return self._sources(additional_vars, destination_dataset_name)

@@ -33,7 +33,9 @@ def test_fresher_source_rebuilds_its_downstream(tmp_path: Path) -> None:
         live.build(changed_only=True)
         assert live.build(changed_only=True) == []  # measured, not fresher: nothing runs
         changes = live.last_report.changed
-        assert changes is not None and changes.dbt_started and changes.reasons == {}
+        # measured by this process (the query dbt would send): no dbt command in the decision
+        assert changes is not None and not changes.dbt_started and changes.reasons == {}
+        assert list(changes.snapshot["loaded_at"].values()) == ["2026-11-28T00:00:00+00:00"]
 
         with duckdb.connect(str(database)) as con:
             con.execute("insert into raw_data.orders values (500, 'FR', 5.0, '2026-11-30')")

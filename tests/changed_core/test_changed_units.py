@@ -3,6 +3,7 @@ bad input."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 import dbt_kickoff
 from dbt_kickoff.changed.history import is_complete
 from dbt_kickoff.changed.selection import Criterion, Listed, reasons_by_node
-from dbt_kickoff.changed.sources import Source, freshness_reasons
+from dbt_kickoff.changed.sources import Source, freshness_reasons, loaded_at_in
 from dbt_kickoff.changed.summary import ChangeSummary
 from dbt_kickoff.records import Record, RecordStore
 from dbt_kickoff.reports import RunReport, StepReport
@@ -56,9 +57,9 @@ def test_first_criterion_wins_and_sources_name_the_upstream_source() -> None:
 def test_freshness_rule_builds_when_it_cannot_tell() -> None:
     sources = [Source(f"source.p.s.{n}", "s", n, "raw", n, True) for n in ("a", "b", "c", "d")]
 
-    def doc(**times: str | None) -> dict[str, object]:
-        return {"results": [{"unique_id": f"source.p.s.{n}", "status": "pass" if t else "runtime error",
-                             "max_loaded_at": t} for n, t in times.items()]}
+    def doc(**times: str | None) -> dict[str, datetime | None]:
+        return loaded_at_in({"results": [{"unique_id": f"source.p.s.{n}", "status": "pass" if t else "runtime error",
+                                          "max_loaded_at": t} for n, t in times.items()]})
 
     before = doc(a="2026-11-01T00:00:00Z", b="2026-11-01T00:00:00Z", c=None)
     now = doc(a="2026-11-02T00:00:00Z", b="2026-11-01T00:00:00Z", c="2026-11-01T00:00:00Z", d=None)

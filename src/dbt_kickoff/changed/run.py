@@ -11,6 +11,7 @@ import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,8 +19,17 @@ from dbt_kickoff import commands
 from dbt_kickoff.changed import summary as texts
 from dbt_kickoff.changed.dlt_loads import DltCheck, check_dlt
 from dbt_kickoff.changed.history import History, find_history
-from dbt_kickoff.changed.selection import BUILT_TYPES, Criterion, Listed, parse_ls_line, reasons_by_node, selectors_of
-from dbt_kickoff.changed.sources import Source, freshness_reasons, source_from, sources_of_manifest
+from dbt_kickoff.changed.loaded_at import measure_loaded_at
+from dbt_kickoff.changed.selection import (
+    BUILT_TYPES,
+    Criterion,
+    Listed,
+    ManifestGraph,
+    parse_ls_line,
+    reasons_by_node,
+    selectors_of,
+)
+from dbt_kickoff.changed.sources import Source, freshness_reasons, loaded_at_in, source_from, sources_of_manifest
 from dbt_kickoff.changed.state import State, StateUnusable, make_state
 from dbt_kickoff.changed.summary import ChangeSummary
 from dbt_kickoff.changed.warehouse import connect
@@ -27,7 +37,7 @@ from dbt_kickoff.engines import DbtEvent
 from dbt_kickoff.environments.installed import installed_dbt_version
 from dbt_kickoff.errors import ConfigurationError, DbtCancelled, DBTProcessingError, KickoffError
 from dbt_kickoff.records.hook import identity_for, store_for
-from dbt_kickoff.results import NodeResult
+from dbt_kickoff.results import NodeResult, parse_timestamp
 
 if TYPE_CHECKING:
     from dbt_kickoff.runner import PackageRunner
@@ -145,7 +155,11 @@ def _history(runner: PackageRunner, additional_vars: Mapping[str, Any] | None, d
 
 def decide(runner: PackageRunner, changes: ChangeSummary, scratch: Path, additional_vars: Mapping[str, Any] | None,
            dataset: str | None, always_build: str | None) -> Decision:
-    """Compare with the last good run and choose what to build; fills ``changes``."""
+    """Compare with the last good run and choose what to build; fills ``changes``.
+
+    When no project file changed since that run, nothing here starts dbt: dlt's load ids and the sources'
+    freshness are read with a short read-only connection, and the selection is evaluated on that run's manifest
+    (dbt is asked only for what this process cannot do itself; see :mod:`~dbt_kickoff.changed.selection`)."""
     fingerprint = commands.files_fingerprint(runner.package_dir, runner._project)
     history = _history(runner, additional_vars, dataset)
     state: State | None = None
@@ -162,15 +176,17 @@ def decide(runner: PackageRunner, changes: ChangeSummary, scratch: Path, additio
         sources = sources_of_manifest(state.manifest)
     else:
         sources = [source_from(s) for s in runner._sources(additional_vars, dataset)]
-    dlt = _check_dlt(runner, sources, state)
-    changes.snapshot = {"fingerprint": fingerprint, "dlt": dlt.snapshot}
+    dlt, loaded_at = _ask_warehouse(runner, sources, state)
     measured = [s for s in sources if s.unique_id not in dlt.checked and s.has_freshness]
-    source_reasons = dict(dlt.reasons)
     freshness_file: Path | None = None
-    if measured:
-        freshness_file, current = _freshness(runner, measured, scratch, additional_vars, dataset)
-        changes.snapshot["freshness"] = current is not None
-        source_reasons.update(freshness_reasons(measured, state.sources if state else None, current))
+    left_to_dbt = [s for s in measured if s.unique_id not in loaded_at]
+    if left_to_dbt:
+        freshness_file, document = _freshness(runner, left_to_dbt, scratch, additional_vars, dataset)
+        loaded_at.update({s.unique_id: loaded_at_in(document).get(s.unique_id) for s in left_to_dbt})
+    changes.snapshot = {"fingerprint": fingerprint, "dlt": dlt.snapshot,
+                        "loaded_at": {uid: value.isoformat() if value else None for uid, value in loaded_at.items()}}
+    source_reasons = dict(dlt.reasons)
+    source_reasons.update(freshness_reasons(measured, _recorded_loaded_at(state), loaded_at))
     for source in sources:
         if source.unique_id not in dlt.checked and not source.has_freshness:
             source_reasons[source.unique_id] = texts.cannot_check(source.label, "no freshness, not loaded by dlt")
@@ -183,12 +199,14 @@ def decide(runner: PackageRunner, changes: ChangeSummary, scratch: Path, additio
     if not criteria:
         changes.unchanged = _buildable(state.manifest)
         return decision
+    lister = _Lister(runner, state, code_unchanged, fingerprint, always_build, additional_vars, dataset)
     try:
-        chosen = reasons_by_node(criteria, lambda selectors, with_state: _ls(runner, selectors, with_state,
-                                                                             state, additional_vars, dataset))
+        chosen = reasons_by_node(criteria, lister.ls)
     except KickoffError as exc:
         changes.full_build_reason = f"dbt could not compare with the last good run ({exc})"
         return Decision(default_reason=texts.no_usable_run(changes.full_build_reason), freshness_file=freshness_file)
+    if lister.always_built is not None:
+        changes.snapshot["always_build"] = lister.always_built
     decision.reasons = {uid: reason for uid, (reason, _) in chosen.items()}
     decision.kinds = {node.resource_type for _, node in chosen.values()}
     changes.selectors = decision.selectors or []
@@ -231,15 +249,28 @@ def _current_manifest(runner: PackageRunner, dataset: str | None) -> dict[str, A
         return None
 
 
-def _check_dlt(runner: PackageRunner, sources: Sequence[Source], state: State | None) -> DltCheck:
+def _ask_warehouse(runner: PackageRunner, sources: Sequence[Source], state: State | None
+                   ) -> tuple[DltCheck, dict[str, datetime | None]]:
+    """dlt's loads and the freshness this process can measure, over one short read-only connection."""
     previous = state.snapshot.get("dlt") if state is not None else None
     try:
         with connect(runner.profile) as warehouse:
-            return check_dlt(warehouse, sources, previous)
-    except Exception as exc:  # the warehouse could not be asked: no source counts as checked by dlt
-        logger.warning("dlt's load ids could not be read (%s): sources are checked by freshness or rebuilt",
-                       runner._redact(f"{type(exc).__name__}: {exc}"))
-        return DltCheck()
+            dlt = check_dlt(warehouse, sources, previous)
+            return dlt, measure_loaded_at(warehouse, [s for s in sources if s.unique_id not in dlt.checked])
+    except Exception as exc:  # the warehouse could not be asked: dbt measures freshness, dlt sources are rebuilt
+        logger.warning("the warehouse could not be asked for dlt's load ids and freshness (%s): sources are checked "
+                       "by dbt's freshness or rebuilt", runner._redact(f"{type(exc).__name__}: {exc}"))
+        return DltCheck(), {}
+
+
+def _recorded_loaded_at(state: State | None) -> dict[str, datetime | None] | None:
+    """The freshness the good run recorded (its snapshot; older records: its sources.json); ``None``: none."""
+    if state is None:
+        return None
+    recorded = state.snapshot.get("loaded_at")
+    if isinstance(recorded, Mapping):
+        return {str(uid): parse_timestamp(value) for uid, value in recorded.items()}
+    return loaded_at_in(state.sources) if state.sources is not None else None
 
 
 def _freshness(runner: PackageRunner, measured: Sequence[Source], scratch: Path,
@@ -258,6 +289,47 @@ def _freshness(runner: PackageRunner, measured: Sequence[Source], scratch: Path,
     kept = scratch / "sources.json"
     shutil.copyfile(written, kept)
     return kept, document
+
+
+_STATEFUL_METHODS = ("state:", "result:", "source_status:")
+
+
+class _Lister:
+    """Lists the nodes of a criterion's selectors: on the good run's manifest when the code is unchanged
+    (:class:`ManifestGraph`; ``always_build`` from the good run's answer when it was asked with the same files),
+    otherwise with ``dbt ls``."""
+
+    def __init__(self, runner: PackageRunner, state: State, code_unchanged: bool, fingerprint: str,
+                 always_build: str | None, additional_vars: Mapping[str, Any] | None, dataset: str | None) -> None:
+        self.runner, self.state, self.fingerprint = runner, state, fingerprint
+        self.graph = ManifestGraph(state.manifest, state.rerun) if code_unchanged else None
+        self.always_build = tuple(always_build.split()) if always_build else ()
+        self.additional_vars, self.dataset = additional_vars, dataset
+        self.always_built: dict[str, Any] | None = None
+        """What ``always_build`` selected, for the next call (``None`` when it holds state-dependent methods)."""
+
+    def ls(self, selectors: Sequence[str], with_state: bool) -> list[Listed]:
+        listed = self.graph.select(selectors) if self.graph is not None else None
+        if listed is not None:
+            return listed
+        keep = tuple(selectors) == self.always_build and not any(m in " ".join(selectors) for m in _STATEFUL_METHODS)
+        if keep and self.graph is not None:
+            listed = self._recorded_always_build()
+        if listed is None:
+            listed = _ls(self.runner, selectors, with_state, self.state, self.additional_vars, self.dataset)
+        if keep:
+            self.always_built = {"selector": " ".join(self.always_build), "fingerprint": self.fingerprint,
+                                 "nodes": [node.unique_id for node in listed]}
+        return listed
+
+    def _recorded_always_build(self) -> list[Listed] | None:
+        recorded = self.state.snapshot.get("always_build")
+        if not isinstance(recorded, Mapping) or self.graph is None:
+            return None
+        if recorded.get("selector") != " ".join(self.always_build) or recorded.get("fingerprint") != self.fingerprint:
+            return None
+        nodes = [self.graph.nodes.get(str(uid)) for uid in recorded.get("nodes") or ()]
+        return [node for node in nodes if node is not None]
 
 
 def _ls(runner: PackageRunner, selectors: Sequence[str], with_state: bool, state: State,

@@ -1,8 +1,10 @@
 """From criteria (a reason and the dbt selectors that pick its nodes) to one selection and a reason per node.
 
-dbt itself evaluates every selector (``dbt ls`` on the warm worker, with its cached manifest), one ``dbt ls`` per
-criterion; a node takes the reason of the first criterion that selects it, in the order given. Source criteria
-name the source a node is built for: the first changed source upstream of it.
+When the project files are those of the last good run, the selectors changed-only makes itself
+(``source:<name>+``, ``result:<status>+``) are evaluated here on that run's manifest (:class:`ManifestGraph`);
+any other selector is evaluated by dbt itself (``dbt ls`` on the warm worker, with its cached manifest), one
+``dbt ls`` per criterion. A node takes the reason of the first criterion that selects it, in the order given.
+Source criteria name the source a node is built for: the first changed source upstream of it.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 BUILT_TYPES = frozenset({"model", "seed", "snapshot", "test", "unit_test"})
 """What ``dbt build`` runs (sources, exposures... are listed by ``dbt ls`` but never built)."""
@@ -51,6 +54,55 @@ def parse_ls_line(line: str) -> Listed | None:
     depends = depends if isinstance(depends, dict) else {}
     return Listed(str(data["unique_id"]), str(data.get("name") or ""), str(data.get("resource_type") or ""),
                   tuple(str(p) for p in depends.get("nodes") or ()))
+
+
+class ManifestGraph:
+    """dbt's graph from a manifest, for the selectors changed-only writes: ``source:<source>.<table>+`` and
+    ``result:<status>+`` (nodes left in that status, from ``rerun``), each with everything downstream; tests
+    and unit tests are children of what they test, so dbt's eager indirect selection gives the same set."""
+
+    def __init__(self, manifest: Mapping[str, Any], rerun: Mapping[str, str]) -> None:
+        self.nodes: dict[str, Listed] = {}
+        self.children: dict[str, list[str]] = {}
+        self.sources: dict[str, str] = {}
+        for uid, source in (manifest.get("sources") or {}).items():
+            self.nodes[uid] = Listed(uid, str(source.get("name") or ""), "source")
+            self.sources[f"{source.get('source_name')}.{source.get('name')}"] = uid
+        for group in ("nodes", "unit_tests", "exposures", "semantic_models", "metrics", "saved_queries"):
+            for uid, node in (manifest.get(group) or {}).items():
+                parents = tuple(str(p) for p in (node.get("depends_on") or {}).get("nodes") or ())
+                self.nodes[uid] = Listed(uid, str(node.get("name") or ""), str(node.get("resource_type") or ""),
+                                         parents)
+                for parent in parents:
+                    self.children.setdefault(parent, []).append(uid)
+        self.rerun = rerun
+
+    def _starts(self, selector: str) -> list[str] | None:
+        method, _, value = selector.removesuffix("+").partition(":")
+        if not selector.endswith("+") or not value:
+            return None
+        if method == "source":
+            return [self.sources[value]] if value in self.sources else []
+        if method == "result":
+            return [uid for uid, status in self.rerun.items() if status == value and uid in self.nodes]
+        return None
+
+    def select(self, selectors: Sequence[str]) -> list[Listed] | None:
+        """The nodes these selectors pick, or ``None`` when one of them is not evaluated here."""
+        starts: list[str] = []
+        for selector in selectors:
+            found = self._starts(selector)
+            if found is None:
+                return None
+            starts += found
+        seen: dict[str, None] = {}
+        pending = list(reversed(starts))
+        while pending:
+            uid = pending.pop()
+            if uid not in seen:
+                seen[uid] = None
+                pending.extend(self.children.get(uid, ()))
+        return [self.nodes[uid] for uid in seen if uid in self.nodes]
 
 
 def selectors_of(criteria: Sequence[Criterion]) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from dbt_kickoff.changed import summary
@@ -22,6 +23,11 @@ class Source:
     identifier: str
     has_freshness: bool
     """``dbt source freshness`` measures it: a freshness threshold and a ``loaded_at_field``/query."""
+    relation_name: str | None = None
+    """dbt's quoted ``database.schema.table`` (the manifest's ``relation_name``)."""
+    loaded_at_field: str | None = None
+    loaded_at_query: str | None = None
+    freshness_filter: str | None = None
 
     @property
     def label(self) -> str:
@@ -42,38 +48,46 @@ def _has_threshold(freshness: Any) -> bool:
 def source_from(data: Mapping[str, Any]) -> Source:
     """A source from a manifest entry or from the runner's ``sources()``."""
     measured = bool(data.get("loaded_at_field") or data.get("loaded_at_query"))
+    freshness = data.get("freshness")
     return Source(unique_id=str(data["unique_id"]), source_name=str(data["source_name"]), name=str(data["name"]),
                   schema=str(data.get("schema") or ""), identifier=str(data.get("identifier") or data["name"]),
-                  has_freshness=measured and _has_threshold(data.get("freshness")))
+                  has_freshness=measured and _has_threshold(freshness),
+                  relation_name=data.get("relation_name") or None, loaded_at_field=data.get("loaded_at_field") or None,
+                  loaded_at_query=data.get("loaded_at_query") or None,
+                  freshness_filter=(freshness.get("filter") if isinstance(freshness, Mapping) else None) or None)
 
 
 def sources_of_manifest(manifest: Mapping[str, Any]) -> list[Source]:
     return [source_from(node) for node in (manifest.get("sources") or {}).values()]
 
 
-def _measured(document: Mapping[str, Any] | None) -> dict[str, Any]:
+LoadedAt = Mapping[str, datetime | None]
+"""unique_id -> a source's newest ``loaded_at`` (aware, UTC); ``None`` when it could not be measured."""
+
+
+def loaded_at_in(document: Mapping[str, Any] | None) -> dict[str, datetime | None]:
+    """What a ``sources.json`` (``dbt source freshness``) measured."""
     if not document:
         return {}
-    return {entry["unique_id"]: parse_timestamp(entry.get("max_loaded_at"))
-            for entry in document.get("results") or () if entry.get("status") in FRESHNESS_OK
-            and entry.get("unique_id")}
+    return {entry["unique_id"]: parse_timestamp(entry.get("max_loaded_at")) if entry.get("status") in FRESHNESS_OK
+            else None for entry in document.get("results") or () if entry.get("unique_id")}
 
 
-def freshness_reasons(sources: Iterable[Source], previous: Mapping[str, Any] | None,
-                      current: Mapping[str, Any] | None) -> dict[str, str]:
+def freshness_reasons(sources: Iterable[Source], previous: LoadedAt | None, current: LoadedAt) -> dict[str, str]:
     """unique_id -> reason for each measured source that must be rebuilt downstream: fresher than recorded
-    (dbt's ``source_status:fresher`` rule), or not measurable now or then (built: correctness first, where dbt's
-    selector would leave it out)."""
-    before, now = _measured(previous), _measured(current)
+    (dbt's ``source_status:fresher`` rule) or older (rows deleted), or not measurable now or then (built:
+    correctness first, where dbt's selector would leave it out). ``previous`` is ``None`` when the good run
+    recorded no freshness."""
     reasons: dict[str, str] = {}
     for source in sources:
         uid = source.unique_id
-        if now.get(uid) is None:
+        latest, then = current.get(uid), (previous or {}).get(uid)
+        if latest is None:
             reasons[uid] = summary.cannot_check(source.label, "its freshness query failed")
         elif previous is None:
             reasons[uid] = summary.cannot_check(source.label, "no freshness recorded with the last good run")
-        elif before.get(uid) is None:
-            reasons[uid] = summary.fresher(source.label)  # new, or unmeasured then
-        elif now[uid] > before[uid]:
+        elif then is None or latest > then:  # new or unmeasured then; or fresher
             reasons[uid] = summary.fresher(source.label)
+        elif latest < then:  # rows deleted or replaced by older ones: dbt's fresher rule would miss it
+            reasons[uid] = summary.went_back(source.label)
     return reasons

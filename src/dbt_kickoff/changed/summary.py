@@ -18,6 +18,10 @@ def fresher(source: str) -> str:
     return f"source {source} fresher"
 
 
+def went_back(source: str) -> str:
+    return f"source {source} changed (its newest loaded_at went back)"
+
+
 def new_dlt_load(table: str) -> str:
     return f"new dlt load in {table}"
 

@@ -142,8 +142,8 @@ class Engine(Protocol):
     def execute(self, invocation: Invocation, on_event: EventHandler) -> InvocationOutcome: ...
 
     def sources(self, invocation: Invocation, on_event: EventHandler) -> list[dict[str, Any]]:
-        """The project's sources (unique_id, source_name, name, schema, identifier, database, loaded_at_field,
-        loaded_at_query, freshness)."""
+        """The project's sources (unique_id, source_name, name, schema, identifier, database, relation_name,
+        loaded_at_field, loaded_at_query, freshness)."""
         ...
 
     def cancel(self, reason: str = "cancelled") -> None: ...

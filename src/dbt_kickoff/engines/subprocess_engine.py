@@ -160,7 +160,7 @@ class SubprocessEngine:
         manifest = json.loads((invocation.target_dir / "manifest.json").read_text(encoding="utf-8"))
         return [
             {key: node.get(key) for key in ("unique_id", "source_name", "name", "schema", "identifier", "database",
-                                            "loaded_at_field", "loaded_at_query", "freshness")}
+                                            "relation_name", "loaded_at_field", "loaded_at_query", "freshness")}
             for node in manifest.get("sources", {}).values()
         ]
 

@@ -180,6 +180,7 @@ def source_tables(manifest: Any) -> list[dict[str, Any]]:
             "schema": node.schema,
             "identifier": node.identifier,
             "database": node.database,
+            "relation_name": getattr(node, "relation_name", None),
             "loaded_at_field": getattr(node, "loaded_at_field", None),
             "loaded_at_query": getattr(node, "loaded_at_query", None),
             "freshness": _freshness(node),
