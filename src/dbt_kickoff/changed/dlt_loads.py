@@ -5,6 +5,10 @@ run; when it has not moved, none of its dlt tables (those with a ``_dlt_load_id`
 each source table's newest ``_dlt_load_id`` and row count are compared with the recorded ones (a ``replace``
 that left fewer rows changes the count). Source tables in a dlt schema without ``_dlt_load_id`` are not
 checkable (dlt's child tables, tables written by something else).
+
+A full ``build()``/``run_all()`` with records keeps only the newest completed load id of each dlt schema
+(:func:`newest_loads`, read before dbt starts); a changed-only call after it counts a schema's tables as
+unchanged when that id has not moved, and as loaded otherwise.
 """
 
 from __future__ import annotations
@@ -50,6 +54,19 @@ def _table_state(warehouse: Warehouse, schema: str, table: str) -> list[Any]:
     return [str(newest) if newest is not None else None, int(rows)]
 
 
+def newest_loads(warehouse: Warehouse) -> dict[str, Any]:
+    """``{schema: {"last_load": id}}`` for every schema with a ``_dlt_loads`` table."""
+    schemas = warehouse.query("select distinct lower(table_schema) from information_schema.tables "
+                              "where lower(table_name) = ?", (LOADS_TABLE,))
+    return {str(schema): {"last_load": _last_load(warehouse, str(schema))} for (schema,) in sorted(schemas)}
+
+
+def _last_load(warehouse: Warehouse, schema: str) -> str | None:
+    quoted = f"{warehouse.quote(schema)}.{warehouse.quote(LOADS_TABLE)}"
+    newest = warehouse.query(f"select max(load_id) from {quoted} where status = 0")[0][0]
+    return str(newest) if newest is not None else None
+
+
 def check_dlt(warehouse: Warehouse | None, sources: Iterable[Source],
               previous: Mapping[str, Any] | None) -> DltCheck:
     """Compare dlt's loads now with ``previous`` (the good run's snapshot; ``None`` when it has none)."""
@@ -63,10 +80,9 @@ def check_dlt(warehouse: Warehouse | None, sources: Iterable[Source],
         dlt_tables = _dlt_columns(warehouse, schema)
         if dlt_tables is None:
             continue
-        quoted = f"{warehouse.quote(schema)}.{warehouse.quote(LOADS_TABLE)}"
-        newest = warehouse.query(f"select max(load_id) from {quoted} where status = 0")[0][0]
-        last_load = str(newest) if newest is not None else None
+        last_load = _last_load(warehouse, schema)
         before = (previous or {}).get(schema) or {}
+        schema_only = "tables" not in before  # recorded by a full build: the newest load id only
         known: dict[str, Any] = dict(before.get("tables") or {}) if before.get("last_load") == last_load else {}
         tables: dict[str, Any] = {}
         for source in members:
@@ -80,7 +96,8 @@ def check_dlt(warehouse: Warehouse | None, sources: Iterable[Source],
             if previous is None:
                 check.reasons[source.unique_id] = summary.cannot_check(
                     source.label, "no dlt load ids recorded with the last good run")
-            elif tables[table] != list((before.get("tables") or {}).get(table) or []):
+            elif (before.get("last_load") != last_load if schema_only
+                  else tables[table] != list((before.get("tables") or {}).get(table) or [])):
                 check.reasons[source.unique_id] = summary.new_dlt_load(f"{schema}.{table}")
         check.snapshot[schema] = {"last_load": last_load, "tables": tables}
     return check

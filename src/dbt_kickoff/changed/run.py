@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from dbt_kickoff import commands
 from dbt_kickoff.changed import summary as texts
-from dbt_kickoff.changed.dlt_loads import DltCheck, check_dlt
+from dbt_kickoff.changed.dlt_loads import DltCheck, check_dlt, newest_loads
 from dbt_kickoff.changed.history import History, find_history
 from dbt_kickoff.changed.loaded_at import measure_loaded_at
 from dbt_kickoff.changed.selection import (
@@ -98,6 +98,20 @@ def run_changed(runner: PackageRunner, call: str, *, cmd_params: Sequence[str], 
                 runner._recorder.add_file(decision.freshness_file, "sources.json")
         _annotate(runner, decision, None)
     return report.results
+
+
+def note_dlt_loads(runner: PackageRunner, cmd_params: Sequence[str]) -> None:
+    """Before a full build that leaves a record: keep dlt's newest load of each schema in it, so that the next
+    changed-only call (which compares with it) rebuilds only what dlt loaded since. Best effort."""
+    recorder = runner._recorder
+    if recorder is None or any(str(arg).split("=", 1)[0] in _SELECTION_FLAGS for arg in cmd_params):
+        return
+    try:
+        with connect(runner.profile) as warehouse:
+            if warehouse is not None:
+                recorder.dlt_loads = newest_loads(warehouse)
+    except Exception as exc:  # the next changed-only call then rebuilds what reads dlt's tables
+        logger.info("dlt's load ids were not recorded (%s)", runner._redact(f"{type(exc).__name__}: {exc}"))
 
 
 def _commands_run(runner: PackageRunner) -> tuple[int, int]:

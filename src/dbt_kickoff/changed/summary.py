@@ -43,7 +43,8 @@ class ChangeSummary:
     nodes were built for each reason; ``selectors`` what dbt was given; ``decision_seconds`` how long the
     decision took (state comparison, freshness and dlt queries); ``dbt_started`` whether it needed dbt.
     ``snapshot`` is what the next call compares against: the project files' fingerprint, dlt load ids per
-    schema and table, and whether source freshness was recorded (``sources.json`` in the record).
+    schema and table, each measured source's newest ``loaded_at`` (``loaded_at``), and the nodes
+    ``always_build`` selected (reused while the files are unchanged).
     """
 
     full_build_reason: str | None = None

@@ -126,6 +126,8 @@ class Recorder:
         self._last_target: Path | None = None
         self._running: list[str] = []
         self._fingerprint: str | None = None
+        self.dlt_loads: dict[str, Any] | None = None
+        """dlt's newest load per schema when a full build started (what a later changed-only call compares)."""
         self._note_log_offset()
 
     # -- hooks the runner calls ---------------------------------------------------------------------------------
@@ -302,6 +304,7 @@ class Recorder:
             runner=ctx.runner_options,
             step_dirs=self._step_dirs,
             running=self._running,
+            dlt_loads=self.dlt_loads,
             duration=(report.finished_at - self.started_at).total_seconds() if report.finished_at else None,
         )
         for step in data["steps"]:
