@@ -34,16 +34,19 @@ def test_changed_only_with_records_on_s3(shop: tuple[Path, Path], moto_s3: str) 
     with runner() as first:
         assert {r.reason for r in first.build(changed_only=True)} == {
             "no usable previous run: first run (no record of this package and target)"}
+    first_record = open_record("latest", url, s3_options(moto_s3))
+    assert first_record.uri == first.last_report.record
     with runner() as second:
         assert second.build(changed_only=True) == []
         assert second.session.engine is None  # records read from S3, freshness measured here: no dbt
         changes = second.last_report.changed
-        assert changes is not None and changes.baseline == open_record(
-            "latest", url, s3_options(moto_s3)).data["changed"]["baseline"]
+        assert changes is not None and changes.baseline == first_record.name
+    assert second.last_report.record is None  # no dbt command ran: no record, the good run stays the baseline
     with duckdb.connect(str(database)) as con:
         con.execute("insert into raw_data.orders values (500, 'FR', 5.0, '2026-11-30')")
     with runner() as third:
         results = third.build(changed_only=True)
     assert {r.model_name: r.reason for r in results if r.resource_type == "model"} == {
         name: "source raw.orders fresher" for name in ("stg_orders", "revenue_by_country", "orders_incremental")}
-    assert open_record("latest", url, s3_options(moto_s3)).report.changed is not None
+    latest = open_record("latest", url, s3_options(moto_s3))
+    assert latest.uri == third.last_report.record and latest.data["changed"]["baseline"] == first_record.name
