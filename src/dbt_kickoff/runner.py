@@ -173,9 +173,9 @@ class PackageRunner:
         with self._locked():
             self.ensure_newest_package()
             report.commit_sha = self.commit_sha
-            from dbt_kickoff.changed.run import note_dlt_loads
+            from dbt_kickoff.changed.run import note_sources_before
 
-            note_dlt_loads(self, run_params or ())
+            note_sources_before(self, run_params or (), destination_dataset_name)
             extra, dataset = additional_vars, destination_dataset_name
             if commands.has_package_dependencies(self.package_dir):
                 self._install_dependencies(extra, dataset)
@@ -211,9 +211,9 @@ class PackageRunner:
 
             return run_changed(self, "build", cmd_params=cmd_params, additional_vars=additional_vars,
                                dataset=destination_dataset_name, full_refresh=full_refresh, always_build=always_build)
-        from dbt_kickoff.changed.run import note_dlt_loads
+        from dbt_kickoff.changed.run import note_sources_before
 
-        note_dlt_loads(self, cmd_params)
+        note_sources_before(self, cmd_params, destination_dataset_name)
         return self._single(["build", *cmd_params], additional_vars, destination_dataset_name, full_refresh)
 
     @recorded

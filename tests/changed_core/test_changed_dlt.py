@@ -48,7 +48,7 @@ def test_first_run_then_nothing_then_a_dlt_load(dlt_shop: DltShop) -> None:
 def test_after_full_builds_then_unreadable_record(dlt_shop: DltShop) -> None:
     with dlt_shop.runner() as runner:
         runner.build()  # a full build is a good run to compare with: it kept dlt's newest load per schema
-        assert open_record("latest", dlt_shop.records).data["dlt_loads"]["raw_data"]["last_load"]
+        assert open_record("latest", dlt_shop.records).data["sources_before"]["dlt"]["raw_data"]["last_load"]
         assert runner.build(changed_only=True) == []
         dlt_shop.load(ORDERS[40:45])
         runner.run_all()  # so did this one, before dbt started
@@ -59,7 +59,7 @@ def test_after_full_builds_then_unreadable_record(dlt_shop: DltShop) -> None:
                                       for name in ("stg_orders", "revenue_by_country", "orders_incremental")}
         assert dlt_shop.differences_from_full_build() == {}
         runner.build(["--select", "stg_orders"])  # a selected build records no loads: it is no good run
-        assert open_record("latest", dlt_shop.records).data["dlt_loads"] is None
+        assert open_record("latest", dlt_shop.records).data["sources_before"] is None
         latest = open_record("latest", dlt_shop.records)
         (Path(latest.uri) / "report.json").write_text("{not json")
         results = runner.build(changed_only=True)

@@ -9,7 +9,7 @@ import logging
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +19,7 @@ from dbt_kickoff import commands
 from dbt_kickoff.changed import summary as texts
 from dbt_kickoff.changed.dlt_loads import DltCheck, check_dlt, newest_loads
 from dbt_kickoff.changed.history import History, find_history
-from dbt_kickoff.changed.loaded_at import measure_loaded_at
+from dbt_kickoff.changed.loaded_at import freshness_sql, measurable_here, measure_loaded_at
 from dbt_kickoff.changed.selection import (
     BUILT_TYPES,
     Criterion,
@@ -100,18 +100,34 @@ def run_changed(runner: PackageRunner, call: str, *, cmd_params: Sequence[str], 
     return report.results
 
 
-def note_dlt_loads(runner: PackageRunner, cmd_params: Sequence[str]) -> None:
-    """Before a full build that leaves a record: keep dlt's newest load of each schema in it, so that the next
-    changed-only call (which compares with it) rebuilds only what dlt loaded since. Best effort."""
+def note_sources_before(runner: PackageRunner, cmd_params: Sequence[str], dataset: str | None) -> None:
+    """Before a full build that leaves a record: keep in it dlt's newest load of each schema and the freshness
+    of the sources of the manifest dbt left in the target folder (each with the query that measured it), so that
+    the next changed-only call rebuilds only what received data since. Best effort, without dbt."""
     recorder = runner._recorder
     if recorder is None or any(str(arg).split("=", 1)[0] in _SELECTION_FLAGS for arg in cmd_params):
         return
     try:
         with connect(runner.profile) as warehouse:
-            if warehouse is not None:
-                recorder.dlt_loads = newest_loads(warehouse)
-    except Exception as exc:  # the next changed-only call then rebuilds what reads dlt's tables
-        logger.info("dlt's load ids were not recorded (%s)", runner._redact(f"{type(exc).__name__}: {exc}"))
+            if warehouse is None:
+                return
+            recorder.sources_before = {"dlt": newest_loads(warehouse)}
+            manifest = _current_manifest(runner, dataset)  # none before the first parse: freshness not recorded
+            if manifest is not None:
+                sources = sources_of_manifest(manifest)
+                loaded_at = measure_loaded_at(warehouse, sources)
+                recorder.sources_before.update(_loaded_at_snapshot(sources, loaded_at, set(loaded_at)))
+    except Exception as exc:  # the next changed-only call then rebuilds what reads these sources
+        logger.info("the sources' state was not recorded (%s)", runner._redact(f"{type(exc).__name__}: {exc}"))
+
+
+def _loaded_at_snapshot(sources: Sequence[Source], loaded_at: Mapping[str, datetime | None],
+                        measured_here: Collection[str]) -> dict[str, Any]:
+    """``loaded_at`` (unique_id -> ISO time) and, for those measured here, the query (``loaded_at_sql``): a
+    value measured with another query (the source's definition changed) is not compared."""
+    queries = {s.unique_id: freshness_sql(s) for s in sources if s.unique_id in measured_here}
+    return {"loaded_at": {uid: value.isoformat() if value else None for uid, value in loaded_at.items()},
+            "loaded_at_sql": queries}
 
 
 def _commands_run(runner: PackageRunner) -> tuple[int, int]:
@@ -194,13 +210,14 @@ def decide(runner: PackageRunner, changes: ChangeSummary, scratch: Path, additio
     measured = [s for s in sources if s.unique_id not in dlt.checked and s.has_freshness]
     freshness_file: Path | None = None
     left_to_dbt = [s for s in measured if s.unique_id not in loaded_at]
+    measured_here = set(loaded_at)
     if left_to_dbt:
         freshness_file, document = _freshness(runner, left_to_dbt, scratch, additional_vars, dataset)
         loaded_at.update({s.unique_id: loaded_at_in(document).get(s.unique_id) for s in left_to_dbt})
     changes.snapshot = {"fingerprint": fingerprint, "dlt": dlt.snapshot,
-                        "loaded_at": {uid: value.isoformat() if value else None for uid, value in loaded_at.items()}}
+                        **_loaded_at_snapshot(sources, loaded_at, measured_here)}
     source_reasons = dict(dlt.reasons)
-    source_reasons.update(freshness_reasons(measured, _recorded_loaded_at(state), loaded_at))
+    source_reasons.update(freshness_reasons(measured, _recorded_loaded_at(state, sources), loaded_at))
     for source in sources:
         if source.unique_id not in dlt.checked and not source.has_freshness:
             source_reasons[source.unique_id] = texts.cannot_check(source.label, "no freshness, not loaded by dlt")
@@ -277,14 +294,18 @@ def _ask_warehouse(runner: PackageRunner, sources: Sequence[Source], state: Stat
         return DltCheck(), {}
 
 
-def _recorded_loaded_at(state: State | None) -> dict[str, datetime | None] | None:
-    """The freshness the good run recorded (its snapshot; older records: its sources.json); ``None``: none."""
+def _recorded_loaded_at(state: State | None, sources: Sequence[Source]) -> dict[str, datetime | None] | None:
+    """The freshness the good run recorded (its snapshot; older records: its sources.json), without the values
+    measured with another query than the source's now; ``None``: none recorded."""
     if state is None:
         return None
     recorded = state.snapshot.get("loaded_at")
-    if isinstance(recorded, Mapping):
-        return {str(uid): parse_timestamp(value) for uid, value in recorded.items()}
-    return loaded_at_in(state.sources) if state.sources is not None else None
+    if not isinstance(recorded, Mapping):
+        return loaded_at_in(state.sources) if state.sources is not None else None
+    queries = state.snapshot.get("loaded_at_sql") or {}
+    now = {s.unique_id: freshness_sql(s) if measurable_here(s) else None for s in sources}
+    return {str(uid): parse_timestamp(value) for uid, value in recorded.items()
+            if uid not in queries or queries[uid] == now.get(uid)}
 
 
 def _freshness(runner: PackageRunner, measured: Sequence[Source], scratch: Path,

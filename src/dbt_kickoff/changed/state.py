@@ -64,8 +64,8 @@ def make_state(history: History, folder: Path) -> State:
     if manifest is None:
         raise StateUnusable(f"the record {baseline.name} has no readable manifest.json")
     snapshot = (baseline.data.get("changed") or {}).get("snapshot") or {}
-    if not snapshot and isinstance(baseline.data.get("dlt_loads"), dict):  # a full build: dlt's newest loads
-        snapshot = {"dlt": baseline.data["dlt_loads"]}
+    if not snapshot and isinstance(baseline.data.get("sources_before"), dict):  # a full build's
+        snapshot = baseline.data["sources_before"]
     state = State(folder=folder, manifest=manifest, snapshot=dict(snapshot),
                   fingerprints=[baseline.data.get("fingerprint")], sources=_json(baseline, "sources.json"))
     template: dict[str, Any] | None = None

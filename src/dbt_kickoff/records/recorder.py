@@ -126,8 +126,9 @@ class Recorder:
         self._last_target: Path | None = None
         self._running: list[str] = []
         self._fingerprint: str | None = None
-        self.dlt_loads: dict[str, Any] | None = None
-        """dlt's newest load per schema when a full build started (what a later changed-only call compares)."""
+        self.sources_before: dict[str, Any] | None = None
+        """What the sources held when a full build started (dlt's newest load per schema, freshness measured
+        without dbt): what a later changed-only call compares with."""
         self._note_log_offset()
 
     # -- hooks the runner calls ---------------------------------------------------------------------------------
@@ -304,7 +305,7 @@ class Recorder:
             runner=ctx.runner_options,
             step_dirs=self._step_dirs,
             running=self._running,
-            dlt_loads=self.dlt_loads,
+            sources_before=self.sources_before,
             duration=(report.finished_at - self.started_at).total_seconds() if report.finished_at else None,
         )
         for step in data["steps"]:
