@@ -173,7 +173,7 @@ class PackageRunner:
         with self._locked():
             self.ensure_newest_package()
             report.commit_sha = self.commit_sha
-            from dbt_kickoff.changed.run import note_sources_before
+            from dbt_kickoff.changed.source_state import note_sources_before
 
             note_sources_before(self, run_params or (), destination_dataset_name)
             extra, dataset = additional_vars, destination_dataset_name
@@ -211,7 +211,7 @@ class PackageRunner:
 
             return run_changed(self, "build", cmd_params=cmd_params, additional_vars=additional_vars,
                                dataset=destination_dataset_name, full_refresh=full_refresh, always_build=always_build)
-        from dbt_kickoff.changed.run import note_sources_before
+        from dbt_kickoff.changed.source_state import note_sources_before
 
         note_sources_before(self, cmd_params, destination_dataset_name)
         return self._single(["build", *cmd_params], additional_vars, destination_dataset_name, full_refresh)

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 import dbt_kickoff
+from dbt_kickoff.changed.listing import dbt_ls
 from dbt_kickoff.changed.loaded_at import NEVER_LOADED, measurable_here, measure_loaded_at
-from dbt_kickoff.changed.run import _ls
 from dbt_kickoff.changed.selection import ManifestGraph
 from dbt_kickoff.changed.sources import loaded_at_in, sources_of_manifest
 from dbt_kickoff.changed.state import State
@@ -143,7 +143,7 @@ def check_against_dbt(runner: dbt_kickoff.PackageRunner, tmp_path: Path) -> None
         listed = graph.select(selectors)
         assert listed is not None
         with_state = selectors[0].startswith("result:")
-        by_dbt_ls = _ls(runner, selectors, with_state, state, None, None)
+        by_dbt_ls = dbt_ls(runner, selectors, with_state, state, None, None)
         assert sorted(n.unique_id for n in listed) == sorted(n.unique_id for n in by_dbt_ls), selectors
         assert {n.unique_id: n.parents for n in listed} == {n.unique_id: n.parents for n in by_dbt_ls}
     everything = graph.select(["source:raw.naive+"])

@@ -4,47 +4,44 @@ why each node was built (``NodeResult.reason``) and which were left alone (``las
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
-import shutil
 import tempfile
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dbt_kickoff import commands
 from dbt_kickoff.changed import summary as texts
-from dbt_kickoff.changed.dlt_loads import DltCheck, check_dlt, newest_loads
 from dbt_kickoff.changed.history import History, find_history
-from dbt_kickoff.changed.loaded_at import freshness_sql, measurable_here, measure_loaded_at
+from dbt_kickoff.changed.listing import NodeLister
 from dbt_kickoff.changed.selection import (
     BUILT_TYPES,
+    SELECTION_FLAGS,
     Criterion,
-    Listed,
-    ManifestGraph,
-    parse_ls_line,
     reasons_by_node,
     selectors_of,
+)
+from dbt_kickoff.changed.source_state import (
+    ask_warehouse,
+    current_manifest,
+    dbt_freshness,
+    loaded_at_snapshot,
+    recorded_loaded_at,
 )
 from dbt_kickoff.changed.sources import Source, freshness_reasons, loaded_at_in, source_from, sources_of_manifest
 from dbt_kickoff.changed.state import State, StateUnusable, make_state
 from dbt_kickoff.changed.summary import ChangeSummary
-from dbt_kickoff.changed.warehouse import connect
-from dbt_kickoff.engines import DbtEvent
 from dbt_kickoff.environments.installed import installed_dbt_version
 from dbt_kickoff.errors import ConfigurationError, DbtCancelled, DBTProcessingError, KickoffError
 from dbt_kickoff.records.hook import identity_for, store_for
-from dbt_kickoff.results import NodeResult, parse_timestamp
+from dbt_kickoff.results import NodeResult
 
 if TYPE_CHECKING:
     from dbt_kickoff.runner import PackageRunner
 
 logger = logging.getLogger("dbt_kickoff.changed")
-
-_SELECTION_FLAGS = ("--select", "-s", "--selector", "--models", "-m")
 
 
 @dataclass
@@ -68,7 +65,7 @@ def run_changed(runner: PackageRunner, call: str, *, cmd_params: Sequence[str], 
                 | None, dataset: str | None, full_refresh: bool, always_build: str | None,
                 source_tests_selector: str | None = None) -> list[NodeResult]:
     """See :meth:`PackageRunner.build` (``changed_only``)."""
-    if any(str(arg).split("=", 1)[0] in _SELECTION_FLAGS for arg in cmd_params):
+    if any(str(arg).split("=", 1)[0] in SELECTION_FLAGS for arg in cmd_params):
         raise ConfigurationError(
             "changed_only=True chooses the nodes itself: drop --select/--selector from the dbt arguments (--exclude "
             "is fine), or use always_build= for nodes that must always run"
@@ -98,36 +95,6 @@ def run_changed(runner: PackageRunner, call: str, *, cmd_params: Sequence[str], 
                 runner._recorder.add_file(decision.freshness_file, "sources.json")
         _annotate(runner, decision, None)
     return report.results
-
-
-def note_sources_before(runner: PackageRunner, cmd_params: Sequence[str], dataset: str | None) -> None:
-    """Before a full build that leaves a record: keep in it dlt's newest load of each schema and the freshness
-    of the sources of the manifest dbt left in the target folder (each with the query that measured it), so that
-    the next changed-only call rebuilds only what received data since. Best effort, without dbt."""
-    recorder = runner._recorder
-    if recorder is None or any(str(arg).split("=", 1)[0] in _SELECTION_FLAGS for arg in cmd_params):
-        return
-    try:
-        with connect(runner.profile) as warehouse:
-            if warehouse is None:
-                return
-            recorder.sources_before = {"dlt": newest_loads(warehouse)}
-            manifest = _current_manifest(runner, dataset)  # none before the first parse: freshness not recorded
-            if manifest is not None:
-                sources = sources_of_manifest(manifest)
-                loaded_at = measure_loaded_at(warehouse, sources)
-                recorder.sources_before.update(_loaded_at_snapshot(sources, loaded_at, set(loaded_at)))
-    except Exception as exc:  # the next changed-only call then rebuilds what reads these sources
-        logger.info("the sources' state was not recorded (%s)", runner._redact(f"{type(exc).__name__}: {exc}"))
-
-
-def _loaded_at_snapshot(sources: Sequence[Source], loaded_at: Mapping[str, datetime | None],
-                        measured_here: Collection[str]) -> dict[str, Any]:
-    """``loaded_at`` (unique_id -> ISO time) and, for those measured here, the query (``loaded_at_sql``): a
-    value measured with another query (the source's definition changed) is not compared."""
-    queries = {s.unique_id: freshness_sql(s) for s in sources if s.unique_id in measured_here}
-    return {"loaded_at": {uid: value.isoformat() if value else None for uid, value in loaded_at.items()},
-            "loaded_at_sql": queries}
 
 
 def _commands_run(runner: PackageRunner) -> tuple[int, int]:
@@ -206,18 +173,18 @@ def decide(runner: PackageRunner, changes: ChangeSummary, scratch: Path, additio
         sources = sources_of_manifest(state.manifest)
     else:
         sources = [source_from(s) for s in runner._sources(additional_vars, dataset)]
-    dlt, loaded_at = _ask_warehouse(runner, sources, state)
+    dlt, loaded_at = ask_warehouse(runner, sources, state)
     measured = [s for s in sources if s.unique_id not in dlt.checked and s.has_freshness]
     freshness_file: Path | None = None
     left_to_dbt = [s for s in measured if s.unique_id not in loaded_at]
     measured_here = set(loaded_at)
     if left_to_dbt:
-        freshness_file, document = _freshness(runner, left_to_dbt, scratch, additional_vars, dataset)
+        freshness_file, document = dbt_freshness(runner, left_to_dbt, scratch, additional_vars, dataset)
         loaded_at.update({s.unique_id: loaded_at_in(document).get(s.unique_id) for s in left_to_dbt})
     changes.snapshot = {"fingerprint": fingerprint, "dlt": dlt.snapshot,
-                        **_loaded_at_snapshot(sources, loaded_at, measured_here)}
+                        **loaded_at_snapshot(sources, loaded_at, measured_here)}
     source_reasons = dict(dlt.reasons)
-    source_reasons.update(freshness_reasons(measured, _recorded_loaded_at(state, sources), loaded_at))
+    source_reasons.update(freshness_reasons(measured, recorded_loaded_at(state, sources), loaded_at))
     for source in sources:
         if source.unique_id not in dlt.checked and not source.has_freshness:
             source_reasons[source.unique_id] = texts.cannot_check(source.label, "no freshness, not loaded by dlt")
@@ -230,7 +197,7 @@ def decide(runner: PackageRunner, changes: ChangeSummary, scratch: Path, additio
     if not criteria:
         changes.unchanged = _buildable(state.manifest)
         return decision
-    lister = _Lister(runner, state, code_unchanged, fingerprint, always_build, additional_vars, dataset)
+    lister = NodeLister(runner, state, code_unchanged, fingerprint, always_build, additional_vars, dataset)
     try:
         chosen = reasons_by_node(criteria, lister.ls)
     except KickoffError as exc:
@@ -243,7 +210,7 @@ def decide(runner: PackageRunner, changes: ChangeSummary, scratch: Path, additio
     changes.selectors = decision.selectors or []
     for reason in decision.reasons.values():
         changes.reasons[reason] = changes.reasons.get(reason, 0) + 1
-    nodes = state.manifest if code_unchanged else _current_manifest(runner, dataset) or state.manifest
+    nodes = state.manifest if code_unchanged else current_manifest(runner, dataset) or state.manifest
     changes.unchanged = [uid for uid in _buildable(nodes) if uid not in decision.reasons]
     return decision
 
@@ -272,114 +239,3 @@ def _buildable(manifest: Mapping[str, Any]) -> list[str]:
                   if node.get("resource_type") in BUILT_TYPES) + sorted(manifest.get("unit_tests") or {})
 
 
-def _current_manifest(runner: PackageRunner, dataset: str | None) -> dict[str, Any] | None:
-    path = runner.target_path(dataset) / "manifest.json"
-    try:
-        return dict(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError):
-        return None
-
-
-def _ask_warehouse(runner: PackageRunner, sources: Sequence[Source], state: State | None
-                   ) -> tuple[DltCheck, dict[str, datetime | None]]:
-    """dlt's loads and the freshness this process can measure, over one short read-only connection."""
-    previous = state.snapshot.get("dlt") if state is not None else None
-    try:
-        with connect(runner.profile) as warehouse:
-            dlt = check_dlt(warehouse, sources, previous)
-            return dlt, measure_loaded_at(warehouse, [s for s in sources if s.unique_id not in dlt.checked])
-    except Exception as exc:  # the warehouse could not be asked: dbt measures freshness, dlt sources are rebuilt
-        logger.warning("the warehouse could not be asked for dlt's load ids and freshness (%s): sources are checked "
-                       "by dbt's freshness or rebuilt", runner._redact(f"{type(exc).__name__}: {exc}"))
-        return DltCheck(), {}
-
-
-def _recorded_loaded_at(state: State | None, sources: Sequence[Source]) -> dict[str, datetime | None] | None:
-    """The freshness the good run recorded (its snapshot; older records: its sources.json), without the values
-    measured with another query than the source's now; ``None``: none recorded."""
-    if state is None:
-        return None
-    recorded = state.snapshot.get("loaded_at")
-    if not isinstance(recorded, Mapping):
-        return loaded_at_in(state.sources) if state.sources is not None else None
-    queries = state.snapshot.get("loaded_at_sql") or {}
-    now = {s.unique_id: freshness_sql(s) if measurable_here(s) else None for s in sources}
-    return {str(uid): parse_timestamp(value) for uid, value in recorded.items()
-            if uid not in queries or queries[uid] == now.get(uid)}
-
-
-def _freshness(runner: PackageRunner, measured: Sequence[Source], scratch: Path,
-               additional_vars: Mapping[str, Any] | None, dataset: str | None) -> tuple[Path | None, Any]:
-    """``dbt source freshness`` for the measured sources; its sources.json (copied to ``scratch``)."""
-    selection = [f"source:{s.label}" for s in measured]
-    outcome = runner._run_quietly(["source", "freshness", "--select", *selection], additional_vars=additional_vars,
-                                  dataset=dataset)
-    written = runner.target_path(dataset) / "sources.json"
-    try:
-        document = json.loads(written.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None, None
-    if outcome.invocation_id and (document.get("metadata") or {}).get("invocation_id") != outcome.invocation_id:
-        return None, None
-    kept = scratch / "sources.json"
-    shutil.copyfile(written, kept)
-    return kept, document
-
-
-_STATEFUL_METHODS = ("state:", "result:", "source_status:")
-
-
-class _Lister:
-    """Lists the nodes of a criterion's selectors: on the good run's manifest when the code is unchanged
-    (:class:`ManifestGraph`; ``always_build`` from the good run's answer when it was asked with the same files),
-    otherwise with ``dbt ls``."""
-
-    def __init__(self, runner: PackageRunner, state: State, code_unchanged: bool, fingerprint: str,
-                 always_build: str | None, additional_vars: Mapping[str, Any] | None, dataset: str | None) -> None:
-        self.runner, self.state, self.fingerprint = runner, state, fingerprint
-        self.graph = ManifestGraph(state.manifest, state.rerun) if code_unchanged else None
-        self.always_build = tuple(always_build.split()) if always_build else ()
-        self.additional_vars, self.dataset = additional_vars, dataset
-        self.always_built: dict[str, Any] | None = None
-        """What ``always_build`` selected, for the next call (``None`` when it holds state-dependent methods)."""
-
-    def ls(self, selectors: Sequence[str], with_state: bool) -> list[Listed]:
-        listed = self.graph.select(selectors) if self.graph is not None else None
-        if listed is not None:
-            return listed
-        keep = tuple(selectors) == self.always_build and not any(m in " ".join(selectors) for m in _STATEFUL_METHODS)
-        if keep and self.graph is not None:
-            listed = self._recorded_always_build()
-        if listed is None:
-            listed = _ls(self.runner, selectors, with_state, self.state, self.additional_vars, self.dataset)
-        if keep:
-            self.always_built = {"selector": " ".join(self.always_build), "fingerprint": self.fingerprint,
-                                 "nodes": [node.unique_id for node in listed]}
-        return listed
-
-    def _recorded_always_build(self) -> list[Listed] | None:
-        recorded = self.state.snapshot.get("always_build")
-        if not isinstance(recorded, Mapping) or self.graph is None:
-            return None
-        if recorded.get("selector") != " ".join(self.always_build) or recorded.get("fingerprint") != self.fingerprint:
-            return None
-        nodes = [self.graph.nodes.get(str(uid)) for uid in recorded.get("nodes") or ()]
-        return [node for node in nodes if node is not None]
-
-
-def _ls(runner: PackageRunner, selectors: Sequence[str], with_state: bool, state: State,
-        additional_vars: Mapping[str, Any] | None, dataset: str | None) -> list[Listed]:
-    nodes: list[Listed] = []
-
-    def collect(event: DbtEvent) -> None:
-        if event.name == "PrintEvent" and (node := parse_ls_line(event.message)) is not None:
-            nodes.append(node)
-
-    command = ["ls", "--select", *selectors]
-    if with_state:
-        command += ["--state", str(state.folder)]
-    command += ["--output", "json", "--output-keys", "unique_id", "name", "resource_type", "depends_on"]
-    outcome = runner._run_quietly(command, additional_vars=additional_vars, dataset=dataset, on_event=collect)
-    if not outcome.success:
-        raise KickoffError(runner._redact(outcome.error or "; ".join(outcome.errors[-3:]) or "dbt ls failed"))
-    return nodes

@@ -17,6 +17,8 @@ from typing import Any
 BUILT_TYPES = frozenset({"model", "seed", "snapshot", "test", "unit_test"})
 """What ``dbt build`` runs (sources, exposures... are listed by ``dbt ls`` but never built)."""
 LS_KEYS = ("unique_id", "name", "resource_type", "depends_on")
+SELECTION_FLAGS = ("--select", "-s", "--selector", "--models", "-m")
+"""dbt arguments that choose nodes (a call given one is no full build)."""
 
 
 @dataclass(frozen=True)
