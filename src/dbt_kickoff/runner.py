@@ -213,8 +213,8 @@ class PackageRunner:
                                dataset=destination_dataset_name, full_refresh=full_refresh, always_build=always_build)
         from dbt_kickoff.changed.source_state import note_sources_before
 
-        note_sources_before(self, cmd_params, destination_dataset_name)
-        return self._single(["build", *cmd_params], additional_vars, destination_dataset_name, full_refresh)
+        return self._single(["build", *cmd_params], additional_vars, destination_dataset_name, full_refresh,
+                            before_dbt=lambda: note_sources_before(self, cmd_params, destination_dataset_name))
 
     @recorded
     def test(self, cmd_params: Sequence[str] = (), additional_vars: Mapping[str, Any] | None = None,
@@ -331,11 +331,13 @@ class PackageRunner:
         return self.last_report
 
     def _single(self, command: list[str], additional_vars: Mapping[str, Any] | None, dataset: str | None,
-                full_refresh: bool = False) -> list[NodeResult]:
+                full_refresh: bool = False, before_dbt: Callable[[], None] | None = None) -> list[NodeResult]:
         report = self._new_report()
         with self._locked():
             self._check_package()
             report.commit_sha = self.commit_sha
+            if before_dbt is not None:
+                before_dbt()
             self._step(command, additional_vars=additional_vars, dataset=dataset, full_refresh=full_refresh)
         return report.results
 
