@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from dbt_kickoff import command_line, commands
+from dbt_kickoff.changed.source_state import note_sources_before
 from dbt_kickoff.engines import DbtEvent, DbtSession, EventHandler, Invocation, InvocationOutcome
 from dbt_kickoff.engines.session import RecyclePolicy
 from dbt_kickoff.environments import DbtEnvironment, resolve_environment
@@ -173,8 +174,6 @@ class PackageRunner:
         with self._locked():
             self.ensure_newest_package()
             report.commit_sha = self.commit_sha
-            from dbt_kickoff.changed.source_state import note_sources_before
-
             note_sources_before(self, run_params or (), destination_dataset_name)
             extra, dataset = additional_vars, destination_dataset_name
             if commands.has_package_dependencies(self.package_dir):
@@ -211,8 +210,6 @@ class PackageRunner:
 
             return run_changed(self, "build", cmd_params=cmd_params, additional_vars=additional_vars,
                                dataset=destination_dataset_name, full_refresh=full_refresh, always_build=always_build)
-        from dbt_kickoff.changed.source_state import note_sources_before
-
         return self._single(["build", *cmd_params], additional_vars, destination_dataset_name, full_refresh,
                             before_dbt=lambda: note_sources_before(self, cmd_params, destination_dataset_name))
 
@@ -462,12 +459,8 @@ class PackageRunner:
         logger.info("dbt %s in %s", command_name, package.location)
         started = time.perf_counter()
         started_at = datetime.now(timezone.utc)
+        invocation = self._invocation(command, args, dataset, additional_vars)
         target = self.target_path(dataset)
-        invocation = Invocation(args=args, timeout=self.command_timeout, target_dir=target, env=self._secret_env())
-        if command[0] in command_line.MANIFEST_COMMANDS:
-            invocation = self._with_manifest_key(invocation, dataset, additional_vars)
-        commands.ensure_output_folders(package.project_dir, self._project,
-                                       target if command[0] in command_line.TARGET_PATH_COMMANDS else None)
         with self._masked_outputs(target, command):
             outcome = self.session.execute(invocation, self._handle_event, cwd=package.project_dir)
         results = commands.read_results(command, target, outcome)
@@ -491,12 +484,8 @@ class PackageRunner:
         self._raise_if_cancelled(command_line.command_name(command), self.last_report.results)
         self._refresh_destination()
         args = self._command_line(command, dataset=dataset, additional_vars=additional_vars, full_refresh=False)
-        target = self.target_path(dataset)
-        invocation = Invocation(args=args, timeout=self.command_timeout, env=self._secret_env(), target_dir=target)
-        if command[0] in command_line.MANIFEST_COMMANDS:
-            invocation = self._with_manifest_key(invocation, dataset, additional_vars)
-        commands.ensure_output_folders(self.package_dir, self._project, target)
-        with self._masked_outputs(target, command):
+        invocation = self._invocation(command, args, dataset, additional_vars)
+        with self._masked_outputs(invocation.target_dir, command):
             outcome = self.session.execute(invocation, on_event or (lambda event: None), cwd=self.package_dir)
         self._raise_if_cancelled(command_line.command_name(command), self.last_report.results)
         return outcome
@@ -524,13 +513,22 @@ class PackageRunner:
         self._raise_if_cancelled("parse", [])
         self._refresh_destination()
         parse_args = self._command_line(["parse"], dataset=dataset, additional_vars=additional_vars, full_refresh=False)
-        invocation = Invocation(args=parse_args, parse_args=parse_args, timeout=self.command_timeout,
-                                target_dir=self.target_path(dataset),
-                                env=self._secret_env())
-        invocation = self._with_manifest_key(invocation, dataset, additional_vars)
-        commands.ensure_output_folders(self.package_dir, self._project, invocation.target_dir)
+        invocation = self._with_manifest_key(self._invocation(["parse"], parse_args, dataset, additional_vars),
+                                             dataset, additional_vars)
         with self._masked_outputs(invocation.target_dir, ["parse"]):
             return self.session.sources(invocation, self._handle_event, cwd=self.package_dir)
+
+    def _invocation(self, command: Sequence[str], args: list[str], dataset: str | None,
+                    additional_vars: Mapping[str, Any] | None) -> Invocation:
+        """One dbt command for the dataset: its target folder (checked writable, with the log folder, before dbt
+        starts) and, for commands that work from a manifest, the key of the parsed one a warm engine reuses."""
+        target = self.target_path(dataset)
+        invocation = Invocation(args=args, timeout=self.command_timeout, target_dir=target, env=self._secret_env())
+        if command[0] in command_line.MANIFEST_COMMANDS:
+            invocation = self._with_manifest_key(invocation, dataset, additional_vars)
+        commands.ensure_output_folders(self.package_dir, self._project,
+                                       target if command[0] in command_line.TARGET_PATH_COMMANDS else None)
+        return invocation
 
     @contextmanager
     def _masked_outputs(self, target: Path | None, command: Sequence[str]) -> Iterator[None]:
