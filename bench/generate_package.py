@@ -26,22 +26,27 @@ LABELS = ("alpha", "beta", "gamma", "delta")
 FIX_SCHEMA = "raw_fix"
 
 
+def _start_package(target: Path, name: str) -> None:
+    """Create ``target`` (it must be empty or absent) with a ``dbt_project.yml`` for project ``name``."""
+    target.mkdir(parents=True, exist_ok=True)
+    if any(target.iterdir()):
+        raise ValueError(f"{target} is not empty")
+    (target / "dbt_project.yml").write_text(
+        f"name: {name}\nversion: '1.0.0'\nconfig-version: 2\nprofile: {name}\n"
+        "flags:\n  send_anonymous_usage_stats: false\n"
+        f"models:\n  {name}:\n    +materialized: view\n",
+        encoding="utf-8",
+    )
+
+
 def generate_package(
     target: Path, models: int = 200, *, seeds: int = 4, layers: int = 5, rows: int = 200, seed: int = 0
 ) -> Path:
     """Write the package into ``target`` (created; must be empty or absent) and return it."""
     if models < layers:
         raise ValueError(f"need at least one model per layer ({layers}), got {models}")
-    target.mkdir(parents=True, exist_ok=True)
-    if any(target.iterdir()):
-        raise ValueError(f"{target} is not empty")
+    _start_package(target, PROJECT_NAME)
     rng = random.Random(seed)
-    (target / "dbt_project.yml").write_text(
-        f"name: {PROJECT_NAME}\nversion: '1.0.0'\nconfig-version: 2\nprofile: {PROJECT_NAME}\n"
-        "flags:\n  send_anonymous_usage_stats: false\n"
-        f"models:\n  {PROJECT_NAME}:\n    +materialized: view\n",
-        encoding="utf-8",
-    )
     _seeds(target / "seeds", rng, seeds, rows)
     names = [f"seed_{i}" for i in range(seeds)]
     per_layer = [models // layers + (1 if i < models % layers else 0) for i in range(layers)]
@@ -215,16 +220,8 @@ def generate_branched_package(
     per_branch = models // branches
     if per_branch < marts + tables * layers:
         raise ValueError(f"{models} models are too few for {branches} branches of {tables} x {layers} layers")
-    target.mkdir(parents=True, exist_ok=True)
-    if any(target.iterdir()):
-        raise ValueError(f"{target} is not empty")
+    _start_package(target, BRANCHED_PROJECT_NAME)
     rng = random.Random(seed)
-    (target / "dbt_project.yml").write_text(
-        f"name: {BRANCHED_PROJECT_NAME}\nversion: '1.0.0'\nconfig-version: 2\nprofile: {BRANCHED_PROJECT_NAME}\n"
-        "flags:\n  send_anonymous_usage_stats: false\n"
-        f"models:\n  {BRANCHED_PROJECT_NAME}:\n    +materialized: view\n",
-        encoding="utf-8",
-    )
     (target / "macros").mkdir()
     (target / "macros" / "scaled.sql").write_text(SCALED_MACRO, encoding="utf-8")
     (target / "seeds").mkdir()
