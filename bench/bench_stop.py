@@ -102,6 +102,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:  # started in the background by a non-interactive shell:
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # children must not inherit SIGINT ignored
     server, stop = start_postgres()
     try:
         with tempfile.TemporaryDirectory() as tmp:
