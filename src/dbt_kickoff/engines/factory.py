@@ -28,6 +28,10 @@ def make_engine(
 ) -> Engine:
     """The engine that fits ``environment``: the warm worker for a Python dbt, else a process per command."""
     process_env = dbt_process_env(environment, env)
+    if environment.engine_factory is not None:
+        engine: Engine = environment.engine_factory(cwd=cwd, env=process_env, redact=redact,
+                                                    cancel_grace=cancel_grace)
+        return engine
     if environment.engine == "worker":
         if environment.python is None:
             raise ConfigurationError(f"{environment.description}: the worker engine needs a Python interpreter")

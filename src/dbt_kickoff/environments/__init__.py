@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -19,6 +20,11 @@ class DbtEnvironment:
     ``engine="worker"``: ``python`` is an interpreter that can ``import dbt`` (Python dbt v1); the warm worker
     runs there. ``engine="subprocess"``: ``dbt_executable`` is run once per command (the dbt v2 engine, or a
     v1 ``dbt`` script when the worker is not wanted). ``exit_codes`` says how to read its exit status.
+
+    ``engine_factory`` replaces how the engine is made (the seam a test engine plugs into, as a transport does
+    in httpx): it is called with ``cwd``, ``env``, ``redact`` and ``cancel_grace`` and returns an object with
+    the :class:`~dbt_kickoff.engines.Engine` methods; ``engine`` still says which engine it stands for (a warm
+    ``"worker"`` keeps the parsed manifest between commands).
     """
 
     python: Path | None
@@ -26,6 +32,7 @@ class DbtEnvironment:
     engine: EngineKind = "worker"
     exit_codes: Literal["v1", "v2"] = "v1"
     description: str = "current environment"
+    engine_factory: Callable[..., Any] | None = None
 
 
 def current_environment() -> DbtEnvironment:
