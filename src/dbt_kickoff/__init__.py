@@ -15,6 +15,7 @@ from dbt_kickoff.loaded import LoadFailed
 from dbt_kickoff.results import NodeResult
 from dbt_kickoff.runner import PackageRunner, RunReport, StepReport, package
 from dbt_kickoff.signals import cancel_on_signals
+from dbt_kickoff.version import __version__ as __version__
 
 if TYPE_CHECKING:
     from dbt_kickoff.environments.venv import Venv, get_venv
@@ -36,7 +37,6 @@ __all__ = [
     "get_venv",
     "package",
 ]
-__version__ = "0.1.0"
 
 # a library prints nothing by itself: without logging configured by the caller, dbt-kickoff's records (and the
 # dbt lines it relays) go nowhere; the CLI and the caller's logging setup decide what people see

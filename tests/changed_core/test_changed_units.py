@@ -14,9 +14,8 @@ from dbt_kickoff.changed.history import is_complete
 from dbt_kickoff.changed.loaded_at import NEVER_LOADED, as_utc, freshness_sql, measurable_here
 from dbt_kickoff.changed.selection import Criterion, Listed, ManifestGraph, reasons_by_node
 from dbt_kickoff.changed.sources import Source, freshness_reasons, loaded_at_in
-from dbt_kickoff.changed.summary import ChangeSummary
 from dbt_kickoff.records import Record, RecordStore
-from dbt_kickoff.reports import RunReport, StepReport
+from dbt_kickoff.reports import ChangeSummary, RunReport, StepReport
 from dbt_kickoff.results import NodeResult
 
 

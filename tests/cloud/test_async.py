@@ -87,7 +87,7 @@ async def test_waits_share_one_event_loop(env: DbtCloudEmulator, tmp_path: Path)
     assert sorted(r["id"] for r in finished) == sorted(r["id"] for r in runs)
     assert all(r["is_success"] for r in finished)
     assert ticks > 1  # the loop kept running other tasks while the waits were polling
-    assert cloud.client._http.is_closed
+    assert cloud.client.closed
 
 
 def _public(cls: type) -> dict[str, inspect.Signature]:

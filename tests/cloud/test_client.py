@@ -96,7 +96,7 @@ def test_requests_carry_token_auth_trailing_slash_and_comma_separated_include_re
     assert recorded[1].query["include_related"] == ["run_steps,trigger,job"]
     assert recorded[2].query["order_by"] == ["-id"]
     assert int(recorded[2].query["limit"][0]) <= 100
-    assert client._http.timeout.read == 5  # every request is bounded
+    assert client.timeout == 5  # every request is bounded
 
 
 def test_a_slow_answer_hits_the_request_timeout_and_is_retried(

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import dbt_kickoff
-from dbt_kickoff import command_line
+from dbt_kickoff.core import invocations as command_line
 from dbt_kickoff.engines import DbtEvent
 from tests.core.conftest import SHOP_PROJECT, load_orders_duckdb
 

@@ -15,11 +15,12 @@ from dbt_kickoff.records import (
     RecordIncomplete,
     RecordNotFound,
     RecordStore,
+    identity_for,
     last_successful_record,
     open_record,
     prune,
+    store_for,
 )
-from dbt_kickoff.records.hook import identity_for, store_for
 from dbt_kickoff.records.identity import last_success_ref
 from tests.records.conftest import break_model
 

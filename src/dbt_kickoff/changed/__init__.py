@@ -12,6 +12,6 @@ freshness as dbt would; :mod:`~dbt_kickoff.changed.source_state` gathers what th
 The rules are in the README ("Build only what changed").
 """
 
-from dbt_kickoff.changed.summary import ChangeSummary
+from dbt_kickoff.reports import ChangeSummary
 
 __all__ = ["ChangeSummary"]

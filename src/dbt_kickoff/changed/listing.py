@@ -4,15 +4,13 @@ unchanged, else with ``dbt ls`` (see :mod:`~dbt_kickoff.changed.selection`)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from dbt_kickoff.changed.selection import Listed, ManifestGraph, parse_ls_line
+from dbt_kickoff.changed.selection import LS_KEYS, Listed, ManifestGraph, parse_ls_line
 from dbt_kickoff.changed.state import State
+from dbt_kickoff.core.call import Call
 from dbt_kickoff.engines import DbtEvent
 from dbt_kickoff.errors import KickoffError
-
-if TYPE_CHECKING:
-    from dbt_kickoff.runner import PackageRunner
 
 STATEFUL_METHODS = ("state:", "result:", "source_status:")
 
@@ -22,12 +20,10 @@ class NodeLister:
     (:class:`ManifestGraph`; ``always_build`` from the good run's answer when it was asked with the same files),
     otherwise with ``dbt ls``."""
 
-    def __init__(self, runner: PackageRunner, state: State, code_unchanged: bool, fingerprint: str,
-                 always_build: str | None, additional_vars: Mapping[str, Any] | None, dataset: str | None) -> None:
-        self.runner, self.state, self.fingerprint = runner, state, fingerprint
+    def __init__(self, call: Call, state: State, code_unchanged: bool, always_build: str | None) -> None:
+        self.call, self.state, self.fingerprint = call, state, call.project.fingerprint
         self.graph = ManifestGraph(state.manifest, state.rerun) if code_unchanged else None
         self.always_build = tuple(always_build.split()) if always_build else ()
-        self.additional_vars, self.dataset = additional_vars, dataset
         self.always_built: dict[str, Any] | None = None
         """What ``always_build`` selected, for the next call (``None`` when it holds state-dependent methods)."""
 
@@ -39,7 +35,7 @@ class NodeLister:
         if keep and self.graph is not None:
             listed = self._recorded_always_build()
         if listed is None:
-            listed = dbt_ls(self.runner, selectors, with_state, self.state, self.additional_vars, self.dataset)
+            listed = dbt_ls(self.call, selectors, with_state, self.state)
         if keep:
             self.always_built = {"selector": " ".join(self.always_build), "fingerprint": self.fingerprint,
                                  "nodes": [node.unique_id for node in listed]}
@@ -55,8 +51,7 @@ class NodeLister:
         return [node for node in nodes if node is not None]
 
 
-def dbt_ls(runner: PackageRunner, selectors: Sequence[str], with_state: bool, state: State,
-        additional_vars: Mapping[str, Any] | None, dataset: str | None) -> list[Listed]:
+def dbt_ls(call: Call, selectors: Sequence[str], with_state: bool, state: State) -> list[Listed]:
     nodes: list[Listed] = []
 
     def collect(event: DbtEvent) -> None:
@@ -66,8 +61,8 @@ def dbt_ls(runner: PackageRunner, selectors: Sequence[str], with_state: bool, st
     command = ["ls", "--select", *selectors]
     if with_state:
         command += ["--state", str(state.folder)]
-    command += ["--output", "json", "--output-keys", "unique_id", "name", "resource_type", "depends_on"]
-    outcome = runner._run_quietly(command, additional_vars=additional_vars, dataset=dataset, on_event=collect)
+    command += ["--output", "json", "--output-keys", *LS_KEYS]
+    outcome = call.quiet(command, on_event=collect)
     if not outcome.success:
-        raise KickoffError(runner._redact(outcome.error or "; ".join(outcome.errors[-3:]) or "dbt ls failed"))
+        raise KickoffError(call.redact(outcome.error or "; ".join(outcome.errors[-3:]) or "dbt ls failed"))
     return nodes

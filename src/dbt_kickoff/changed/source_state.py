@@ -4,47 +4,55 @@ call's snapshot, or what a full build read before dbt started)."""
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dbt_kickoff.changed.dlt_loads import DltCheck, check_dlt, newest_loads
 from dbt_kickoff.changed.loaded_at import freshness_sql, measurable_here, measure_loaded_at
-from dbt_kickoff.changed.selection import SELECTION_FLAGS
 from dbt_kickoff.changed.sources import Source, loaded_at_in, sources_of_manifest
 from dbt_kickoff.changed.state import State
 from dbt_kickoff.changed.warehouse import connect
+from dbt_kickoff.core.call import Call
+from dbt_kickoff.core.hooks import CallHooks
+from dbt_kickoff.core.invocations import narrows_nodes
+from dbt_kickoff.engines.artifacts import read_artifact
 from dbt_kickoff.results import parse_timestamp
-
-if TYPE_CHECKING:
-    from dbt_kickoff.runner import PackageRunner
 
 logger = logging.getLogger("dbt_kickoff.changed")
 
+FULL_BUILDS = {"build": "cmd_params", "run_all": "run_params"}
+"""The calls that may bring every node up to date, and the parameter holding their own dbt arguments."""
 
-def note_sources_before(runner: PackageRunner, cmd_params: Sequence[str], dataset: str | None) -> None:
-    """Before a full build that leaves a record: keep in it dlt's newest load of each schema and the freshness
-    of the sources of the manifest dbt left in the target folder (each with the query that measured it), so that
-    the next changed-only call rebuilds only what received data since. Best effort, without dbt."""
-    recorder = runner._recorder
-    if recorder is None or any(str(arg).split("=", 1)[0] in SELECTION_FLAGS for arg in cmd_params):
-        return
-    try:
-        with connect(runner.profile) as warehouse:
-            if warehouse is None:
-                return
-            recorder.sources_before = {"dlt": newest_loads(warehouse)}
-            manifest = current_manifest(runner, dataset)  # none before the first parse: freshness not recorded
-            if manifest is not None:
-                sources = sources_of_manifest(manifest)
-                loaded_at = measure_loaded_at(warehouse, sources)
-                recorder.sources_before.update(loaded_at_snapshot(sources, loaded_at, set(loaded_at)))
-    except Exception as exc:  # the next changed-only call then rebuilds what reads these sources
-        logger.info("the sources' state was not recorded (%s)", runner._redact(f"{type(exc).__name__}: {exc}"))
+
+class SourcesSnapshot(CallHooks):
+    """Before a full build that leaves a record: keep in it (``sources_before``) dlt's newest load of each schema
+    and the freshness of the sources of the manifest dbt left in the target folder (each with the query that
+    measured it), so that the next changed-only call rebuilds only what received data since. Best effort,
+    without dbt."""
+
+    name = "sources' snapshot"
+
+    def before_dbt(self, call: Call) -> None:
+        own_args = call.params.get(FULL_BUILDS.get(call.name, ""), None)
+        if call.name not in FULL_BUILDS or call.params.get("changed_only") or narrows_nodes(own_args or ()):
+            return
+        try:
+            with connect(call.profile) as warehouse:
+                if warehouse is None:
+                    return
+                snapshot: dict[str, Any] = {"dlt": newest_loads(warehouse)}
+                call.record_extras["sources_before"] = snapshot
+                manifest = call.manifest()  # none before the first parse: freshness not recorded
+                if manifest is not None:
+                    sources = sources_of_manifest(manifest)
+                    loaded_at = measure_loaded_at(warehouse, sources)
+                    snapshot.update(loaded_at_snapshot(sources, loaded_at, set(loaded_at)))
+        except Exception as exc:  # the next changed-only call then rebuilds what reads these sources
+            logger.info("the sources' state was not recorded (%s)", call.redact(f"{type(exc).__name__}: {exc}"))
 
 
 def loaded_at_snapshot(sources: Sequence[Source], loaded_at: Mapping[str, datetime | None],
@@ -56,17 +64,17 @@ def loaded_at_snapshot(sources: Sequence[Source], loaded_at: Mapping[str, dateti
             "loaded_at_sql": queries}
 
 
-def ask_warehouse(runner: PackageRunner, sources: Sequence[Source], state: State | None
+def ask_warehouse(call: Call, sources: Sequence[Source], state: State | None
                    ) -> tuple[DltCheck, dict[str, datetime | None]]:
     """dlt's loads and the freshness this process can measure, over one short read-only connection."""
     previous = state.snapshot.get("dlt") if state is not None else None
     try:
-        with connect(runner.profile) as warehouse:
+        with connect(call.profile) as warehouse:
             dlt = check_dlt(warehouse, sources, previous)
             return dlt, measure_loaded_at(warehouse, [s for s in sources if s.unique_id not in dlt.checked])
     except Exception as exc:  # the warehouse could not be asked: dbt measures freshness, dlt sources are rebuilt
         logger.warning("the warehouse could not be asked for dlt's load ids and freshness (%s): sources are checked "
-                       "by dbt's freshness or rebuilt", runner._redact(f"{type(exc).__name__}: {exc}"))
+                       "by dbt's freshness or rebuilt", call.redact(f"{type(exc).__name__}: {exc}"))
         return DltCheck(), {}
 
 
@@ -84,27 +92,14 @@ def recorded_loaded_at(state: State | None, sources: Sequence[Source]) -> dict[s
             if uid not in queries or queries[uid] == now.get(uid)}
 
 
-def dbt_freshness(runner: PackageRunner, measured: Sequence[Source], scratch: Path,
-               additional_vars: Mapping[str, Any] | None, dataset: str | None) -> tuple[Path | None, Any]:
-    """``dbt source freshness`` for the measured sources; its sources.json (copied to ``scratch``)."""
+def dbt_freshness(call: Call, measured: Sequence[Source]) -> tuple[Path | None, Any]:
+    """``dbt source freshness`` for the measured sources; its sources.json (copied to the call's scratch)."""
     selection = [f"source:{s.label}" for s in measured]
-    outcome = runner._run_quietly(["source", "freshness", "--select", *selection], additional_vars=additional_vars,
-                                  dataset=dataset)
-    written = runner.target_path(dataset) / "sources.json"
-    try:
-        document = json.loads(written.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    outcome = call.quiet(["source", "freshness", "--select", *selection])
+    written = call.target_dir / "sources.json"
+    document = read_artifact(written, outcome.invocation_id)
+    if document is None:
         return None, None
-    if outcome.invocation_id and (document.get("metadata") or {}).get("invocation_id") != outcome.invocation_id:
-        return None, None
-    kept = scratch / "sources.json"
+    kept = call.scratch / "sources.json"
     shutil.copyfile(written, kept)
     return kept, document
-
-
-def current_manifest(runner: PackageRunner, dataset: str | None) -> dict[str, Any] | None:
-    path = runner.target_path(dataset) / "manifest.json"
-    try:
-        return dict(json.loads(path.read_text(encoding="utf-8")))
-    except (OSError, ValueError):
-        return None

@@ -32,6 +32,11 @@ class AsyncDbtCloudClient(ClientBase):
         super().__init__(credentials, timeout=timeout, retry=retry, clock=clock, rng=rng, secrets=secrets)
         self._http = httpx.AsyncClient(transport=transport, **self._http_options(credentials))
 
+    @property
+    def closed(self) -> bool:
+        """True once the client's connections were closed."""
+        return self._http.is_closed
+
     async def aclose(self) -> None:
         await self._http.aclose()
 

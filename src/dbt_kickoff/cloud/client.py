@@ -51,6 +51,11 @@ class DbtCloudClient(ClientBase):
         super().__init__(credentials, timeout=timeout, retry=retry, clock=clock, rng=rng, secrets=secrets)
         self._http = httpx.Client(transport=transport, **self._http_options(credentials))
 
+    @property
+    def closed(self) -> bool:
+        """True once the client's connections were closed."""
+        return self._http.is_closed
+
     def close(self) -> None:
         self._http.close()
 

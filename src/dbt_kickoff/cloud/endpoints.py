@@ -21,6 +21,7 @@ from dbt_kickoff.cloud.policy import Exchange, Request, Retry, RetryPolicy
 from dbt_kickoff.errors import ConfigurationError
 from dbt_kickoff.redaction import Redactor
 from dbt_kickoff.validation import check
+from dbt_kickoff.version import __version__
 
 logger = logging.getLogger("dbt_kickoff.cloud.client")
 
@@ -114,8 +115,6 @@ class ClientBase:
         self._api_root = f"/api/v2/accounts/{self.account_id}/"
 
     def _http_options(self, credentials: DbtCloudCredentials) -> dict[str, Any]:
-        from dbt_kickoff import __version__
-
         return {
             "base_url": self.access_url,
             "headers": {

@@ -2,10 +2,14 @@
 
 The input of ``dbt-kickoff report`` (HTML), ``retry`` and changed-only builds (the last good record of the
 same package, target, vars and dbt version is dbt's ``--state``:
-``last_successful_record(store_for(runner), identity_for(runner, vars))``).
+``last_successful_record(runner.records_store(), runner.record_identity(vars))``).
 """
 
-from dbt_kickoff.records.hook import identity_for, store_for
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
 from dbt_kickoff.records.identity import RecordIdentity
 from dbt_kickoff.records.reading import (
     Record,
@@ -38,3 +42,14 @@ __all__ = [
     "prune",
     "store_for",
 ]
+
+
+def store_for(runner: Any) -> RecordStore | None:
+    """``runner.records_store()``: where a :class:`~dbt_kickoff.PackageRunner` writes its records."""
+    return runner.records_store()
+
+
+def identity_for(runner: Any, additional_vars: Mapping[str, Any] | None = None,
+                 destination_dataset_name: str | None = None) -> RecordIdentity:
+    """``runner.record_identity(...)``: the identity a call of a :class:`~dbt_kickoff.PackageRunner` records."""
+    return runner.record_identity(additional_vars, destination_dataset_name)

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from dbt_kickoff.core.plans import PackageShape, PlannedStep, run_all_plan
 from dbt_kickoff.errors import ConfigurationError
 
 # Options the runner appends after a call's own dbt arguments (see PackageRunner._command_line).
@@ -42,25 +43,34 @@ def call_command(args: Sequence[str]) -> list[str]:
     return args[: args.index(_RUNNER_OPTIONS_START)] if _RUNNER_OPTIONS_START in args else args
 
 
-def run_all_steps(params: Mapping[str, Any], *, has_deps: bool, has_seeds: bool) -> list[tuple[str, RetryAction]]:
-    """The steps ``run_all`` takes with these parameters, in order, as (label, action)."""
-    steps: list[tuple[str, RetryAction]] = []
-    full_refresh = bool(params.get("full_refresh"))
-    if has_deps:
-        steps.append(("deps", RetryAction("run", ("deps",), label="deps")))
-    if has_seeds:
-        steps.append(("seed", RetryAction("run", ("seed",), full_refresh=full_refresh, label="seed")))
-    if params.get("source_tests_selector"):
-        selector = str(params["source_tests_selector"])
-        steps.append(("source tests", RetryAction("run", ("test", "--select", selector), label="source tests")))
-    run_params = tuple(params.get("run_params") or ())
-    steps.append(("run", RetryAction("run", ("run", *run_params), full_refresh=full_refresh, label="run")))
-    steps.append(("test", RetryAction("run", ("test",), label="test")))
-    return steps
+@dataclass(frozen=True)
+class _NoPackages:
+    has_package_dependencies: bool = False
+    has_seeds: bool = False
 
 
-def plan_retry(data: Mapping[str, Any], *, has_deps: bool = False, has_seeds: bool = False) -> RetryPlan:
-    """What to run to finish the recorded call ``data`` (a record's report.json)."""
+def _as_action(step: PlannedStep) -> RetryAction:
+    return RetryAction("run", step.command, full_refresh=step.full_refresh, label=step.label)
+
+
+def _position_of_each(steps: Sequence[Mapping[str, Any]], plan: Sequence[PlannedStep]) -> list[int]:
+    """Where each recorded step stands in the plan, matched in order by dbt command (a step the call skipped,
+    such as ``deps`` with its packages installed or what a changed-only call had nothing for, has no record)."""
+    positions: list[int] = []
+    position = 0
+    for step in steps:
+        while position < len(plan) and plan[position].command[0] != step.get("command"):
+            position += 1
+        if position == len(plan):
+            break
+        positions.append(position)
+        position += 1
+    return positions
+
+
+def plan_retry(data: Mapping[str, Any], package: PackageShape | None = None) -> RetryPlan:
+    """What to run to finish the recorded call ``data`` (a record's report.json); ``package`` tells which steps
+    ``run_all`` has for it (packages to install, seeds)."""
     outcome = data.get("outcome")
     if outcome == "success":
         return RetryPlan(reason=f"the run {data.get('name')} succeeded: nothing to retry")
@@ -69,16 +79,19 @@ def plan_retry(data: Mapping[str, Any], *, has_deps: bool = False, has_seeds: bo
     last = steps[-1] if steps else None
     failed_last = last is not None and last.get("success") is False
     if call == "run_all":
-        plan = run_all_steps(data.get("params") or {}, has_deps=has_deps, has_seeds=has_seeds)
-        done = len(steps) - 1 if failed_last else len(steps)
+        params = data.get("params") or {}
+        plan = run_all_plan(package or _NoPackages(), run_params=tuple(params.get("run_params") or ()),
+                            source_tests_selector=params.get("source_tests_selector"),
+                            full_refresh=bool(params.get("full_refresh")))
+        positions = _position_of_each(steps, plan)
+        done = positions[-1] + 1 if positions else 0
         if done >= len(plan) and not failed_last:
             return RetryPlan(reason=f"every step of the run {data.get('name')} finished: nothing to retry")
         actions = []
-        if failed_last:
+        if failed_last and positions and len(positions) == len(steps):
             assert last is not None
-            actions.append(_redo(last, plan[done][1]))
-            done += 1
-        actions += [action for _, action in plan[done:]]
+            actions.append(_redo(last, _as_action(plan[positions[-1]])))
+        actions += [_as_action(step) for step in plan[done:]]
         return RetryPlan(actions=actions)
     if failed_last and last is not None and last.get("args"):
         return RetryPlan(actions=[_redo(last, RetryAction("run", tuple(call_command(last.get("args") or ())),

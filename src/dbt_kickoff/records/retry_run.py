@@ -1,83 +1,71 @@
-"""``PackageRunner.retry()``: check the record belongs to this package and dbt version, then run the plan."""
+"""Retry as a strategy: find the record to finish, check it belongs to the package and dbt version, run the plan."""
 
 from __future__ import annotations
 
 import logging
-import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from dbt_kickoff import commands
+from dbt_kickoff.core.call import Call, CallOutcome
+from dbt_kickoff.core.invocations import package_key
+from dbt_kickoff.core.project import Project
 from dbt_kickoff.errors import ConfigurationError
-from dbt_kickoff.records.hook import run_context
-from dbt_kickoff.records.identity import short_hash
 from dbt_kickoff.records.reading import Record, RecordNotFound, last_record, open_record
+from dbt_kickoff.records.recorder import RecordSettings
 from dbt_kickoff.records.retry import plan_retry
-from dbt_kickoff.results import NodeResult
-
-if TYPE_CHECKING:
-    from dbt_kickoff.runner import PackageRunner
+from dbt_kickoff.records.store import RecordStore
 
 logger = logging.getLogger("dbt_kickoff.records")
 
 
-def _previous(runner: PackageRunner, record: Any, package_key: str, project_name: str) -> Record:
-    settings = runner.record_settings
+def record_to_retry(settings: RecordSettings, store: RecordStore | None, project: Project, record: Any) -> Record:
+    """The record ``record`` names (a :class:`Record`, a folder/URL or name, or ``None``: the package's last
+    one), checked to be of this package."""
     if isinstance(record, Record):
-        return record
-    if record is not None:
+        previous = record
+    elif record is not None:
         where = settings.records if isinstance(settings.records, (str, Path)) else None
-        return open_record(str(record), where, settings.storage_options)
-    if not settings.enabled:
+        previous = open_record(str(record), where, settings.storage_options)
+    elif store is None:
         raise ConfigurationError("retry() needs a record, but this runner has records=False: pass record=")
-    store = settings.store(project_name, package_key)
-    found = last_record(store, package_key)
-    if found is None:
-        raise RecordNotFound(f"no run record of this package in {store.uri()}: there is nothing to retry")
-    return found
-
-
-def run_retry(runner: PackageRunner, record: Any = None) -> list[NodeResult]:
-    """See :meth:`PackageRunner.retry`."""
-    ctx = run_context(runner)
-    package_key = short_hash([ctx.package_location, ctx.project_name])
-    previous = _previous(runner, record, package_key, ctx.project_name)
+    else:
+        found = last_record(store, package_key(project.location, project.name))
+        if found is None:
+            raise RecordNotFound(f"no run record of this package in {store.uri()}: there is nothing to retry")
+        previous = found
     identity = previous.identity
-    if identity.package_key != package_key:
+    if identity.package_key != package_key(project.location, project.name):
         raise ConfigurationError(
             f"the record {previous.uri} is of the package {identity.package_location} "
-            f"({identity.project_name}), not of {ctx.package_location} ({ctx.project_name}): retry it with a "
+            f"({identity.project_name}), not of {project.location} ({project.name}): retry it with a "
             "runner of that package, or pick a record of this one"
         )
-    project = dict(ctx.project)
-    plan = plan_retry(previous.data, has_deps=commands.has_package_dependencies(ctx.project_dir),
-                      has_seeds=commands.has_seeds(ctx.project_dir, project))
-    report = runner._new_report()
+    return previous
+
+
+def retry(call: Call, previous: Record) -> CallOutcome:
+    """Rerun what ``previous`` left failed, skipped or undone (see :mod:`~dbt_kickoff.records.retry`); the call
+    runs with the record's vars and dataset."""
+    plan = plan_retry(previous.data, call.project)
     if not plan.actions:
         logger.warning("%s", plan.reason)
-        return []
-    runner.session.start(runner.package_dir)  # dbt's version is known once it runs
-    if identity.dbt_version and runner.dbt_version and identity.dbt_version != runner.dbt_version:
+        return CallOutcome(skipped=plan.reason)
+    recorded_version = previous.identity.dbt_version
+    version = call.identity().dbt_version
+    if recorded_version and version and recorded_version != version:
         raise ConfigurationError(
-            f"the record {previous.uri} was made with dbt {identity.dbt_version}, but this runner has dbt "
-            f"{runner.dbt_version}: dbt retry needs the same version (use get_venv(dbt_version="
-            f"{identity.dbt_version!r}) or run the command again in full)"
+            f"the record {previous.uri} was made with dbt {recorded_version}, but this runner has dbt "
+            f"{version}: dbt retry needs the same version (use get_venv(dbt_version={recorded_version!r}) or "
+            "run the command again in full)"
         )
-    params = previous.data.get("params") or {}
-    extra = params.get("additional_vars")
-    dataset = params.get("destination_dataset_name")
     logger.info("retrying %s (%s): %s", previous.name, previous.outcome, ", ".join(a.label for a in plan.actions))
-    with runner._locked(), tempfile.TemporaryDirectory(prefix="dbt-kickoff-retry-") as scratch:
-        runner._check_package()
-        report.commit_sha = runner.commit_sha
-        for action in plan.actions:
-            if action.kind == "retry":
-                assert action.step_dir is not None
-                state = previous.download(Path(scratch) / action.step_dir, prefix=f"{action.step_dir}/")
-                runner._step(["retry", "--state", str(state)], additional_vars=extra, dataset=dataset)
-            elif action.command == ("deps",):
-                runner._install_dependencies(extra, dataset)
-            else:
-                runner._step(list(action.command), additional_vars=extra, dataset=dataset,
-                             full_refresh=action.full_refresh)
-    return report.results
+    for action in plan.actions:
+        if action.kind == "retry":
+            assert action.step_dir is not None
+            state = previous.download(call.scratch / action.step_dir, prefix=f"{action.step_dir}/")
+            call.step(["retry", "--state", str(state)])
+        elif action.command == ("deps",):
+            call.install_dependencies()
+        else:
+            call.step(list(action.command), full_refresh=action.full_refresh)
+    return CallOutcome(call.report.results)

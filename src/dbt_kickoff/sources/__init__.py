@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -22,6 +23,8 @@ class ResolvedPackage:
     commit_sha: str | None = None
     project_name: str | None = None
     profile_name: str | None = None
+    project: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """``dbt_project.yml`` as read when the package was resolved."""
 
 
 def read_project_file(project_dir: Path, location: str) -> dict[str, object]:
@@ -56,6 +59,7 @@ def resolve_local(location: str | Path) -> ResolvedPackage:
         location=str(project_dir),
         project_name=str(data["name"]),
         profile_name=str(profile) if profile else None,
+        project=data,
     )
 
 

@@ -230,6 +230,7 @@ class GitSource:
             commit_sha=commit,
             project_name=str(data["name"]),
             profile_name=str(profile) if profile else None,
+            project=data,
         )
 
     # -- errors --------------------------------------------------------------------------------------------

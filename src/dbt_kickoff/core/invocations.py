@@ -1,11 +1,18 @@
-"""dbt command lines, built from their inputs only (no dbt, no files, no runner state)."""
+"""dbt command lines and the identity of a call, built from their inputs only (no dbt, no files, no runner).
+
+The one home of: which flags each dbt command takes, the flags that choose or narrow the nodes a command runs,
+the vars every dlt-style package receives, the name of a dataset's target folder, the key of a parsed manifest,
+and :class:`RecordIdentity` — which package, target, vars and dbt version a call belongs to (what run records are
+found by). Nothing here parses a command line back.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +29,24 @@ TARGET_PATH_COMMANDS = frozenset(
 MANIFEST_COMMANDS = frozenset(
     {"run", "test", "seed", "build", "snapshot", "compile", "ls", "list", "show", "source", "run-operation"}
 )
+CHOOSING_FLAGS = frozenset({"--select", "-s", "--selector", "--models", "-m"})
+"""Flags that choose which nodes run (a changed-only call chooses them itself)."""
+NARROWING_FLAGS = CHOOSING_FLAGS | {"--exclude", "--resource-type", "--resource-types", "--inline"}
+"""Flags that leave some nodes out: a call given one does not bring every node up to date."""
+
+
+def _flags(args: Iterable[Any]) -> set[str]:
+    return {str(arg).split("=", 1)[0] for arg in args}
+
+
+def chooses_nodes(args: Iterable[Any]) -> bool:
+    """True when ``args`` (a call's own dbt arguments) choose which nodes run."""
+    return bool(_flags(args) & CHOOSING_FLAGS)
+
+
+def narrows_nodes(args: Iterable[Any]) -> bool:
+    """True when ``args`` leave some of the package's nodes out (a selection, an exclusion...)."""
+    return bool(_flags(args) & NARROWING_FLAGS)
 
 
 def command_name(command: Sequence[str]) -> str:
@@ -39,6 +64,16 @@ def dataset_vars(destination_dataset: str | None, source_dataset: str | None,
         variables["destination_dataset_name"] = destination_dataset or source_dataset
     variables.update(additional_vars or {})
     return variables
+
+
+def vars_text(variables: Mapping[str, Any]) -> str:
+    """The ``--vars`` argument dbt receives for ``variables``."""
+    return json.dumps(dict(variables), default=str)
+
+
+def as_received(variables: Mapping[str, Any]) -> dict[str, Any]:
+    """``variables`` as dbt receives them (through :func:`vars_text`): JSON values only."""
+    return dict(json.loads(vars_text(variables))) if variables else {}
 
 
 def profile_args(profiles_dir: Path | None, profile_name: str | None, target: str | None) -> list[str]:
@@ -72,7 +107,7 @@ def command_line(command: Sequence[str], *, project_dir: Path, profile: Sequence
         args += ["--target-path", str(target_path)]
     args += profile
     if variables:
-        args += ["--vars", json.dumps(dict(variables), default=str)]
+        args += ["--vars", vars_text(variables)]
     if threads and name in THREADED_COMMANDS and "--threads" not in command:
         args += ["--threads", str(threads)]
     if full_refresh and name in FULL_REFRESH_COMMANDS and "--full-refresh" not in command:
@@ -83,3 +118,54 @@ def command_line(command: Sequence[str], *, project_dir: Path, profile: Sequence
 def manifest_key(project_fingerprint: str, parse_args: Sequence[str]) -> str:
     """Stays the same while the project files and the parse command line (profile, vars) stay the same."""
     return hashlib.sha256(json.dumps([project_fingerprint, list(parse_args)]).encode()).hexdigest()
+
+
+def short_hash(value: Any) -> str:
+    """A stable 16-hex-digit hash of a JSON-able value (keys sorted)."""
+    text = json.dumps(value, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def package_key(package_location: str, project_name: str) -> str:
+    """What records of one package are kept under (retry and retention look it up)."""
+    return short_hash([package_location, project_name])
+
+
+@dataclass(frozen=True)
+class RecordIdentity:
+    """What a call ran: the package, where it wrote (target), with which vars and dbt version.
+
+    ``state_key`` is what changed-only builds look up (the last good run of the same package, target, vars and
+    dbt version); ``package_key`` is what ``retry`` and retention use.
+    """
+
+    package_location: str
+    project_name: str
+    profile_name: str | None
+    target: str | None
+    adapter_type: str | None
+    schema: str | None
+    vars_hash: str
+    dbt_version: str | None
+
+    @property
+    def package_key(self) -> str:
+        return package_key(self.package_location, self.project_name)
+
+    @property
+    def target_key(self) -> str:
+        return short_hash([self.profile_name, self.target, self.adapter_type, self.schema])
+
+    @property
+    def state_key(self) -> str:
+        return short_hash([self.package_key, self.target_key, self.vars_hash, self.dbt_version])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "package_key": self.package_key, "target_key": self.target_key,
+                "state_key": self.state_key}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RecordIdentity:
+        names = ("package_location", "project_name", "profile_name", "target", "adapter_type", "schema",
+                 "vars_hash", "dbt_version")
+        return cls(**{name: data.get(name) for name in names})  # type: ignore[arg-type]
