@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from dbt_kickoff.cloud.clock import asleep
+from dbt_kickoff.cloud.clock import Clock, asleep
 from dbt_kickoff.cloud.credentials import DbtCloudCredentials
 from dbt_kickoff.cloud.endpoints import ClientBase
 from dbt_kickoff.cloud.policy import MAX_PAGE_SIZE, Done, Pager, Request, Retry, RetryPolicy
@@ -24,7 +24,7 @@ class AsyncDbtCloudClient(ClientBase):
         *,
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
-        clock: Any = None,
+        clock: Clock | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         rng: random.Random | None = None,
         secrets: Iterable[str] = (),

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from dbt_kickoff.cloud.client import RetryPolicy
+from dbt_kickoff.cloud.clock import Clock
 from dbt_kickoff.cloud.runs import DbtCloud
 from dbt_kickoff.errors import ConfigurationError
 from dbt_kickoff.validation import validated
@@ -29,7 +30,7 @@ def run_dbt_cloud_job(
     on_poll: Callable[[dict[str, Any]], None] | None = None,
     http_timeout: float = 30.0,
     retry: RetryPolicy | None = None,
-    clock: Any = None,
+    clock: Clock | None = None,
     state_dir: Path | str | None = None,
     cancel_on_stop: bool = False,
 ) -> dict[str, Any]:
@@ -47,8 +48,9 @@ def run_dbt_cloud_job(
     ``idempotency_key``, ``attach_to_running`` and ``rerun_from_failure``: see :meth:`DbtCloud.trigger`.
     ``cancel_on_stop``: when the wait is stopped from outside (KeyboardInterrupt, SystemExit, a task
     cancellation, an orchestrator's interrupt), cancel the run, then let that exception propagate unchanged.
-    ``clock`` (e.g. the emulator's ``FakeClock``) replaces real time for tests. Every number is checked before
-    any request (:class:`~dbt_kickoff.errors.ConfigurationError` naming the option).
+    ``clock`` (a :class:`~dbt_kickoff.cloud.Clock`, e.g. the emulator's ``FakeClock``) replaces real time for
+    tests. Every number is checked before any request (:class:`~dbt_kickoff.errors.ConfigurationError` naming
+    the option).
     """
     with DbtCloud(
         credentials, http_timeout=http_timeout, retry=retry, clock=clock, state_dir=state_dir
@@ -82,7 +84,7 @@ def get_dbt_cloud_run_status(
     on_poll: Callable[[dict[str, Any]], None] | None = None,
     http_timeout: float = 30.0,
     retry: RetryPolicy | None = None,
-    clock: Any = None,
+    clock: Clock | None = None,
     cancel_on_stop: bool = False,
 ) -> dict[str, Any]:
     """Return an existing run as dbt Cloud describes it, waiting for it to finish with ``wait_for_outcome``.

@@ -15,6 +15,7 @@ import anyio
 from dbt_kickoff.cloud.aclient import AsyncDbtCloudClient
 from dbt_kickoff.cloud.artifacts import download_flow, node_results_flow
 from dbt_kickoff.cloud.base import CloudBase, run_id_of
+from dbt_kickoff.cloud.clock import Clock
 from dbt_kickoff.cloud.credentials import resolve_credentials
 from dbt_kickoff.cloud.flows import arun_flow
 from dbt_kickoff.cloud.jobs import find_job_flow
@@ -49,7 +50,7 @@ class AsyncDbtCloud(CloudBase):
         *,
         http_timeout: float = 30.0,
         retry: RetryPolicy | None = None,
-        clock: Any = None,
+        clock: Clock | None = None,
         state_dir: Path | str | None = None,
         client: AsyncDbtCloudClient | None = None,
         secrets: Iterable[str] = (),

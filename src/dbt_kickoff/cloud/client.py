@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from dbt_kickoff.cloud.clock import Clock
 from dbt_kickoff.cloud.credentials import DbtCloudCredentials
 from dbt_kickoff.cloud.endpoints import ClientBase, normalize_base_url
 from dbt_kickoff.cloud.policy import (
@@ -43,7 +44,7 @@ class DbtCloudClient(ClientBase):
         *,
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
-        clock: Any = None,
+        clock: Clock | None = None,
         transport: httpx.BaseTransport | None = None,
         rng: random.Random | None = None,
         secrets: Iterable[str] = (),

@@ -99,7 +99,7 @@ class ClientBase:
         *,
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
-        clock: Any = None,
+        clock: Clock | None = None,
         rng: random.Random | None = None,
         secrets: Iterable[str] = (),
     ) -> None:

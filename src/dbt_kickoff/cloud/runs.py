@@ -14,6 +14,7 @@ from typing import Any
 from dbt_kickoff.cloud.artifacts import download_flow, node_results_flow
 from dbt_kickoff.cloud.base import CloudBase, run_id_of
 from dbt_kickoff.cloud.client import DbtCloudClient, RetryPolicy
+from dbt_kickoff.cloud.clock import Clock
 from dbt_kickoff.cloud.credentials import resolve_credentials
 from dbt_kickoff.cloud.flows import run_flow
 from dbt_kickoff.cloud.jobs import find_job_flow
@@ -64,7 +65,7 @@ class DbtCloud(CloudBase):
     >>> run = cloud.wait(run, timeout=3600, cancel_on_timeout=True)
     >>> for node in cloud.node_results(run): print(node.model_name, node.status)
 
-    ``clock`` may be any :class:`~dbt_kickoff.cloud.clock.Clock` or the emulator's ``FakeClock``;
+    ``clock`` may be any :class:`~dbt_kickoff.cloud.clock.Clock` (a fake one in tests, e.g. the emulator's);
     ``state_dir`` is where idempotency keys are remembered (default: the platform's user state folder);
     ``secrets`` are masked, with the token, in every message that may echo dbt Cloud's text (step logs).
     """
@@ -77,7 +78,7 @@ class DbtCloud(CloudBase):
         *,
         http_timeout: float = 30.0,
         retry: RetryPolicy | None = None,
-        clock: Any = None,
+        clock: Clock | None = None,
         state_dir: Path | str | None = None,
         client: DbtCloudClient | None = None,
         secrets: Iterable[str] = (),
