@@ -16,6 +16,7 @@ from typing import Any
 
 from dbt_kickoff import command_line, commands
 from dbt_kickoff.changed.source_state import note_sources_before
+from dbt_kickoff.core.options import CORE_OPTIONS
 from dbt_kickoff.engines import DbtEvent, DbtSession, EventHandler, Invocation, InvocationOutcome
 from dbt_kickoff.engines.session import RecyclePolicy
 from dbt_kickoff.environments import DbtEnvironment, resolve_environment
@@ -45,7 +46,7 @@ def _lock_path(project_dir: Path) -> Path:
     return folder / f"{key}.lock"
 
 
-@validated_methods
+@validated_methods(CORE_OPTIONS)
 class PackageRunner:
     """Runs dbt commands on one dbt package against one destination.
 
@@ -567,7 +568,7 @@ class PackageRunner:
 
 
 
-@validated
+@validated(CORE_OPTIONS)
 def package(
     destination: Any,
     package_location: str | Path,

@@ -8,12 +8,13 @@ from typing import Any
 
 from dbt_kickoff.cloud.client import RetryPolicy
 from dbt_kickoff.cloud.clock import Clock
+from dbt_kickoff.cloud.options import CLOUD_OPTIONS
 from dbt_kickoff.cloud.runs import DbtCloud
 from dbt_kickoff.errors import ConfigurationError
-from dbt_kickoff.validation import validated
+from dbt_kickoff.validation import unchecked, validated
 
 
-@validated
+@validated(CLOUD_OPTIONS)
 def run_dbt_cloud_job(
     credentials: Any = None,
     job_id: int | str | None = None,
@@ -52,10 +53,11 @@ def run_dbt_cloud_job(
     tests. Every number is checked before any request (:class:`~dbt_kickoff.errors.ConfigurationError` naming
     the option).
     """
-    with DbtCloud(
+    # checked here once: the runner's own entry points are called without their checks
+    with unchecked(DbtCloud)(
         credentials, http_timeout=http_timeout, retry=retry, clock=clock, state_dir=state_dir
     ) as cloud:
-        return cloud.run_job(
+        return unchecked(cloud.run_job)(
             job_id,
             data,
             wait=wait_for_outcome,
@@ -71,7 +73,7 @@ def run_dbt_cloud_job(
         )
 
 
-@validated
+@validated(CLOUD_OPTIONS)
 def get_dbt_cloud_run_status(
     credentials: Any = None,
     run_id: int | str | None = None,
@@ -93,14 +95,16 @@ def get_dbt_cloud_run_status(
     ``timeout``/``cancel_on_timeout``/``cancel_on_stop`` work as in :func:`run_dbt_cloud_job`. ``run_id``
     defaults to the credentials' ``run_id`` when they carry one.
     """
-    with DbtCloud(credentials, http_timeout=http_timeout, retry=retry, clock=clock) as cloud:
+    # checked here once (the credentials' run_id by resolve_credentials): the runner's entry points are called
+    # without their checks
+    with unchecked(DbtCloud)(credentials, http_timeout=http_timeout, retry=retry, clock=clock) as cloud:
         chosen = run_id if run_id not in (None, "") else cloud.credentials.run_id
         if chosen is None:
             raise ConfigurationError("no dbt Cloud run id: pass run_id")
-        run = cloud.get_run(chosen)
+        run = unchecked(cloud.get_run)(chosen)
         if not wait_for_outcome:
             return run
-        return cloud.wait(
+        return unchecked(cloud.wait)(
             run,
             poll_interval=wait_seconds,
             timeout=timeout,

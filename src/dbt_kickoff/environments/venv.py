@@ -38,6 +38,7 @@ from dbt_kickoff.environments.installer import (
     choose_installer,
     interpreter_identity,
 )
+from dbt_kickoff.environments.options import VENV_OPTIONS
 from dbt_kickoff.environments.requirements import is_fusion, resolve_requirements
 from dbt_kickoff.errors import ConfigurationError, PrerequisitesException
 from dbt_kickoff.validation import validated
@@ -153,7 +154,7 @@ class Venv:
         return done.stdout
 
 
-@validated
+@validated(VENV_OPTIONS)
 def get_venv(
     destination: Any = None,
     dbt_version: str | None = None,
