@@ -57,7 +57,7 @@ class AsyncDbtCloud(CloudBase):
         secrets: Iterable[str] = (),
     ) -> None:
         resolved = resolve_credentials(credentials)
-        client = client or unchecked(AsyncDbtCloudClient)(  # http_timeout is checked: by this constructor
+        client = client or unchecked(AsyncDbtCloudClient)(  # this constructor checked http_timeout
             resolved, timeout=http_timeout, retry=retry, clock=clock, secrets=secrets
         )
         super().__init__(resolved, client, state_dir)

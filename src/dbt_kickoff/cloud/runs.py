@@ -86,7 +86,7 @@ class DbtCloud(CloudBase):
         secrets: Iterable[str] = (),
     ) -> None:
         resolved = resolve_credentials(credentials)
-        client = client or unchecked(DbtCloudClient)(  # http_timeout is checked: by this constructor
+        client = client or unchecked(DbtCloudClient)(  # this constructor checked http_timeout
             resolved, timeout=http_timeout, retry=retry, clock=clock, secrets=secrets
         )
         super().__init__(resolved, client, state_dir)
