@@ -22,8 +22,8 @@ from typing import Any
 import anyio
 
 from dbt_kickoff.cloud import AsyncDbtCloud, DbtCloud, DbtCloudRunFailed
-from dbt_kickoff.cloud.emulator import DbtCloudEmulator, FakeClock, Faults, RunScript
 from dbt_kickoff.cloud.runs import DEFAULT_POLL_INTERVAL
+from dbt_kickoff_emulator import DbtCloudEmulator, FakeClock, Faults, RunScript
 
 TOKEN = "dbtc_bench-token"
 ACCOUNT, JOB = 1, 42

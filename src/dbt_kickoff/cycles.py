@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal
 
+from dbt_kickoff.core.options import CORE_OPTIONS
 from dbt_kickoff.errors import ConfigurationError, DbtCancelled, DBTProcessingError
 from dbt_kickoff.results import NodeResult
 from dbt_kickoff.runner import PackageRunner
@@ -110,7 +111,7 @@ def _transform(runner: PackageRunner, loaded: Any, transform: Transform, changed
     return runner.build(changed_only=changed_only)
 
 
-@validated
+@validated(CORE_OPTIONS)
 def iter_cycles(
     runner: PackageRunner,
     load: Callable[[], Any] | None = None,

@@ -20,6 +20,7 @@ from dbt_kickoff.core.call import Call, CallOutcome, CallResults
 from dbt_kickoff.core.hooks import CallHooks, HookRunner
 from dbt_kickoff.core.invocations import RecordIdentity
 from dbt_kickoff.core.invoker import Invoker, RunnerOptions
+from dbt_kickoff.core.options import CORE_OPTIONS
 from dbt_kickoff.core.project import Project
 from dbt_kickoff.engines import DbtSession, EventHandler
 from dbt_kickoff.engines.session import RecyclePolicy
@@ -57,7 +58,7 @@ def _lock_path(project_dir: Path) -> Path:
 Strategy = Callable[[Call], CallOutcome]
 
 
-@validated_methods
+@validated_methods(CORE_OPTIONS)
 class PackageRunner:
     """Runs dbt commands on one dbt package against one destination.
 
@@ -424,7 +425,7 @@ class PackageRunner:
             yield
 
 
-@validated
+@validated(CORE_OPTIONS)
 def package(
     destination: Any,
     package_location: str | Path,

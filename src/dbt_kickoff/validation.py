@@ -1,11 +1,15 @@
-"""One declarative validation layer for every public option, applied at the boundary, before anything starts.
+"""The validation mechanism: option specs checked at the public boundary, before anything starts.
 
-:data:`OPTIONS` maps each option name used by the public API (``command_timeout``, ``threads``, ``port``...) to a
-:class:`Spec` that says what is allowed. :func:`validated` (one decorator per entry point) checks every argument
-whose name is in the table, and turns an unknown keyword into an error suggesting the close match; the command
-line builds its argparse ``type=`` functions from the same specs (:func:`cli_type`). Every problem raises
-:class:`~dbt_kickoff.errors.ConfigurationError` naming the option, the value's type or range, and what is
-allowed. A text value is never echoed (it may be a secret given in the wrong place); numbers are.
+Each room owns the table of its options (:mod:`dbt_kickoff.cloud.options`, :mod:`dbt_kickoff.core.options`,
+:mod:`dbt_kickoff.environments.options`, :mod:`dbt_kickoff.sources.options`, :mod:`dbt_kickoff.cli.options`): a
+mapping of option names (``command_timeout``, ``poll_interval``...) to :class:`Spec` values that say what is
+allowed, made with :func:`option_table`. :func:`validated` (one decorator per entry point, given its room's table)
+checks every argument whose name is in the table, and turns an unknown keyword into an error suggesting the close
+match; :func:`unchecked` is the same entry point without its checks, for an inner layer passing values a public
+entry point already checked (so one call is validated once). The command line builds its argparse ``type=``
+functions from the same specs (:func:`cli_type`). Every problem raises :class:`~dbt_kickoff.errors.ConfigurationError`
+naming the option, the value's type or range, and what is allowed. A text value is never echoed (it may be a
+secret given in the wrong place); numbers are.
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ import inspect
 import math
 import numbers
 import os
+import types
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, ParamSpec, TypeVar, cast
+from typing import Any, ParamSpec, Protocol, TypeVar, cast, overload
 
 from dbt_kickoff.errors import ConfigurationError
 
@@ -241,7 +246,6 @@ class RunReference(Identifier):
 SECONDS = Number("a finite number of seconds > 0", minimum=0, exclusive=True)
 SECONDS_OR_ZERO = Number("a finite number of seconds >= 0", minimum=0)
 COUNT = Number("a whole number >= 1", minimum=1, integer=True)
-PORT = Number("a whole number in 0..65535", optional=False, minimum=0, maximum=65535, integer=True)
 TEXT = Text("a non-empty str")
 PATH = PathLike("a non-empty path (str or os.PathLike)")
 MAPPING = MappingSpec("a mapping (dict) with str keys")
@@ -250,105 +254,28 @@ FLAG = Flag("True or False")
 FUNCTION = Function("a callable")
 ID = Identifier("a positive whole number (or a str of digits)")
 
-OPTIONS: dict[str, Spec] = {
-    # package()
-    "package_location": PathLike("a folder path or a git URL (str or os.PathLike)", optional=False),
-    "package_repository_branch": TEXT,
-    "package_repository_ssh_key": TEXT,
-    "package_repository_token": TEXT,
-    "dataset_name": TEXT,
-    "source_dataset_name": TEXT,
-    "profiles_dir": PATH,
-    "profile_name": TEXT,
-    "target": TEXT,
-    "working_dir": PATH,
-    "subdirectory": PATH,
-    "auto_full_refresh_when_out_of_sync": FLAG,
-    "allow_stale_package": FLAG,
-    "reuse_manifest": FLAG,
-    "threads": COUNT,
-    "git_options": MAPPING,
-    "command_timeout": SECONDS,
-    "connect_timeout": SECONDS,
-    "on_event": FUNCTION,
-    "recycle_after_commands": COUNT,
-    "recycle_above_memory_mb": Number("a finite number of MiB > 0", minimum=0, exclusive=True),
-    # package(git_options=...)
-    "username": TEXT,
-    "known_hosts": PATH,
-    "host_key_policy": Choice("'strict' or 'accept-new'", optional=False, choices=("strict", "accept-new")),
-    # PackageRunner methods
-    "run_params": ARGS,
-    "cmd_params": Strings("a list of str (dbt arguments)", optional=False),
-    "args": Strings("a non-empty list of str (a dbt command)", optional=False),
-    "additional_vars": MAPPING,
-    "source_tests_selector": TEXT,
-    "destination_dataset_name": TEXT,
-    "full_refresh": FLAG,
-    "include_dlt_tables": FLAG,
-    "changed_only": FLAG,
-    "always_build": Text("a non-empty dbt selector (e.g. 'tag:always' or 'model_a model_b')"),
-    "command": Text("a dbt command name such as 'build'", optional=False),
-    # get_venv()
-    "dbt_version": TEXT,
-    "adapters": Strings("an adapter name or a list of them", single=True),
-    "venv_dir": PATH,
-    "venv_path": PATH,
-    "python": PATH,
-    "index_url": TEXT,
-    "find_links": Strings("a path or URL of wheels, or a list of them", single=True, paths=True),
-    "no_index": FLAG,
-    "installer": Choice("one of 'auto', 'uv', 'pip'", optional=False, choices=("auto", "uv", "pip")),
-    "lock_timeout": SECONDS_OR_ZERO,
-    # cycles
-    "every": Number("a finite number of seconds > 0", optional=False, minimum=0, exclusive=True),
-    "transform": Choice("'build' or 'run_all'", optional=False, choices=("build", "run_all")),
-    "only_loaded": FLAG,
-    "max_cycles": COUNT,
-    "overlap": Choice("'wait' or 'skip'", optional=False, choices=("wait", "skip")),
-    "full_first_cycle": FLAG,
-    "load": FUNCTION,
-    # dbt Cloud
-    "job_id": ID,
-    "run_id": ID,
-    "account_id": ID,
-    "data": MAPPING,
-    "wait_for_outcome": FLAG,
-    "wait": FLAG,
-    "wait_seconds": Number("a finite number of seconds > 0", optional=False, minimum=0, exclusive=True),
-    "poll_interval": Number("a finite number of seconds > 0", optional=False, minimum=0, exclusive=True),
-    "timeout": Number("a number of seconds >= 0 (inf: no limit)", minimum=0, infinite=True),
-    "http_timeout": Number("a finite number of seconds > 0", optional=False, minimum=0, exclusive=True),
-    "cancel_on_timeout": FLAG,
-    "raise_on_failure": FLAG,
-    "idempotency_key": TEXT,
-    "attach_to_running": FLAG,
-    "rerun_from_failure": FLAG,
-    "on_poll": FUNCTION,
-    "cancel_on_stop": FLAG,
-    "just_triggered": FLAG,
-    "run": RunReference("a dbt Cloud run id (a positive whole number or a str of digits) or a run dict with its "
-                        "'id'", optional=False),
-    "include_related": Strings("a list of str (related objects, e.g. ['run_steps'])"),
-    "project_name": Text("a non-empty str (a dbt Cloud project name)", optional=False),
-    "environment_name": Text("a non-empty str (a dbt Cloud environment name)", optional=False),
-    "job_name": Text("a non-empty str (a dbt Cloud job name)", optional=False),
-    "step": COUNT,
-    "paths": Strings("a list of str (artifact paths)"),
-    "include_compiled": FLAG,
-    "cancel_grace": Number("a finite number of seconds >= 0", optional=False, minimum=0),
-    "warm_start": FLAG,
-    "state_dir": PATH,
-    # command line only
-    "port": PORT,
-    "older_than_days": Number("a finite number of days >= 0", optional=False, minimum=0),
-}
+Specs = Mapping[str, Spec]
+"""A room's option table: option name -> what it accepts."""
+
+_TABLES: dict[str, Specs] = {}
 
 
-def check(option: str, value: Any, *, name: str | None = None, where: str = "") -> Any:
-    """Check ``value`` against the spec of ``name`` (default: ``option``) in :data:`OPTIONS`."""
+def option_table(room: str, specs: Mapping[str, Spec]) -> Specs:
+    """The (read-only) option table of ``room``. Rooms pass their table to :func:`validated` explicitly; each
+    table is also known to :func:`validated` used bare (outside the rooms: a test's or a user's own function).
+    A name that two rooms declare must have the same spec in both: one name, one meaning."""
+    for other, table in _TABLES.items():
+        clashes = sorted(n for n, spec in specs.items() if other != room and n in table and table[n] != spec)
+        if clashes:
+            raise ValueError(f"options {clashes} of {room} differ from those of {other}")
+    _TABLES[room] = types.MappingProxyType(dict(specs))
+    return _TABLES[room]
+
+
+def check(specs: Specs, option: str, value: Any, *, name: str | None = None, where: str = "") -> Any:
+    """Check ``value`` against the spec of ``name`` (default: ``option``) in ``specs``."""
     label = f"{where}: {option}" if where else option
-    return OPTIONS[name or option].check(label, value)
+    return specs[name or option].check(label, value)
 
 
 def _bind(signature: inspect.Signature, where: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -377,24 +304,47 @@ def _bind(signature: inspect.Signature, where: str, args: tuple[Any, ...], kwarg
     raise ConfigurationError(f"{where}: these arguments do not fit its signature")
 
 
-def validated(func: Callable[P, R]) -> Callable[P, R]:
-    """Check every argument of ``func`` whose name is in :data:`OPTIONS`, before ``func`` runs.
+class Decorator(Protocol):
+    """What ``validated(TABLE)`` returns: a decorator keeping the function's signature."""
+
+    def __call__(self, func: Callable[P, R], /) -> Callable[P, R]: ...
+
+
+@overload
+def validated(specs: Specs) -> Decorator: ...
+
+
+@overload
+def validated(specs: Callable[P, R]) -> Callable[P, R]: ...
+
+
+def validated(specs: Specs | Callable[P, R]) -> Decorator | Callable[P, R]:
+    """``@validated(TABLE)``: check every argument of the decorated function whose name is in ``TABLE``, before
+    the function runs. Bare ``@validated`` checks against every room's table (of the rooms imported by then).
 
     Unknown keyword arguments raise :class:`ConfigurationError` suggesting the close match (not Python's
-    ``TypeError``). Arguments not in the table are left to ``func``. A coroutine function stays one: its
+    ``TypeError``). Arguments not in the table are left to the function. A coroutine function stays one: its
     arguments are checked when it is awaited, before its own coroutine is even created (so before any I/O).
+    :func:`unchecked` gives the function without its checks.
     """
+    if isinstance(specs, Mapping):
+        return cast(Decorator, functools.partial(_validated, specs))
+    return _validated({name: spec for table in _TABLES.values() for name, spec in table.items()}, specs)
+
+
+def _validated(specs: Specs, func: Callable[P, R]) -> Callable[P, R]:
     signature = inspect.signature(func)
     where = f"{func.__qualname__.replace('.__init__', '')}()"
-    checked = [name for name in signature.parameters if name in OPTIONS]
+    checked = [name for name in signature.parameters if name in specs]
 
     def bind(args: tuple[Any, ...], kwargs: dict[str, Any]) -> inspect.BoundArguments:
         bound = _bind(signature, where, args, kwargs)
         for name in checked:
             if name in bound.arguments:
-                bound.arguments[name] = OPTIONS[name].check(f"{where}: {name}", bound.arguments[name])
+                bound.arguments[name] = specs[name].check(f"{where}: {name}", bound.arguments[name])
         return bound
 
+    wrapper: Any
     if inspect.iscoroutinefunction(func):
 
         @functools.wraps(func)
@@ -402,28 +352,61 @@ def validated(func: Callable[P, R]) -> Callable[P, R]:
             bound = bind(args, kwargs)
             return await func(*bound.args, **bound.kwargs)
 
-        return cast(Callable[P, R], checked_coroutine)
+        wrapper = checked_coroutine
+    else:
 
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        bound = bind(args, kwargs)
-        return func(*bound.args, **bound.kwargs)
+        @functools.wraps(func)
+        def checked_call(*args: Any, **kwargs: Any) -> Any:
+            bound = bind(args, kwargs)
+            return func(*bound.args, **bound.kwargs)
 
-    return wrapper
-
-
-def validated_methods(cls: type[T]) -> type[T]:
-    """:func:`validated` on the constructor and every public method of a class (a class decorator); async
-    methods included."""
-    for name, member in list(vars(cls).items()):
-        if inspect.isfunction(member) and (name == "__init__" or not name.startswith("_")):
-            setattr(cls, name, validated(member))
-    return cls
+        wrapper = checked_call
+    wrapper.__unchecked__ = func
+    return cast(Callable[P, R], wrapper)
 
 
-def cli_type(option: str, flag: str) -> Callable[[str], Any]:
-    """An argparse ``type=`` function checking a flag's text with the spec of ``option``."""
-    return _convert(dataclasses.replace(OPTIONS[option], optional=False), flag)  # an absent flag is never parsed
+def validated_methods(specs: Specs) -> Callable[[type[T]], type[T]]:
+    """``@validated_methods(TABLE)``: :func:`validated` on the constructor and every public method of a class
+    (a class decorator); async methods included."""
+
+    def decorate(cls: type[T]) -> type[T]:
+        for name, member in list(vars(cls).items()):
+            if inspect.isfunction(member) and (name == "__init__" or not name.startswith("_")):
+                setattr(cls, name, _validated(specs, member))
+        return cls
+
+    return decorate
+
+
+def unchecked(call: Callable[P, R]) -> Callable[P, R]:
+    """``call`` — a :func:`validated` function, a bound method of a :func:`validated_methods` class, or such a
+    class (its constructor) — without its checks: for an inner layer passing values that the public entry point
+    it serves has already checked, so a call is validated once."""
+    if isinstance(call, type):
+        cls: Any = call
+        init = _original(cls.__init__)
+
+        def construct(*args: Any, **kwargs: Any) -> Any:
+            instance = cls.__new__(cls)
+            init(instance, *args, **kwargs)
+            return instance
+
+        return cast(Callable[P, R], construct)
+    if inspect.ismethod(call):
+        return cast(Callable[P, R], types.MethodType(_original(call.__func__), call.__self__))
+    return cast(Callable[P, R], _original(call))
+
+
+def _original(func: Any) -> Any:
+    original = getattr(func, "__unchecked__", None)
+    if original is None:
+        raise TypeError(f"{func!r} is not a validated entry point")
+    return original
+
+
+def cli_type(specs: Specs, option: str, flag: str) -> Callable[[str], Any]:
+    """An argparse ``type=`` function checking a flag's text with the spec of ``option`` in ``specs``."""
+    return _convert(dataclasses.replace(specs[option], optional=False), flag)  # an absent flag is never parsed
 
 
 def _convert(spec: Spec, flag: str) -> Callable[[str], Any]:

@@ -17,7 +17,7 @@ from dbt_kickoff.cloud import (
     DbtCloudClient,
     resolve_credentials,
 )
-from dbt_kickoff.cloud.emulator import DbtCloudEmulator, FakeClock
+from dbt_kickoff_emulator import DbtCloudEmulator, FakeClock
 from tests.cloud.flavors import make_blocking
 
 TOKEN = "dbtc_Kx9-secret-token-value-7731"

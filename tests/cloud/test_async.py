@@ -20,7 +20,7 @@ from dbt_kickoff.cloud import (
     DbtCloudWaitTimeout,
     RunStatus,
 )
-from dbt_kickoff.cloud.emulator import DbtCloudEmulator, RunScript
+from dbt_kickoff_emulator import DbtCloudEmulator, RunScript
 from tests.cloud.conftest import ACCOUNT, JOB, TOKEN
 
 pytestmark = pytest.mark.anyio

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from dbt_kickoff.cli.main import main
-from dbt_kickoff.cloud.emulator import DbtCloudEmulator, RunScript
+from dbt_kickoff_emulator import DbtCloudEmulator, RunScript
 from tests.cloud.conftest import ACCOUNT, JOB, TOKEN
 
 FAST = ["--poll-interval", "0.01"]

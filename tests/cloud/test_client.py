@@ -24,8 +24,8 @@ from dbt_kickoff.cloud import (
     resolve_credentials,
 )
 from dbt_kickoff.cloud.client import RequestOutcomeUnknown, parse_retry_after
-from dbt_kickoff.cloud.emulator import DbtCloudEmulator, FakeClock
 from dbt_kickoff.errors import ConfigurationError, KickoffError
+from dbt_kickoff_emulator import DbtCloudEmulator, FakeClock
 from tests.cloud.conftest import ACCOUNT, JOB, TOKEN, assert_no_token
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from dbt_kickoff.cloud.emulator import DbtCloudEmulator, FakeClock, RunScript
+from dbt_kickoff_emulator import DbtCloudEmulator, FakeClock, RunScript
 
 TOKEN = "dbtc_faults-test-secret-0003"
 JOB = 70403103900300

@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 
-from dbt_kickoff.cloud.emulator import DbtCloudEmulator
-from dbt_kickoff.cloud.emulator.pytest_plugin import (  # noqa: F401 - fixtures used by name
+from dbt_kickoff_emulator import DbtCloudEmulator
+from dbt_kickoff_emulator.pytest_plugin import (  # noqa: F401 - fixtures used by name
     dbt_cloud_credentials,
     dbt_cloud_emulator,
 )
@@ -32,7 +32,7 @@ def test_fixture_gives_a_ready_emulator(
 
 
 def test_serve_prints_a_demo_and_stops_on_ctrl_c() -> None:
-    code = "from dbt_kickoff.cloud.emulator import serve; serve(0)"
+    code = "from dbt_kickoff_emulator import serve; serve(0)"
     process = subprocess.Popen(
         [sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )

@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from dbt_kickoff.cloud.emulator import DbtCloudEmulator, FakeClock, RunScript
 from dbt_kickoff.results import parse_run_results
+from dbt_kickoff_emulator import DbtCloudEmulator, FakeClock, RunScript
 
 TOKEN = "dbtc_runs-test-secret-0002"
 JOB = 70403103900200

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from dbt_kickoff.cloud.emulator import DbtCloudEmulator, FakeClock
+from dbt_kickoff_emulator import DbtCloudEmulator, FakeClock
 
 TOKEN = "dbtc_wire-test-secret-0001"
 JOB = 70403103900123

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 
 from dbt_kickoff.cloud import DbtCloudLookupError
-from dbt_kickoff.cloud.emulator import DbtCloudEmulator
 from dbt_kickoff.errors import ConfigurationError
+from dbt_kickoff_emulator import DbtCloudEmulator
 from tests.cloud.conftest import ACCOUNT
 
 MARKETING, MARKETING_ANALYTICS = 502, 501

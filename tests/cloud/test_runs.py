@@ -24,9 +24,9 @@ from dbt_kickoff.cloud import (
     get_dbt_cloud_run_status,
     run_dbt_cloud_job,
 )
-from dbt_kickoff.cloud.emulator import DbtCloudEmulator, FakeClock, RunScript
 from dbt_kickoff.cloud.runs import MAX_CAUSE_LENGTH, MAX_FAILED_POLLS, TRIGGER_FIELDS
 from dbt_kickoff.errors import ConfigurationError, KickoffError
+from dbt_kickoff_emulator import DbtCloudEmulator, FakeClock, RunScript
 from tests.cloud.conftest import JOB, TOKEN, assert_no_token
 
 FAILED_LOG = "\n".join(

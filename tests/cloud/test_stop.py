@@ -26,8 +26,8 @@ from dbt_kickoff.cloud import (
     get_dbt_cloud_run_status,
     run_dbt_cloud_job,
 )
-from dbt_kickoff.cloud.emulator import DbtCloudEmulator, FakeClock, RunScript
 from dbt_kickoff.errors import ConfigurationError
+from dbt_kickoff_emulator import DbtCloudEmulator, FakeClock, RunScript
 from tests.cloud.conftest import ACCOUNT, JOB, TOKEN, assert_no_token
 
 LONG_RUN = RunScript(running_polls=100_000, cancel_polls=0)

@@ -25,12 +25,14 @@ from uv import find_uv_bin
 REPO = Path(__file__).resolve().parents[2]
 CACHE = REPO / ".cache" / "test-venvs"
 COMPLETE = ".complete"
+PYPROJECTS = (REPO / "pyproject.toml", REPO / "packages" / "dbt-kickoff-emulator" / "pyproject.toml")
 
 
 def venv_key(requirements: Sequence[str], extras: Sequence[str]) -> str:
-    """What the venv depends on, hashed: Python version, requirements, extras and this repo's pyproject.toml."""
-    pyproject = hashlib.sha256((REPO / "pyproject.toml").read_bytes()).hexdigest()
-    inputs = [list(sys.version_info[:2]), sorted(requirements), sorted(extras), pyproject, str(REPO)]
+    """What the venv depends on, hashed: Python version, requirements, extras and this repo's pyproject.toml files
+    (dbt-kickoff's and the emulator's, which the ``emulator`` extra installs from ``packages/``)."""
+    pyprojects = [hashlib.sha256(path.read_bytes()).hexdigest() for path in PYPROJECTS]
+    inputs = [list(sys.version_info[:2]), sorted(requirements), sorted(extras), *pyprojects, str(REPO)]
     return hashlib.sha256(json.dumps(inputs).encode()).hexdigest()[:16]
 
 
@@ -64,6 +66,6 @@ def _uv(uv: str, *args: str) -> None:
 DBT_AND_DLT = ("dbt-core~=1.11.0", "dbt-duckdb~=1.11.0", "dlt[duckdb]>=1.0,<2")
 
 
-def orchestrator_python(name: str, requirements: Sequence[str]) -> Path:
+def orchestrator_python(name: str, requirements: Sequence[str], extras: Sequence[str] = ()) -> Path:
     """The interpreter of an :func:`orchestrator_venv` with ``requirements`` plus dbt-core, dbt-duckdb and dlt."""
-    return orchestrator_venv(name, [*requirements, *DBT_AND_DLT]) / "bin" / "python"
+    return orchestrator_venv(name, [*requirements, *DBT_AND_DLT], extras) / "bin" / "python"

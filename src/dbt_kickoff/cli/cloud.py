@@ -19,6 +19,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from dbt_kickoff.cli.options import CLI_OPTIONS
 from dbt_kickoff.cloud.credentials import DbtCloudCredentials, resolve_credentials
 from dbt_kickoff.cloud.errors import (
     DbtCloudAPIError,
@@ -27,6 +28,7 @@ from dbt_kickoff.cloud.errors import (
     DbtCloudRunFailed,
     DbtCloudWaitTimeout,
 )
+from dbt_kickoff.cloud.options import CLOUD_OPTIONS
 from dbt_kickoff.cloud.runs import DbtCloud
 from dbt_kickoff.cloud.status import RunStatus
 from dbt_kickoff.errors import ConfigurationError
@@ -38,6 +40,11 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 STOP_SETTLE_POLLS = 5  # after a stop, how many times (1 s apart) to look whether the cancel took effect
 
 
+def option_type(option: str, flag: str) -> Callable[[str], Any]:
+    """The argparse ``type=`` of a flag that takes the dbt Cloud option ``option`` (checked by its spec)."""
+    return cli_type(CLOUD_OPTIONS, option, flag)
+
+
 def register(subparsers: Any) -> None:
     cloud = subparsers.add_parser(
         "cloud",
@@ -47,20 +54,20 @@ def register(subparsers: Any) -> None:
     sub = cloud.add_subparsers(dest="cloud_command", metavar="CLOUD_COMMAND", required=True)
 
     run = sub.add_parser("run", help="trigger a job run (and wait for it)")
-    run.add_argument("job_id", metavar="JOB_ID", type=cli_type("job_id", "JOB_ID"), help="dbt Cloud job id")
+    run.add_argument("job_id", metavar="JOB_ID", type=option_type("job_id", "JOB_ID"), help="dbt Cloud job id")
     run.add_argument("--data", help='trigger fields as a JSON object, e.g. \'{"git_branch": "main"}\'')
     run.add_argument("--wait", action=argparse.BooleanOptionalAction, default=True, help="wait for the outcome")
-    run.add_argument("--timeout", type=cli_type("timeout", "--timeout"), help="give up waiting after S seconds")
+    run.add_argument("--timeout", type=option_type("timeout", "--timeout"), help="give up waiting after S seconds")
     run.add_argument("--cancel-on-timeout", action="store_true", help="cancel the run when --timeout passes")
     run.add_argument(
         "--poll-interval",
-        type=cli_type("poll_interval", "--poll-interval"),
+        type=option_type("poll_interval", "--poll-interval"),
         default=10.0,
         help="seconds between status checks",
     )
     run.add_argument(
         "--idempotency-key",
-        type=cli_type("idempotency_key", "--idempotency-key"),
+        type=option_type("idempotency_key", "--idempotency-key"),
         help="reuse the run started earlier with this key instead of a new one",
     )
     run.add_argument("--attach", action="store_true", help="attach to a run of the job already in progress")
@@ -72,12 +79,12 @@ def register(subparsers: Any) -> None:
     run.set_defaults(handler=handle_run)
 
     status = sub.add_parser("status", help="show a run (and optionally wait for it)")
-    status.add_argument("run_id", metavar="RUN_ID", type=cli_type("run_id", "RUN_ID"), help="dbt Cloud run id")
+    status.add_argument("run_id", metavar="RUN_ID", type=option_type("run_id", "RUN_ID"), help="dbt Cloud run id")
     status.add_argument("--wait", action=argparse.BooleanOptionalAction, default=False, help="wait for the end")
-    status.add_argument("--timeout", type=cli_type("timeout", "--timeout"), help="give up waiting after S seconds")
+    status.add_argument("--timeout", type=option_type("timeout", "--timeout"), help="give up waiting after S seconds")
     status.add_argument(
         "--poll-interval",
-        type=cli_type("poll_interval", "--poll-interval"),
+        type=option_type("poll_interval", "--poll-interval"),
         default=10.0,
         help="seconds between status checks",
     )
@@ -86,13 +93,14 @@ def register(subparsers: Any) -> None:
     status.set_defaults(handler=handle_status)
 
     cancel = sub.add_parser("cancel", help="cancel a run")
-    cancel.add_argument("run_id", metavar="RUN_ID", type=cli_type("run_id", "RUN_ID"), help="dbt Cloud run id")
+    cancel.add_argument("run_id", metavar="RUN_ID", type=option_type("run_id", "RUN_ID"), help="dbt Cloud run id")
     _common(cancel)
     cancel.set_defaults(handler=handle_cancel)
 
     emulator = sub.add_parser("emulator", help="serve the local dbt Cloud API emulator (for tests and demos)")
     emulator.add_argument(
-        "--port", type=cli_type("port", "--port"), default=8765, help="port to listen on (0: any free port)"
+        "--port", type=cli_type(CLI_OPTIONS, "port", "--port"), default=8765,
+        help="port to listen on (0: any free port)",
     )
     emulator.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     emulator.add_argument("--no-demo", action="store_true", help="start empty instead of with a demo account")
@@ -111,7 +119,7 @@ def _stop_option(parser: argparse.ArgumentParser) -> None:
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--account-id",
-        type=cli_type("account_id", "--account-id"),
+        type=option_type("account_id", "--account-id"),
         help="dbt Cloud account id (default: DBT_CLOUD__ACCOUNT_ID)",
     )
     parser.add_argument(

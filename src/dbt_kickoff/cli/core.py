@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from contextlib import nullcontext
 from typing import Any
 
 from dbt_kickoff.cli import destination
+from dbt_kickoff.core.options import CORE_OPTIONS
+from dbt_kickoff.environments.options import VENV_OPTIONS
 from dbt_kickoff.errors import ConfigurationError, DbtCancelled, DBTProcessingError
 from dbt_kickoff.progress import NodeProgress, console_for, results_table
 from dbt_kickoff.runner import PackageRunner, RunReport, package
@@ -18,6 +21,11 @@ from dbt_kickoff.validation import cli_text, cli_type
 EXIT_EMPTY_SELECTION = 2
 
 COMMANDS = ("run_all", "build", "run", "test", "seed", "snapshot", "source_freshness", "deps")
+
+
+def option_type(option: str, flag: str) -> Callable[[str], Any]:
+    """The argparse ``type=`` of a flag that takes the Core runner option ``option`` (checked by its spec)."""
+    return cli_type(CORE_OPTIONS, option, flag)
 
 
 def register(subparsers: Any) -> None:
@@ -34,7 +42,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--changed-only", action="store_true",
                         help="build/run_all: only what changed since the last good run (code, data, failures); "
                         "each node says why it was built")
-    parser.add_argument("--source-tests-selector", type=cli_type("source_tests_selector", "--source-tests-selector"),
+    parser.add_argument("--source-tests-selector", type=option_type("source_tests_selector", "--source-tests-selector"),
                         help="run_all: test these sources before the run")
     parser.add_argument("--fail-on-empty-selection", action="store_true",
                         help="exit 2 when a selection matches no nodes (by default: a warning line, exit 0)")
@@ -44,39 +52,37 @@ def register(subparsers: Any) -> None:
 
 def add_package_arguments(parser: argparse.ArgumentParser) -> None:
     """Where the package is, where dbt writes, and how dbt runs (shared by run and watch)."""
-    def text(option: str, flag: str) -> Any:
-        return cli_type(option, flag)
-
-    parser.add_argument("package_location", type=text("package_location", "package_location"),
+    parser.add_argument("package_location", type=option_type("package_location", "package_location"),
                         help="folder with dbt_project.yml, or a git URL")
     destination.add_destination_arguments(parser)
-    parser.add_argument("--dataset-name", type=text("dataset_name", "--dataset-name"), help="schema dbt builds into")
-    parser.add_argument("--source-dataset-name", type=text("source_dataset_name", "--source-dataset-name"),
+    parser.add_argument("--dataset-name", type=option_type("dataset_name", "--dataset-name"),
+                        help="schema dbt builds into")
+    parser.add_argument("--source-dataset-name", type=option_type("source_dataset_name", "--source-dataset-name"),
                         help="schema the data was loaded into (var source_dataset_name)")
     parser.add_argument("--branch", dest="package_repository_branch",
-                        type=text("package_repository_branch", "--branch"), help="git branch, tag or commit sha")
-    parser.add_argument("--subdirectory", type=text("subdirectory", "--subdirectory"),
+                        type=option_type("package_repository_branch", "--branch"), help="git branch, tag or commit sha")
+    parser.add_argument("--subdirectory", type=option_type("subdirectory", "--subdirectory"),
                         help="folder of the dbt project inside the repository")
-    parser.add_argument("--working-dir", type=text("working_dir", "--working-dir"),
+    parser.add_argument("--working-dir", type=option_type("working_dir", "--working-dir"),
                         help="where git checkouts are cached")
-    parser.add_argument("--profiles-dir", type=text("profiles_dir", "--profiles-dir"),
+    parser.add_argument("--profiles-dir", type=option_type("profiles_dir", "--profiles-dir"),
                         help="profiles.yml folder (without --destination)")
-    parser.add_argument("--profile", dest="profile_name", type=text("profile_name", "--profile"),
+    parser.add_argument("--profile", dest="profile_name", type=option_type("profile_name", "--profile"),
                         help="profile name (without --destination)")
-    parser.add_argument("--target", type=text("target", "--target"), help="dbt target name")
-    parser.add_argument("--threads", type=cli_type("threads", "--threads"), help="dbt threads (a whole number >= 1)")
-    parser.add_argument("--dbt-version", type=text("dbt_version", "--dbt-version"),
+    parser.add_argument("--target", type=option_type("target", "--target"), help="dbt target name")
+    parser.add_argument("--threads", type=option_type("threads", "--threads"), help="dbt threads (a whole number >= 1)")
+    parser.add_argument("--dbt-version", type=cli_type(VENV_OPTIONS, "dbt_version", "--dbt-version"),
                         help="run in a cached virtual environment with this dbt version")
     parser.add_argument("--no-auto-full-refresh", action="store_true",
                         help="fail instead of refreshing an incremental model whose schema is out of sync")
-    parser.add_argument("--timeout", type=cli_type("command_timeout", "--timeout"),
+    parser.add_argument("--timeout", type=option_type("command_timeout", "--timeout"),
                         help="seconds each dbt command may take (> 0)")
     parser.add_argument("--records", help="where run records go: a folder or fsspec URL (default: dbt-kickoff's "
                         "state folder); see dbt-kickoff report / retry")
     parser.add_argument("--no-records", action="store_true", help="leave no run record")
     parser.add_argument("--keep-last", type=int, default=50, help="run records to keep (default: 50)")
     parser.add_argument("--openlineage", metavar="URL", help="send OpenLineage events to this HTTP endpoint")
-    parser.add_argument("--always-build", metavar="SELECTOR", type=cli_type("always_build", "--always-build"),
+    parser.add_argument("--always-build", metavar="SELECTOR", type=option_type("always_build", "--always-build"),
                         help="changed-only builds always build these nodes (a dbt selector, e.g. 'tag:always')")
 
 

@@ -5,11 +5,19 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
+from dbt_kickoff.cli.options import CLI_OPTIONS
 from dbt_kickoff.environments.cache import list_venvs, prune_venvs, remove_venv
+from dbt_kickoff.environments.options import VENV_OPTIONS
 from dbt_kickoff.environments.venv import get_venv
 from dbt_kickoff.validation import cli_type
+
+
+def option_type(option: str, flag: str) -> Callable[[str], Any]:
+    """The argparse ``type=`` of a flag that takes the get_venv() option ``option`` (checked by its spec)."""
+    return cli_type(VENV_OPTIONS, option, flag)
 
 
 def register(subparsers: Any) -> None:
@@ -19,7 +27,7 @@ def register(subparsers: Any) -> None:
     def common(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(
             "--venv-dir",
-            type=cli_type("venv_dir", "--venv-dir"),
+            type=option_type("venv_dir", "--venv-dir"),
             help="the cache folder (default: the platform user cache dir)",
         )
         parser.add_argument("--json", action="store_true", help="print JSON")
@@ -35,12 +43,12 @@ def register(subparsers: Any) -> None:
     create.add_argument("--adapter", action="append", dest="adapters", help="adapter type or distribution; repeat")
     create.add_argument(
         "--dbt-version",
-        type=cli_type("dbt_version", "--dbt-version"),
+        type=option_type("dbt_version", "--dbt-version"),
         help='a version ("1.11.2") or specifier (">=1.10,<1.12"); "fusion" or "2.*" for the dbt v2 engine',
     )
     create.add_argument(
         "--index-url",
-        type=cli_type("index_url", "--index-url"),
+        type=option_type("index_url", "--index-url"),
         help="a package index (PyPI mirror); with credentials, set UV_INDEX_URL instead of argv",
     )
     create.add_argument("--find-links", action="append", help="a folder or URL of wheels; repeat")
@@ -56,7 +64,8 @@ def register(subparsers: Any) -> None:
 
     prune = actions.add_parser("prune", help="remove venvs unused for N days, unfinished venvs and leftovers")
     prune.add_argument(
-        "--older-than-days", type=cli_type("older_than_days", "--older-than-days"), required=True, metavar="N"
+        "--older-than-days", type=cli_type(CLI_OPTIONS, "older_than_days", "--older-than-days"), required=True,
+        metavar="N",
     )
     common(prune)
     prune.set_defaults(handler=_prune)

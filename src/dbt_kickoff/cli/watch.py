@@ -15,12 +15,12 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from dbt_kickoff.cli.core import add_package_arguments, runner_from_args
+from dbt_kickoff.cli.core import add_package_arguments, option_type, runner_from_args
 from dbt_kickoff.cycles import CycleReport, iter_cycles
 from dbt_kickoff.errors import ConfigurationError
 from dbt_kickoff.progress import console_for
 from dbt_kickoff.signals import cancel_on_signals
-from dbt_kickoff.validation import cli_text, cli_type
+from dbt_kickoff.validation import cli_text
 
 
 def register(subparsers: Any) -> None:
@@ -31,7 +31,7 @@ def register(subparsers: Any) -> None:
         "without it, only what changed since the last good run.",
     )
     add_package_arguments(parser)
-    parser.add_argument("--every", type=cli_type("every", "--every"), required=True,
+    parser.add_argument("--every", type=option_type("every", "--every"), required=True,
                         help="seconds between cycle starts")
     parser.add_argument("--load", metavar="MODULE:FUNCTION", type=cli_text("--load"),
                         help="a function returning a dlt LoadInfo or a list of 'schema.table' it loaded")
@@ -41,7 +41,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--no-changed-only", action="store_true",
                         help="without --load (and in the first cycle): transform everything, not only what changed "
                         "since the last good run")
-    parser.add_argument("--max-cycles", type=cli_type("max_cycles", "--max-cycles"), help="stop after this many cycles")
+    parser.add_argument("--max-cycles", type=option_type("max_cycles", "--max-cycles"),
+                        help="stop after this many cycles")
     parser.add_argument("--on-overlap", choices=("wait", "skip"), default="wait",
                         help="a cycle longer than --every: start the next at once (wait) or at the next slot (skip)")
     parser.add_argument("--json", action="store_true", help="one JSON line per cycle on stdout")

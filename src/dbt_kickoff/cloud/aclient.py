@@ -9,22 +9,25 @@ from typing import Any
 
 import httpx
 
-from dbt_kickoff.cloud.clock import asleep
+from dbt_kickoff.cloud.clock import Clock, asleep
 from dbt_kickoff.cloud.credentials import DbtCloudCredentials
 from dbt_kickoff.cloud.endpoints import ClientBase
+from dbt_kickoff.cloud.options import CLIENT_OPTIONS
 from dbt_kickoff.cloud.policy import MAX_PAGE_SIZE, Done, Pager, Request, Retry, RetryPolicy
+from dbt_kickoff.validation import validated
 
 
 class AsyncDbtCloudClient(ClientBase):
     """A thin, retrying async HTTP client for one dbt Cloud account; close it with :meth:`aclose`."""
 
+    @validated(CLIENT_OPTIONS)
     def __init__(
         self,
         credentials: DbtCloudCredentials,
         *,
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
-        clock: Any = None,
+        clock: Clock | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         rng: random.Random | None = None,
         secrets: Iterable[str] = (),

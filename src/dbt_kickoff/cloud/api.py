@@ -7,12 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from dbt_kickoff.cloud.client import RetryPolicy
+from dbt_kickoff.cloud.clock import Clock
+from dbt_kickoff.cloud.options import CLOUD_OPTIONS
 from dbt_kickoff.cloud.runs import DbtCloud
 from dbt_kickoff.errors import ConfigurationError
-from dbt_kickoff.validation import validated
+from dbt_kickoff.validation import unchecked, validated
 
 
-@validated
+@validated(CLOUD_OPTIONS)
 def run_dbt_cloud_job(
     credentials: Any = None,
     job_id: int | str | None = None,
@@ -29,7 +31,7 @@ def run_dbt_cloud_job(
     on_poll: Callable[[dict[str, Any]], None] | None = None,
     http_timeout: float = 30.0,
     retry: RetryPolicy | None = None,
-    clock: Any = None,
+    clock: Clock | None = None,
     state_dir: Path | str | None = None,
     cancel_on_stop: bool = False,
 ) -> dict[str, Any]:
@@ -47,13 +49,15 @@ def run_dbt_cloud_job(
     ``idempotency_key``, ``attach_to_running`` and ``rerun_from_failure``: see :meth:`DbtCloud.trigger`.
     ``cancel_on_stop``: when the wait is stopped from outside (KeyboardInterrupt, SystemExit, a task
     cancellation, an orchestrator's interrupt), cancel the run, then let that exception propagate unchanged.
-    ``clock`` (e.g. the emulator's ``FakeClock``) replaces real time for tests. Every number is checked before
-    any request (:class:`~dbt_kickoff.errors.ConfigurationError` naming the option).
+    ``clock`` (a :class:`~dbt_kickoff.cloud.Clock`, e.g. the emulator's ``FakeClock``) replaces real time for
+    tests. Every number is checked before any request (:class:`~dbt_kickoff.errors.ConfigurationError` naming
+    the option).
     """
-    with DbtCloud(
+    # checked here once: the runner's own entry points are called without their checks
+    with unchecked(DbtCloud)(
         credentials, http_timeout=http_timeout, retry=retry, clock=clock, state_dir=state_dir
     ) as cloud:
-        return cloud.run_job(
+        return unchecked(cloud.run_job)(
             job_id,
             data,
             wait=wait_for_outcome,
@@ -69,7 +73,7 @@ def run_dbt_cloud_job(
         )
 
 
-@validated
+@validated(CLOUD_OPTIONS)
 def get_dbt_cloud_run_status(
     credentials: Any = None,
     run_id: int | str | None = None,
@@ -82,7 +86,7 @@ def get_dbt_cloud_run_status(
     on_poll: Callable[[dict[str, Any]], None] | None = None,
     http_timeout: float = 30.0,
     retry: RetryPolicy | None = None,
-    clock: Any = None,
+    clock: Clock | None = None,
     cancel_on_stop: bool = False,
 ) -> dict[str, Any]:
     """Return an existing run as dbt Cloud describes it, waiting for it to finish with ``wait_for_outcome``.
@@ -91,14 +95,16 @@ def get_dbt_cloud_run_status(
     ``timeout``/``cancel_on_timeout``/``cancel_on_stop`` work as in :func:`run_dbt_cloud_job`. ``run_id``
     defaults to the credentials' ``run_id`` when they carry one.
     """
-    with DbtCloud(credentials, http_timeout=http_timeout, retry=retry, clock=clock) as cloud:
+    # checked here once (the credentials' run_id by resolve_credentials): the runner's entry points are called
+    # without their checks
+    with unchecked(DbtCloud)(credentials, http_timeout=http_timeout, retry=retry, clock=clock) as cloud:
         chosen = run_id if run_id not in (None, "") else cloud.credentials.run_id
         if chosen is None:
             raise ConfigurationError("no dbt Cloud run id: pass run_id")
-        run = cloud.get_run(chosen)
+        run = unchecked(cloud.get_run)(chosen)
         if not wait_for_outcome:
             return run
-        return cloud.wait(
+        return unchecked(cloud.wait)(
             run,
             poll_interval=wait_seconds,
             timeout=timeout,

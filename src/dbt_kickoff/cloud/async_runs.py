@@ -15,17 +15,19 @@ import anyio
 from dbt_kickoff.cloud.aclient import AsyncDbtCloudClient
 from dbt_kickoff.cloud.artifacts import download_flow, node_results_flow
 from dbt_kickoff.cloud.base import CloudBase, run_id_of
+from dbt_kickoff.cloud.clock import Clock
 from dbt_kickoff.cloud.credentials import resolve_credentials
 from dbt_kickoff.cloud.flows import arun_flow
 from dbt_kickoff.cloud.jobs import find_job_flow
+from dbt_kickoff.cloud.options import CLOUD_OPTIONS
 from dbt_kickoff.cloud.policy import RetryPolicy
-from dbt_kickoff.cloud.trigger import plan_trigger, trigger_flow
+from dbt_kickoff.cloud.trigger import TriggerPlan, plan_trigger, trigger_flow
 from dbt_kickoff.cloud.wait import DEFAULT_POLL_INTERVAL, OnPoll, wait_flow
 from dbt_kickoff.results import NodeResult
-from dbt_kickoff.validation import validated_methods
+from dbt_kickoff.validation import unchecked, validated_methods
 
 
-@validated_methods
+@validated_methods(CLOUD_OPTIONS)
 class AsyncDbtCloud(CloudBase):
     """The async dbt Cloud runner for one account; use ``async with`` or ``await cloud.aclose()``.
 
@@ -38,7 +40,7 @@ class AsyncDbtCloud(CloudBase):
     (``asyncio.CancelledError``, an anyio cancel scope) stops a wait like any other stop: with
     ``cancel_on_stop=True`` the run is cancelled first (shielded from the cancellation), then it propagates.
     ``on_poll`` is a plain (not async) callable. Every option is checked like the sync runner's
-    (:mod:`dbt_kickoff.validation`), when a method is awaited and before any request.
+    (:mod:`dbt_kickoff.cloud.options`), when a method is awaited and before any request.
     """
 
     client: AsyncDbtCloudClient
@@ -49,13 +51,13 @@ class AsyncDbtCloud(CloudBase):
         *,
         http_timeout: float = 30.0,
         retry: RetryPolicy | None = None,
-        clock: Any = None,
+        clock: Clock | None = None,
         state_dir: Path | str | None = None,
         client: AsyncDbtCloudClient | None = None,
         secrets: Iterable[str] = (),
     ) -> None:
         resolved = resolve_credentials(credentials)
-        client = client or AsyncDbtCloudClient(
+        client = client or unchecked(AsyncDbtCloudClient)(  # this constructor checked http_timeout
             resolved, timeout=http_timeout, retry=retry, clock=clock, secrets=secrets
         )
         super().__init__(resolved, client, state_dir)
@@ -89,16 +91,9 @@ class AsyncDbtCloud(CloudBase):
         rerun_from_failure: bool = False,
     ) -> dict[str, Any]:
         """Start a run of a job (or reuse one); see :meth:`DbtCloud.trigger <dbt_kickoff.cloud.DbtCloud.trigger>`."""
-        plan = plan_trigger(self, job_id, data, idempotency_key, attach_to_running, rerun_from_failure)
-        if not plan.keyed:
-            return await arun_flow(trigger_flow(self, plan), self.client)
-        claim = self.ledger.claim(plan.marker)  # a file lock: taken in a worker thread, not on the event loop
-        try:
-            await anyio.to_thread.run_sync(claim.acquire)
-            return await arun_flow(trigger_flow(self, plan), self.client)
-        finally:  # also when a cancellation arrives just after the thread took the lock
-            if claim.is_locked:
-                claim.release()
+        return await self._start(
+            plan_trigger(self, job_id, data, idempotency_key, attach_to_running, rerun_from_failure)
+        )
 
     async def wait(
         self,
@@ -143,16 +138,13 @@ class AsyncDbtCloud(CloudBase):
         cancel_on_stop: bool = False,
     ) -> dict[str, Any]:
         """:meth:`trigger` then, with ``wait``, :meth:`wait` (every option is checked before the trigger)."""
-        run = await self.trigger(
-            job_id,
-            data,
-            idempotency_key=idempotency_key,
-            attach_to_running=attach_to_running,
-            rerun_from_failure=rerun_from_failure,
+        run = await self._start(
+            plan_trigger(self, job_id, data, idempotency_key, attach_to_running, rerun_from_failure)
         )
         if not wait:
             return run
-        return await self.wait(
+        flow = wait_flow(
+            self,
             run,
             poll_interval=poll_interval,
             timeout=timeout,
@@ -162,6 +154,19 @@ class AsyncDbtCloud(CloudBase):
             just_triggered=True,
             cancel_on_stop=cancel_on_stop,
         )
+        return await arun_flow(flow, self.client)
+
+    async def _start(self, plan: TriggerPlan) -> dict[str, Any]:
+        """Carry out a trigger plan (of checked options); a keyed one under the ledger's claim."""
+        if not plan.keyed:
+            return await arun_flow(trigger_flow(self, plan), self.client)
+        claim = self.ledger.claim(plan.marker)  # a file lock: taken in a worker thread, not on the event loop
+        try:
+            await anyio.to_thread.run_sync(claim.acquire)
+            return await arun_flow(trigger_flow(self, plan), self.client)
+        finally:  # also when a cancellation arrives just after the thread took the lock
+            if claim.is_locked:
+                claim.release()
 
     # -- jobs ------------------------------------------------------------------------------------------------
 

@@ -11,8 +11,10 @@ from typing import Any
 
 import httpx
 
+from dbt_kickoff.cloud.clock import Clock
 from dbt_kickoff.cloud.credentials import DbtCloudCredentials
 from dbt_kickoff.cloud.endpoints import ClientBase, normalize_base_url
+from dbt_kickoff.cloud.options import CLIENT_OPTIONS
 from dbt_kickoff.cloud.policy import (
     MAX_PAGE_SIZE,
     Done,
@@ -23,6 +25,7 @@ from dbt_kickoff.cloud.policy import (
     RetryPolicy,
     parse_retry_after,
 )
+from dbt_kickoff.validation import validated
 
 __all__ = [
     "MAX_PAGE_SIZE",
@@ -37,13 +40,14 @@ __all__ = [
 class DbtCloudClient(ClientBase):
     """A thin, retrying HTTP client for one dbt Cloud account (retry rules: :mod:`dbt_kickoff.cloud.policy`)."""
 
+    @validated(CLIENT_OPTIONS)
     def __init__(
         self,
         credentials: DbtCloudCredentials,
         *,
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
-        clock: Any = None,
+        clock: Clock | None = None,
         transport: httpx.BaseTransport | None = None,
         rng: random.Random | None = None,
         secrets: Iterable[str] = (),

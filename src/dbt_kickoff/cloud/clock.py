@@ -1,9 +1,11 @@
-"""Time as an injectable object, so waits and backoffs can run on a fake clock in tests and benchmarks."""
+"""Time as an injectable object, so waits and backoffs can run on a fake clock in tests and benchmarks.
+
+A fake clock implements :class:`Clock` itself (the emulator's ``FakeClock`` does: sleeping advances it)."""
 
 from __future__ import annotations
 
 import time
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import anyio
 
@@ -45,40 +47,13 @@ class SystemClock:
         return "SystemClock()"
 
 
-class AdvancingClock:
-    """Adapts a clock that only tells ``now()`` (a datetime) and moves by ``advance(seconds)`` — such as the
-    emulator's ``FakeClock`` — to :class:`Clock`: sleeping advances it, so waits take no real time."""
-
-    def __init__(self, fake: Any) -> None:
-        self.fake = fake
-
-    def time(self) -> float:
-        return float(self.fake.now().timestamp())
-
-    def monotonic(self) -> float:
-        return self.time()
-
-    def sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            self.fake.advance(seconds)
-
-    async def asleep(self, seconds: float) -> None:
-        self.sleep(seconds)
-        await anyio.sleep(0)  # still a checkpoint: cancellation is seen
-
-    def __repr__(self) -> str:
-        return f"AdvancingClock({self.fake!r})"
-
-
-def as_clock(clock: Any = None) -> Clock:
-    """``None`` → the system clock; a :class:`Clock` as is; a ``now()``/``advance()`` fake clock adapted."""
+def as_clock(clock: Clock | None = None) -> Clock:
+    """``None`` → the system clock; a :class:`Clock` as is (a test's fake clock, e.g. the emulator's)."""
     if clock is None:
         return SystemClock()
     if isinstance(clock, Clock):
         return clock
-    if callable(getattr(clock, "now", None)) and callable(getattr(clock, "advance", None)):
-        return AdvancingClock(clock)
-    raise TypeError(f"{clock!r} is not a clock: it needs time()/monotonic()/sleep(), or now()/advance()")
+    raise TypeError(f"{clock!r} is not a clock: it needs time(), monotonic() and sleep() (and async asleep())")
 
 
 async def asleep(clock: Clock, seconds: float) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dbt_kickoff.errors import ConfigurationError
+from dbt_kickoff.redaction import MASK
 
 DEFAULT_BASE_URL = "https://cloud.getdbt.com"
 ENV_PREFIX = "DBT_CLOUD__"
@@ -28,7 +29,7 @@ class DbtCloudCredentials:
 
     def __repr__(self) -> str:
         return (
-            f"DbtCloudCredentials(api_token='***', account_id={self.account_id}, job_id={self.job_id}, "
+            f"DbtCloudCredentials(api_token={MASK!r}, account_id={self.account_id}, job_id={self.job_id}, "
             f"base_url={self.base_url!r})"
         )
 

@@ -20,7 +20,6 @@ from dbt_kickoff.cloud.errors import DbtCloudUnavailableError
 from dbt_kickoff.cloud.policy import Exchange, Request, Retry, RetryPolicy
 from dbt_kickoff.errors import ConfigurationError
 from dbt_kickoff.redaction import Redactor
-from dbt_kickoff.validation import check
 from dbt_kickoff.version import __version__
 
 logger = logging.getLogger("dbt_kickoff.cloud.client")
@@ -100,11 +99,11 @@ class ClientBase:
         *,
         timeout: float = 30.0,
         retry: RetryPolicy | None = None,
-        clock: Any = None,
+        clock: Clock | None = None,
         rng: random.Random | None = None,
         secrets: Iterable[str] = (),
     ) -> None:
-        self.timeout = float(check("timeout", timeout, name="http_timeout", where=f"{type(self).__name__}()"))
+        self.timeout = float(timeout)  # checked by the public constructor (CLIENT_OPTIONS)
         self.access_url = normalize_base_url(credentials.base_url)
         self.host = urlsplit(self.access_url).netloc
         self.account_id = credentials.account_id

@@ -14,14 +14,17 @@ from typing import Any
 from dbt_kickoff.cloud.artifacts import download_flow, node_results_flow
 from dbt_kickoff.cloud.base import CloudBase, run_id_of
 from dbt_kickoff.cloud.client import DbtCloudClient, RetryPolicy
+from dbt_kickoff.cloud.clock import Clock
 from dbt_kickoff.cloud.credentials import resolve_credentials
 from dbt_kickoff.cloud.flows import run_flow
 from dbt_kickoff.cloud.jobs import find_job_flow
+from dbt_kickoff.cloud.options import CLOUD_OPTIONS
 from dbt_kickoff.cloud.trigger import (
     DEFAULT_CAUSE,
     MAX_CAUSE_LENGTH,
     RECONCILE_WINDOW,
     TRIGGER_FIELDS,
+    TriggerPlan,
     build_trigger_body,
     plan_trigger,
     trigger_flow,
@@ -37,7 +40,7 @@ from dbt_kickoff.cloud.wait import (
     wait_flow,
 )
 from dbt_kickoff.results import NodeResult
-from dbt_kickoff.validation import validated_methods
+from dbt_kickoff.validation import unchecked, validated_methods
 
 __all__ = [
     "CANCEL_SETTLE_POLLS",
@@ -55,7 +58,7 @@ __all__ = [
 ]
 
 
-@validated_methods
+@validated_methods(CLOUD_OPTIONS)
 class DbtCloud(CloudBase):
     """The typed dbt Cloud runner for one account.
 
@@ -64,7 +67,7 @@ class DbtCloud(CloudBase):
     >>> run = cloud.wait(run, timeout=3600, cancel_on_timeout=True)
     >>> for node in cloud.node_results(run): print(node.model_name, node.status)
 
-    ``clock`` may be any :class:`~dbt_kickoff.cloud.clock.Clock` or the emulator's ``FakeClock``;
+    ``clock`` may be any :class:`~dbt_kickoff.cloud.clock.Clock` (a fake one in tests, e.g. the emulator's);
     ``state_dir`` is where idempotency keys are remembered (default: the platform's user state folder);
     ``secrets`` are masked, with the token, in every message that may echo dbt Cloud's text (step logs).
     """
@@ -77,13 +80,13 @@ class DbtCloud(CloudBase):
         *,
         http_timeout: float = 30.0,
         retry: RetryPolicy | None = None,
-        clock: Any = None,
+        clock: Clock | None = None,
         state_dir: Path | str | None = None,
         client: DbtCloudClient | None = None,
         secrets: Iterable[str] = (),
     ) -> None:
         resolved = resolve_credentials(credentials)
-        client = client or DbtCloudClient(
+        client = client or unchecked(DbtCloudClient)(  # this constructor checked http_timeout
             resolved, timeout=http_timeout, retry=retry, clock=clock, secrets=secrets
         )
         super().__init__(resolved, client, state_dir)
@@ -126,11 +129,7 @@ class DbtCloud(CloudBase):
         ``rerun_from_failure``: when the job's newest run failed, rerun it from the point of failure (trigger
         overrides are then ignored).
         """
-        plan = plan_trigger(self, job_id, data, idempotency_key, attach_to_running, rerun_from_failure)
-        if not plan.keyed:
-            return run_flow(trigger_flow(self, plan), self.client)
-        with self.ledger.claim(plan.marker):
-            return run_flow(trigger_flow(self, plan), self.client)
+        return self._start(plan_trigger(self, job_id, data, idempotency_key, attach_to_running, rerun_from_failure))
 
     def wait(
         self,
@@ -183,16 +182,11 @@ class DbtCloud(CloudBase):
         cancel_on_stop: bool = False,
     ) -> dict[str, Any]:
         """:meth:`trigger` then, with ``wait``, :meth:`wait` (every option is checked before the trigger)."""
-        run = self.trigger(
-            job_id,
-            data,
-            idempotency_key=idempotency_key,
-            attach_to_running=attach_to_running,
-            rerun_from_failure=rerun_from_failure,
-        )
+        run = self._start(plan_trigger(self, job_id, data, idempotency_key, attach_to_running, rerun_from_failure))
         if not wait:
             return run
-        return self.wait(
+        flow = wait_flow(
+            self,
             run,
             poll_interval=poll_interval,
             timeout=timeout,
@@ -202,6 +196,14 @@ class DbtCloud(CloudBase):
             just_triggered=True,
             cancel_on_stop=cancel_on_stop,
         )
+        return run_flow(flow, self.client)
+
+    def _start(self, plan: TriggerPlan) -> dict[str, Any]:
+        """Carry out a trigger plan (of checked options); a keyed one under the ledger's claim."""
+        if not plan.keyed:
+            return run_flow(trigger_flow(self, plan), self.client)
+        with self.ledger.claim(plan.marker):
+            return run_flow(trigger_flow(self, plan), self.client)
 
     # -- jobs ------------------------------------------------------------------------------------------------
 

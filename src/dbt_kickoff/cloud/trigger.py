@@ -128,10 +128,9 @@ def plan_trigger(
     attach_to_running: bool,
     rerun_from_failure: bool,
 ) -> TriggerPlan:
-    """Check every input (no request is made) and decide the marker."""
+    """Decide the job, the marker and the body (no request is made; the options were checked by the entry point,
+    the trigger fields are checked here)."""
     job = cloud.job_id(job_id)
-    if idempotency_key is not None and not str(idempotency_key).strip():
-        raise ConfigurationError("idempotency_key must be a non-empty string")
     marker = (
         idempotency_marker(cloud.client.host, cloud.client.account_id, job, str(idempotency_key))
         if idempotency_key is not None

@@ -72,7 +72,7 @@ def wait_flow(
     just_triggered: bool,
     cancel_on_stop: bool,
 ) -> Flow[dict[str, Any]]:
-    """Poll until the run finishes (options already checked by :mod:`dbt_kickoff.validation`; an infinite
+    """Poll until the run finishes (options already checked by the entry point; an infinite
     ``timeout`` means none).
 
     A stop from outside — any exception that is not dbt Cloud's own answer (``DbtCloudError``) — cancels the

@@ -18,6 +18,7 @@ from typing import Literal
 
 from dbt_kickoff.environments import DbtEnvironment
 from dbt_kickoff.errors import ConfigurationError, PrerequisitesException
+from dbt_kickoff.processes import child_environment
 
 # v2 / Fusion prints its version first, e.g. "dbt-fusion 2.0.0-preview.13" (or "dbt 2.0.0");
 # Python dbt v1 prints "Core:\n  - installed: 1.11.2\n ..." (older: "installed version: 1.5.0").
@@ -75,7 +76,7 @@ def dbt_executable_environment(
             capture_output=True,
             text=True,
             timeout=timeout,
-            env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+            env=child_environment({"DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}),
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise PrerequisitesException(f"cannot ask {executable} its version: {exc}") from None

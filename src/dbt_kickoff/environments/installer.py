@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 
 from dbt_kickoff.environments.requirements import FUSION_PIN_HINT, PIN_HINT
 from dbt_kickoff.errors import ConfigurationError, PrerequisitesException
+from dbt_kickoff.processes import child_environment
+from dbt_kickoff.redaction import Redactor
 
 InstallerName = Literal["auto", "uv", "pip"]
 logger = logging.getLogger(__name__)
@@ -112,16 +114,15 @@ def _python_in(venv: Path) -> Path:
 
 
 def _child_env(index: IndexOptions) -> dict[str, str]:
-    """The installer's environment; index options travel here, not in argv, since URLs may hold credentials."""
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONHOME", "PYTHONPATH")}
-    env["UV_PYTHON_DOWNLOADS"] = "never"
-    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    """The installer's environment (without the host's Python path: it installs for another interpreter); index
+    options travel here, not in argv, since URLs may hold credentials."""
+    extra = {"UV_PYTHON_DOWNLOADS": "never", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     if index.index_url:
-        env["UV_INDEX_URL"] = env["PIP_INDEX_URL"] = index.index_url
+        extra["UV_INDEX_URL"] = extra["PIP_INDEX_URL"] = index.index_url
     if index.find_links:
-        env["UV_FIND_LINKS"] = ",".join(index.find_links)
-        env["PIP_FIND_LINKS"] = " ".join(index.find_links)
-    return env
+        extra["UV_FIND_LINKS"] = ",".join(index.find_links)
+        extra["PIP_FIND_LINKS"] = " ".join(index.find_links)
+    return child_environment(extra, foreign_python=True)
 
 
 def _index_args(index: IndexOptions) -> list[str]:
@@ -246,8 +247,7 @@ def install_error(
     what: str, requirements: Sequence[str], output: str, secrets: Sequence[str], pin_hint: str = PIN_HINT
 ) -> PrerequisitesException:
     """The installer failed: name the requirement it blames and say how to pin or point at another index."""
-    for secret in secrets:
-        output = output.replace(secret, "***")
+    output = Redactor(secrets)(output)
     lines = [
         line.rstrip()
         for line in output.splitlines()

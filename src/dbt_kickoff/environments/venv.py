@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from filelock import Timeout
 
+from dbt_kickoff.atomic import write_atomically
 from dbt_kickoff.environments import DbtEnvironment
 from dbt_kickoff.environments.cache import (
     MARKER,
@@ -38,8 +39,10 @@ from dbt_kickoff.environments.installer import (
     choose_installer,
     interpreter_identity,
 )
+from dbt_kickoff.environments.options import VENV_OPTIONS
 from dbt_kickoff.environments.requirements import is_fusion, resolve_requirements
 from dbt_kickoff.errors import ConfigurationError, PrerequisitesException
+from dbt_kickoff.processes import child_environment
 from dbt_kickoff.validation import validated
 
 PathLike = str | os.PathLike[str]
@@ -124,7 +127,7 @@ class Venv:
 
     def run_env(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         """The environment of a child process using this venv (the host's ``os.environ`` is not changed)."""
-        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONHOME", "PYTHONPATH")}
+        env = child_environment(foreign_python=True)  # without the host's Python path
         env["VIRTUAL_ENV"] = str(self.path)
         env["PATH"] = os.pathsep.join([str(self.bin_dir), env.get("PATH", "")])
         env.update(extra or {})
@@ -153,7 +156,7 @@ class Venv:
         return done.stdout
 
 
-@validated
+@validated(VENV_OPTIONS)
 def get_venv(
     destination: Any = None,
     dbt_version: str | None = None,
@@ -301,9 +304,7 @@ def _create(
             engine=built.engine,
             engine_version=built.engine_version,
         )
-        partial = staging / f"{MARKER}.partial"
-        partial.write_text(marker.to_json(), encoding="utf-8")
-        partial.replace(staging / MARKER)
+        write_atomically(staging / MARKER, marker.to_json(), private=False)  # the marker says "finished": last
         if staging != final:
             staging.rename(final)
     except BaseException:

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from dbt_kickoff.atomic import write_atomically
 from dbt_kickoff.errors import ConfigurationError
 
 RECORD_NAME = re.compile(r"^\d{8}T\d{6,12}Z-[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}$")
@@ -138,11 +139,7 @@ class RecordStore:
     def write_ref(self, key: str, name: str) -> None:
         """Point ``refs/<key>`` at a record (atomic: a local rename, a single object PUT)."""
         if self._local is not None:
-            folder = self._local / "refs"
-            folder.mkdir(parents=True, exist_ok=True)
-            tmp = folder / f".{key}.tmp"
-            tmp.write_text(name, encoding="utf-8")
-            tmp.replace(folder / key)
+            write_atomically(self._local / "refs" / key, name, private=False)  # a hidden temporary file: not a ref
         else:
             self._fs.pipe_file(f"{self._root}/refs/{key}", name.encode())
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dbt_kickoff.atomic import write_atomically
 from dbt_kickoff.records.reading import Record
 from dbt_kickoff.report.html import render_html
 from dbt_kickoff.report.model import ReportData, build_report_data, critical_path
@@ -21,8 +22,4 @@ def report_data(record: Record) -> ReportData:
 
 def write_html(record: Record, output: Path) -> Path:
     """Write the record's HTML report to ``output`` (written whole, then renamed into place)."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(f".{output.name}.tmp")
-    tmp.write_text(render_html(report_data(record)), encoding="utf-8")
-    tmp.replace(output)
-    return output
+    return write_atomically(output, render_html(report_data(record)), private=False)

@@ -88,17 +88,15 @@ class LocalSource:
         return resolve_local(self.path)
 
 
-GIT_OPTIONS = ("username", "known_hosts", "host_key_policy", "timeout", "lock_timeout")
-
-
 def _check_git_options(options: dict[str, Any]) -> None:
-    """Unknown names suggest the close match; known ones are checked by the validation table."""
+    """Unknown names suggest the close match; known ones are checked by their specs."""
+    from dbt_kickoff.sources.options import GIT_OPTIONS
     from dbt_kickoff.validation import check, unknown_option
 
     for name, value in options.items():
         if name not in GIT_OPTIONS:
             raise unknown_option("package(): git_options", name, GIT_OPTIONS, kind="git option")
-        check(name, value, where="package(): git_options")
+        check(GIT_OPTIONS, name, value, where="package(): git_options")
 
 
 def open_source(

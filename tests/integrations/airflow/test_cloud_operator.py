@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from dbt_kickoff.cloud.emulator import DbtCloudEmulator, RunScript
 from dbt_kickoff.cloud.status import RunStatus
+from dbt_kickoff_emulator import DbtCloudEmulator, RunScript
 from tests.integrations.airflow.conftest import DAGS, Airflow, AirflowRun, _clean_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # the first test also builds Airflow's venv

@@ -33,8 +33,8 @@ from prefect import flow, runtime
 from prefect.client.orchestration import get_client
 from prefect.testing.utilities import prefect_test_harness
 
-from dbt_kickoff.cloud.emulator import DbtCloudEmulator, RunScript
 from dbt_kickoff.integrations.prefect import dbt_package_flow, run_dbt_cloud_job_task, run_dbt_package
+from dbt_kickoff_emulator import DbtCloudEmulator, RunScript
 
 
 def workers(root: int | None = None) -> list[int]:

@@ -22,7 +22,7 @@ SLOW_MODEL = slow_duckdb_model()
 
 @pytest.fixture(scope="module")
 def prefect_python() -> Path:
-    return orchestrator_python("prefect", ["prefect==3.9.*"])
+    return orchestrator_python("prefect", ["prefect==3.9.*"], extras=("emulator",))  # flow_script's dbt Cloud
 
 
 @pytest.fixture(scope="module")

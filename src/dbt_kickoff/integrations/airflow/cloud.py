@@ -10,6 +10,7 @@ from typing import Any
 from airflow.sdk import BaseOperator
 
 from dbt_kickoff.cloud import DbtCloud, DbtCloudRunCancelled, DbtCloudRunFailed, describe_run_failure
+from dbt_kickoff.cloud.options import CLOUD_OPTIONS
 from dbt_kickoff.cloud.status import RunStatus
 from dbt_kickoff.errors import ConfigurationError, KickoffError
 from dbt_kickoff.integrations.airflow.connections import cloud_credentials
@@ -74,7 +75,7 @@ class DbtCloudRunOperator(BaseOperator):
                    "cancel_on_timeout": cancel_on_timeout, "raise_on_failure": raise_on_failure,
                    "idempotency_key": idempotency_key}
         for name, value in options.items():  # the specs every dbt Cloud entry point uses
-            check_option(name, value, where="DbtCloudRunOperator")
+            check_option(CLOUD_OPTIONS, name, value, where="DbtCloudRunOperator")
         super().__init__(**kwargs)
         self.job_id = job_id
         self.conn_id = conn_id

@@ -14,6 +14,7 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from dbt_kickoff.cloud import AsyncDbtCloud, DbtCloudWaitTimeout
+from dbt_kickoff.cloud.options import CLOUD_OPTIONS
 from dbt_kickoff.cloud.status import RunStatus
 from dbt_kickoff.errors import KickoffError
 from dbt_kickoff.integrations.airflow.connections import acloud_credentials
@@ -27,7 +28,7 @@ class DbtCloudRunTrigger(BaseTrigger):
     revoked). Its options are checked like :class:`AsyncDbtCloud`'s, when it is made (in the task, before
     it defers) and again when the triggerer rebuilds it."""
 
-    @validated
+    @validated(CLOUD_OPTIONS)
     def __init__(
         self,
         *,

@@ -7,12 +7,12 @@ from datetime import datetime, timedelta
 from email.utils import format_datetime
 from urllib.parse import parse_qs, urlsplit
 
-from dbt_kickoff.cloud.emulator.faults import FaultRule, RetryAfterFormat
-from dbt_kickoff.cloud.emulator.handlers import Request
-from dbt_kickoff.cloud.emulator.models import Token
-from dbt_kickoff.cloud.emulator.queries import ValidationFailed
-from dbt_kickoff.cloud.emulator.recording import Recorder
-from dbt_kickoff.cloud.emulator.replies import (
+from dbt_kickoff_emulator.faults import FaultRule, RetryAfterFormat
+from dbt_kickoff_emulator.handlers import Request
+from dbt_kickoff_emulator.models import Token
+from dbt_kickoff_emulator.queries import ValidationFailed
+from dbt_kickoff_emulator.recording import Recorder
+from dbt_kickoff_emulator.replies import (
     SERVER_ERROR_DETAIL,
     ApiError,
     Reply,
@@ -20,9 +20,9 @@ from dbt_kickoff.cloud.emulator.replies import (
     html_reply,
     json_reply,
 )
-from dbt_kickoff.cloud.emulator.routing import Route, resolve
-from dbt_kickoff.cloud.emulator.state import EmulatorState
-from dbt_kickoff.cloud.emulator.wire import error_envelope, validation_error
+from dbt_kickoff_emulator.routing import Route, resolve
+from dbt_kickoff_emulator.state import EmulatorState
+from dbt_kickoff_emulator.wire import error_envelope, validation_error
 
 ANONYMOUS = Token("", ())
 STATUS_MESSAGES = {

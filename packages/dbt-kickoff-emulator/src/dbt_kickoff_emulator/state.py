@@ -9,9 +9,9 @@ from collections.abc import Collection, Iterable
 from datetime import datetime
 from typing import Any
 
-from dbt_kickoff.cloud.emulator.clock import Clock
-from dbt_kickoff.cloud.emulator.faults import Faults
-from dbt_kickoff.cloud.emulator.models import (
+from dbt_kickoff_emulator.clock import Clock
+from dbt_kickoff_emulator.faults import Faults
+from dbt_kickoff_emulator.models import (
     CANCELLED,
     DOCS_COMMAND,
     ERROR,
@@ -29,7 +29,7 @@ from dbt_kickoff.cloud.emulator.models import (
     Step,
     Token,
 )
-from dbt_kickoff.cloud.emulator.progression import (
+from dbt_kickoff_emulator.progression import (
     USER_CANCEL_MESSAGE,
     advance_running,
     dequeue,
@@ -37,8 +37,8 @@ from dbt_kickoff.cloud.emulator.progression import (
     phase_done,
     start,
 )
-from dbt_kickoff.cloud.emulator.validation import KNOWN_FIELDS
-from dbt_kickoff.cloud.emulator.wire import environment_object, job_object, run_object, run_timestamp
+from dbt_kickoff_emulator.validation import KNOWN_FIELDS
+from dbt_kickoff_emulator.wire import environment_object, job_object, run_object, run_timestamp
 
 FIRST_RUN_ID = 70403110257794
 FIRST_STEP_ID = 190403110000001

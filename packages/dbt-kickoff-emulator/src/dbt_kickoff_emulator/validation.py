@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from dbt_kickoff.cloud.emulator.queries import ValidationFailed
+from dbt_kickoff_emulator.queries import ValidationFailed
 
 STRING_FIELDS = (
     "git_sha",

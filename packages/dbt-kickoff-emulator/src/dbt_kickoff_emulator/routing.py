@@ -6,8 +6,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from dbt_kickoff.cloud.emulator import handlers
-from dbt_kickoff.cloud.emulator.handlers import Handler
+from dbt_kickoff_emulator import handlers
+from dbt_kickoff_emulator.handlers import Handler
 
 _A = r"/api/v2/accounts/(?P<account_id>\d+)"
 _V3 = r"/api/v3/accounts/(?P<account_id>\d+)"

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
 
-from dbt_kickoff.cloud.emulator.artifacts import content_type_for
-from dbt_kickoff.cloud.emulator.models import SUCCESS, Job, Run, Token
-from dbt_kickoff.cloud.emulator.queries import (
+from dbt_kickoff_emulator.artifacts import content_type_for
+from dbt_kickoff_emulator.models import SUCCESS, Job, Run, Token
+from dbt_kickoff_emulator.queries import (
     Query,
     ValidationFailed,
     first,
@@ -23,10 +23,10 @@ from dbt_kickoff.cloud.emulator.queries import (
     parse_range,
     strict_int,
 )
-from dbt_kickoff.cloud.emulator.replies import ApiError, Reply, detail_reply, json_reply
-from dbt_kickoff.cloud.emulator.state import EmulatorState, NotRetryable, QueueFull
-from dbt_kickoff.cloud.emulator.validation import validate_trigger
-from dbt_kickoff.cloud.emulator.wire import (
+from dbt_kickoff_emulator.replies import ApiError, Reply, detail_reply, json_reply
+from dbt_kickoff_emulator.state import EmulatorState, NotRetryable, QueueFull
+from dbt_kickoff_emulator.validation import validate_trigger
+from dbt_kickoff_emulator.wire import (
     account_object,
     envelope,
     environment_object,

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from dbt_kickoff.cloud.emulator.artifacts import (
+from dbt_kickoff_emulator.artifacts import (
     DEFAULT_NODES,
     debug_logs_from,
     encode_artifact,
@@ -18,7 +18,7 @@ from dbt_kickoff.cloud.emulator.artifacts import (
     summarize_logs,
     writes_node_artifacts,
 )
-from dbt_kickoff.cloud.emulator.models import (
+from dbt_kickoff_emulator.models import (
     CANCELLED,
     DOCS_COMMAND,
     ERROR,
@@ -31,7 +31,7 @@ from dbt_kickoff.cloud.emulator.models import (
     Run,
     Step,
 )
-from dbt_kickoff.cloud.emulator.wire import humanize_seconds
+from dbt_kickoff_emulator.wire import humanize_seconds
 
 USER_CANCEL_MESSAGE = "Cancelled by user."
 SCRIPTED_CANCEL_MESSAGE = "Cancelled by system."

@@ -5,8 +5,8 @@ from __future__ import annotations
 import secrets
 import threading
 
-from dbt_kickoff.cloud.emulator.app import DbtCloudEmulator
-from dbt_kickoff.cloud.emulator.models import RunScript
+from dbt_kickoff_emulator.app import DbtCloudEmulator
+from dbt_kickoff_emulator.models import RunScript
 
 DEMO_ACCOUNT_ID = 1
 DEMO_JOB_ID = 1001

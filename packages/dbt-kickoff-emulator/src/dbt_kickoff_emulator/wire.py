@@ -6,7 +6,7 @@ from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
-from dbt_kickoff.cloud.emulator.models import (
+from dbt_kickoff_emulator.models import (
     CANCELLED,
     ERROR,
     QUEUED,

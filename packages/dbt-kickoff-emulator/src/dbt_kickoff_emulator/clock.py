@@ -1,4 +1,5 @@
-"""Clocks for the emulator: the real UTC clock, or a fake one that tests move by hand."""
+"""Clocks for the emulator: the real UTC clock, or a fake one that tests move by hand (and that a client under
+test can wait on: sleeping on it advances it)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,10 @@ class FakeClock:
 
     >>> clock = FakeClock()
     >>> clock.advance(90)   # ninety seconds later
+
+    It also has what a client needs of time to wait on it — ``time()``, ``monotonic()``, ``sleep()`` and
+    ``async asleep()`` — where sleeping advances the clock, so a client sharing it with the emulator sees its
+    waits, backoffs and ``Retry-After`` pauses pass at once, in step with the runs it polls.
     """
 
     def __init__(self, start: datetime = DEFAULT_FAKE_START) -> None:
@@ -48,6 +53,26 @@ class FakeClock:
         with self._lock:
             self._now += timedelta(seconds=seconds)
             return self._now
+
+    def time(self) -> float:
+        """Seconds since the epoch on this clock."""
+        return self.now().timestamp()
+
+    def monotonic(self) -> float:
+        """The same reading as :meth:`time`: this clock never goes backwards."""
+        return self.time()
+
+    def sleep(self, seconds: float) -> None:
+        """Advance by ``seconds`` (a negative or zero pause does nothing) instead of blocking."""
+        if seconds > 0:
+            self.advance(seconds)
+
+    async def asleep(self, seconds: float) -> None:
+        """:meth:`sleep`, awaited: still a checkpoint, so a cancelled task stops here."""
+        import anyio  # imported when first needed: only an async client awaits this
+
+        self.sleep(seconds)
+        await anyio.sleep(0)
 
     def __repr__(self) -> str:
         return f"FakeClock({self.now().isoformat()})"

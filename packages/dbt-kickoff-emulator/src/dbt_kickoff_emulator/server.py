@@ -8,8 +8,8 @@ import struct
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from dbt_kickoff.cloud.emulator.dispatch import Dispatcher
-from dbt_kickoff.cloud.emulator.replies import Reply
+from dbt_kickoff_emulator.dispatch import Dispatcher
+from dbt_kickoff_emulator.replies import Reply
 
 
 class EmulatorHTTPServer(ThreadingHTTPServer):

@@ -8,13 +8,13 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from dbt_kickoff.cloud.emulator.clock import Clock, RealClock
-from dbt_kickoff.cloud.emulator.dispatch import Dispatcher
-from dbt_kickoff.cloud.emulator.faults import Faults
-from dbt_kickoff.cloud.emulator.models import Account, Environment, Job, Project, RunScript, Token
-from dbt_kickoff.cloud.emulator.recording import RecordedRequest, Recorder
-from dbt_kickoff.cloud.emulator.server import EmulatorHTTPServer
-from dbt_kickoff.cloud.emulator.state import EmulatorState
+from dbt_kickoff_emulator.clock import Clock, RealClock
+from dbt_kickoff_emulator.dispatch import Dispatcher
+from dbt_kickoff_emulator.faults import Faults
+from dbt_kickoff_emulator.models import Account, Environment, Job, Project, RunScript, Token
+from dbt_kickoff_emulator.recording import RecordedRequest, Recorder
+from dbt_kickoff_emulator.server import EmulatorHTTPServer
+from dbt_kickoff_emulator.state import EmulatorState
 
 DEFAULT_PROJECT_ID = 70403103987401
 DEFAULT_ENVIRONMENT_ID = 70403103987402
