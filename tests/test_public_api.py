@@ -7,7 +7,8 @@ import dbt_kickoff
 
 def test_exported_names_are_pinned() -> None:
     assert sorted(dbt_kickoff.__all__) == [
-        "ConfigurationError", "DBTProcessingError", "DbtCancelled", "IncrementalSchemaOutOfSyncError",
+        "Call", "CallHooks", "CallResults", "ConfigurationError", "DBTProcessingError", "DbtCancelled",
+        "IncrementalSchemaOutOfSyncError",
         "KickoffError", "LoadFailed", "NodeResult", "PackageRunner", "PrerequisitesException", "RunReport",
         "StepReport", "Venv", "cancel_on_signals", "get_venv", "package",
     ]

@@ -3,6 +3,8 @@
 import logging
 from typing import TYPE_CHECKING, Any
 
+from dbt_kickoff.core.call import Call, CallResults
+from dbt_kickoff.core.hooks import CallHooks
 from dbt_kickoff.errors import (
     ConfigurationError,
     DbtCancelled,
@@ -21,6 +23,9 @@ if TYPE_CHECKING:
     from dbt_kickoff.environments.venv import Venv, get_venv
 
 __all__ = [
+    "Call",
+    "CallHooks",
+    "CallResults",
     "ConfigurationError",
     "DBTProcessingError",
     "DbtCancelled",

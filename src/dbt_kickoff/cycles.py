@@ -13,7 +13,7 @@ from typing import Any, Literal
 from dbt_kickoff.core.options import CORE_OPTIONS
 from dbt_kickoff.errors import ConfigurationError, DbtCancelled, DBTProcessingError
 from dbt_kickoff.results import NodeResult
-from dbt_kickoff.runner import PackageRunner
+from dbt_kickoff.runner import CallResults, PackageRunner
 from dbt_kickoff.validation import validated
 
 logger = logging.getLogger("dbt_kickoff.cycles")
@@ -82,14 +82,12 @@ def run_cycle(runner: PackageRunner, load: Callable[[], Any] | None, number: int
         report.loaded = _loaded_names(loaded)
         started = time.perf_counter()
         try:
-            report.results = _transform(runner, loaded if load is not None and only_loaded else _ALL, transform,
-                                        changed_only)
+            results = _transform(runner, loaded if load is not None and only_loaded else _ALL, transform,
+                                 changed_only)
         finally:
             report.transform_seconds = time.perf_counter() - started
-        if load is not None and only_loaded and not runner.last_report.steps:
-            report.skipped = "nothing loaded" if not report.loaded else "no source reads the loaded tables"
-        elif changed_only and runner.last_report.changed is not None and not runner.last_report.steps:
-            report.skipped = "nothing changed"
+        report.results = list(results)
+        report.skipped = results.skipped
     except Exception as exc:  # one bad cycle must not end the loop; the caller sees it in the report
         report.error = exc
         if isinstance(exc, DbtCancelled):
@@ -103,7 +101,7 @@ def run_cycle(runner: PackageRunner, load: Callable[[], Any] | None, number: int
 _ALL = object()
 
 
-def _transform(runner: PackageRunner, loaded: Any, transform: Transform, changed_only: bool) -> list[NodeResult]:
+def _transform(runner: PackageRunner, loaded: Any, transform: Transform, changed_only: bool) -> CallResults:
     if loaded is not _ALL:
         return runner.transform_loaded(loaded)
     if transform == "run_all":

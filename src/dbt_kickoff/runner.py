@@ -36,7 +36,6 @@ from dbt_kickoff.records.retry_run import record_to_retry, retry
 from dbt_kickoff.records.store import RecordStore
 from dbt_kickoff.redaction import Redactor
 from dbt_kickoff.reports import RunReport, StepReport
-from dbt_kickoff.results import NodeResult
 from dbt_kickoff.sources import LocalSource, PackageSource, ResolvedPackage, open_source
 from dbt_kickoff.validation import validated, validated_methods
 
@@ -217,7 +216,7 @@ class PackageRunner:
         full_refresh: bool = False,
         changed_only: bool = False,
         always_build: str | None = None,
-    ) -> list[NodeResult]:
+    ) -> CallResults:
         """deps (when the package has packages), seed, source tests (when a selector is given), run, test.
 
         Stops at the first failing step with :class:`DBTProcessingError`. Returns the node results of every
@@ -242,13 +241,13 @@ class PackageRunner:
                              additional_vars=additional_vars, fetch=True)
 
     def run(self, cmd_params: Sequence[str] = (), additional_vars: Mapping[str, Any] | None = None,
-            destination_dataset_name: str | None = None, full_refresh: bool = False) -> list[NodeResult]:
+            destination_dataset_name: str | None = None, full_refresh: bool = False) -> CallResults:
         """``dbt run``; an incremental model out of sync is retried with ``--full-refresh`` when allowed."""
         return self._single("run", ["run", *cmd_params], locals())
 
     def build(self, cmd_params: Sequence[str] = (), additional_vars: Mapping[str, Any] | None = None,
               destination_dataset_name: str | None = None, full_refresh: bool = False, changed_only: bool = False,
-              always_build: str | None = None) -> list[NodeResult]:
+              always_build: str | None = None) -> CallResults:
         """``dbt build`` (seeds, models, snapshots and tests in DAG order).
 
         ``changed_only``: build only what changed since the last good run of the same package, target, vars and
@@ -273,30 +272,30 @@ class PackageRunner:
                              additional_vars=additional_vars)
 
     def test(self, cmd_params: Sequence[str] = (), additional_vars: Mapping[str, Any] | None = None,
-             destination_dataset_name: str | None = None) -> list[NodeResult]:
+             destination_dataset_name: str | None = None) -> CallResults:
         """``dbt test``."""
         return self._single("test", ["test", *cmd_params], locals())
 
     def seed(self, cmd_params: Sequence[str] = (), additional_vars: Mapping[str, Any] | None = None,
-             destination_dataset_name: str | None = None, full_refresh: bool = False) -> list[NodeResult]:
+             destination_dataset_name: str | None = None, full_refresh: bool = False) -> CallResults:
         """``dbt seed``."""
         return self._single("seed", ["seed", *cmd_params], locals())
 
     def snapshot(self, cmd_params: Sequence[str] = (), additional_vars: Mapping[str, Any] | None = None,
-                 destination_dataset_name: str | None = None) -> list[NodeResult]:
+                 destination_dataset_name: str | None = None) -> CallResults:
         """``dbt snapshot``."""
         return self._single("snapshot", ["snapshot", *cmd_params], locals())
 
     def source_freshness(self, cmd_params: Sequence[str] = (), additional_vars: Mapping[str, Any] | None = None,
-                         destination_dataset_name: str | None = None) -> list[NodeResult]:
+                         destination_dataset_name: str | None = None) -> CallResults:
         """``dbt source freshness`` (results from sources.json)."""
         return self._single("source_freshness", ["source", "freshness", *cmd_params], locals())
 
-    def deps(self) -> list[NodeResult]:
+    def deps(self) -> CallResults:
         """``dbt deps``: install the packages in packages.yml / dependencies.yml."""
         return self._single("deps", ["deps"], {})
 
-    def invoke(self, args: Sequence[str], additional_vars: Mapping[str, Any] | None = None) -> list[NodeResult]:
+    def invoke(self, args: Sequence[str], additional_vars: Mapping[str, Any] | None = None) -> CallResults:
         """Any other dbt command, e.g. ``invoke(["ls", "--select", "tag:daily"])``."""
         if not args:
             raise ConfigurationError("invoke() needs a dbt command, e.g. ['compile']")
@@ -322,7 +321,7 @@ class PackageRunner:
         additional_vars: Mapping[str, Any] | None = None,
         destination_dataset_name: str | None = None,
         include_dlt_tables: bool = False,
-    ) -> list[NodeResult]:
+    ) -> CallResults:
         """Run ``command`` (build by default, so tests come along) only on the models downstream of the dbt
         sources that read what ``loaded`` wrote: a dlt ``LoadInfo`` or ``"schema.table"`` names.
 
@@ -342,7 +341,7 @@ class PackageRunner:
             lambda call: strategies.transform_loaded(call, tables, command=command, cmd_params=cmd_params),
             dataset=destination_dataset_name, additional_vars=additional_vars)
 
-    def retry(self, record: Any = None) -> list[NodeResult]:
+    def retry(self, record: Any = None) -> CallResults:
         """Rerun only what the last recorded call of this package left failed, skipped or undone (dbt's
         ``retry``; for ``run_all`` also the steps that never ran). ``record``: a :class:`~dbt_kickoff.records.Record`,
         a record folder/URL, or ``None`` for this package's last record. After a successful run it does
@@ -355,7 +354,7 @@ class PackageRunner:
                              additional_vars=params.get("additional_vars"))
 
     # -- internals ----------------------------------------------------------------------------------------------
-    def _single(self, name: str, command: list[str], arguments: Mapping[str, Any]) -> list[NodeResult]:
+    def _single(self, name: str, command: list[str], arguments: Mapping[str, Any]) -> CallResults:
         """One dbt command as a call of its own (``arguments``: the public method's, as recorded)."""
         params = {key: value for key, value in arguments.items() if key != "self"}
         full_refresh = bool(params.get("full_refresh"))
