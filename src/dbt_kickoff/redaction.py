@@ -238,6 +238,19 @@ class RedactingStream:
         return getattr(self._stream, name)
 
 
+def redact_value(value: Any, redact: Callable[[str], str]) -> Any:
+    """A JSON-like value (a profile output, vars...) with every text masked and every value under a key that
+    names a secret replaced by :data:`MASK` (an ``env_var()`` reference stays: it holds no secret)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, (list, tuple)):
+        return [redact_value(item, redact) for item in value]
+    if isinstance(value, dict):
+        return {redact(str(key)): MASK if is_secret_key(str(key)) and item is not None and "env_var(" not in str(item)
+                else redact_value(item, redact) for key, item in value.items()}
+    return value
+
+
 def redact_json_text(text: str, redact: Callable[[str], str]) -> str:
     """A JSON document with every string value (and key) masked, so it stays valid JSON (masking the raw
     text would turn ``"MAX_GROUPING_TOKENS": null`` into invalid JSON); text that is not JSON is masked

@@ -37,6 +37,8 @@ class ChangeSummary:
     decision_seconds: float = 0.0
     dbt_started: bool = False
     snapshot: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+    """Why the decision itself failed (dbt could not parse the project...); nothing was built then."""
 
     @property
     def unchanged_count(self) -> int:
@@ -49,6 +51,8 @@ class ChangeSummary:
     def describe(self) -> str:
         """One line for people: what was built and why."""
         timing = f"decision {self.decision_seconds:.2f}s"
+        if self.error:
+            return f"changed-only: the decision failed, nothing was built ({self.error.splitlines()[0]}); {timing}"
         if self.full_build_reason:
             return f"changed-only: everything built ({self.full_build_reason}); {timing}"
         built = sum(self.reasons.values())
@@ -69,6 +73,7 @@ class ChangeSummary:
             "decision_seconds": round(self.decision_seconds, 3),
             "dbt_started": self.dbt_started,
             "snapshot": dict(self.snapshot),
+            "error": self.error,
         }
 
     @classmethod
@@ -82,6 +87,7 @@ class ChangeSummary:
             decision_seconds=float(data.get("decision_seconds") or 0.0),
             dbt_started=bool(data.get("dbt_started")),
             snapshot=dict(data.get("snapshot") or {}),
+            error=data.get("error"),
         )
 
 

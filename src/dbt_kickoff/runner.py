@@ -341,13 +341,17 @@ class PackageRunner:
             lambda call: strategies.transform_loaded(call, tables, command=command, cmd_params=cmd_params),
             dataset=destination_dataset_name, additional_vars=additional_vars)
 
-    def retry(self, record: Any = None) -> CallResults:
+    def retry(self, record: Any = None, destination_dataset_name: str | None = None) -> CallResults:
         """Rerun only what the last recorded call of this package left failed, skipped or undone (dbt's
         ``retry``; for ``run_all`` also the steps that never ran). ``record``: a :class:`~dbt_kickoff.records.Record`,
-        a record folder/URL, or ``None`` for this package's last record. After a successful run it does
-        nothing (a log line says so) and returns ``[]``. A record of another package or dbt version raises
+        a record folder/URL, or ``None`` for the last record of this package and target (its database and
+        dataset: the runner's, or ``destination_dataset_name``). After a successful run it does nothing (a log
+        line says so) and returns ``[]``. A record of another package, database or dbt version raises
         :class:`ConfigurationError`."""
-        previous = record_to_retry(self.record_settings, self.records_store(), Project(self._resolved()), record)
+        project = Project(self._resolved())
+        identity = self._call("retry", {}, project, RunReport(), dataset=destination_dataset_name,
+                              additional_vars=None, hooks=[]).identity(start_dbt=False)
+        previous = record_to_retry(self.record_settings, self.records_store(), project, record, identity)
         params = previous.data.get("params") or {}
         return self._perform("retry", {"record": previous.uri}, lambda call: retry(call, previous),
                              dataset=params.get("destination_dataset_name"),

@@ -27,7 +27,7 @@ GOLDEN = Path(__file__).with_name("golden")
 VOLATILE_KEYS = {
     "started_at", "finished_at", "completed_at", "duration", "time", "invocation_id", "record_id", "name",
     "record", "fingerprint", "decision_seconds", "dbt_version", "thread_id", "baseline", "loaded_at_sql",
-    "package_key", "state_key",  # hashes of the package's path (checked against their fields below)
+    "package_key", "state_key", "target_key", "retry_key", "location",  # hashes of paths (checked below)
 }
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _RECORD_NAME = re.compile(r"\d{8}T\d{6,12}Z-<uuid>")
@@ -73,6 +73,7 @@ def record_of(records: Path, tmp: str) -> dict[str, Any]:
     identity = data["identity"]
     assert identity["package_key"] == record.identity.package_key
     assert identity["state_key"] == record.identity.state_key
+    assert identity["target_key"] == record.identity.target_key and identity["retry_key"] == record.identity.retry_key
     data.pop("files", None)  # which files a record holds is checked by the records tests
     return normalise(data, tmp)
 

@@ -3,6 +3,8 @@ and the runs since then that may have changed tables (their results are composed
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from dbt_kickoff.errors import ConfigurationError
@@ -39,7 +41,10 @@ def find_history(store: RecordStore, identity: RecordIdentity) -> History:
     """Walk the records newest first until the last complete good run of ``identity``'s state key."""
     later: list[Record] = []
     seen_target = False
+    unfinished = store.unfinished()
     for name in reversed(store.names()):
+        if name in unfinished:
+            continue
         try:
             record = load_record(store, name)
         except ConfigurationError:
@@ -53,9 +58,10 @@ def find_history(store: RecordStore, identity: RecordIdentity) -> History:
         if theirs.state_key != identity.state_key:
             return History(None, why=f"{_difference(identity, theirs)} since the run {name}")
         if is_complete(record):
-            killed = _killed_since(store, name)
+            killed = _killed_since(unfinished, name, identity)
             if killed:
-                return History(None, why=f"the run {killed} was killed before its record was complete")
+                return History(None, why=f"the run {killed} was stopped before its record was complete (killed, "
+                                        "or still running elsewhere): it may have changed any table")
             later.reverse()
             return History(record, later)
         later.append(record)
@@ -64,10 +70,16 @@ def find_history(store: RecordStore, identity: RecordIdentity) -> History:
     return History(None, why="no complete successful build of this package and target in the records")
 
 
-def _killed_since(store: RecordStore, baseline: str) -> str | None:
-    """A local record left half-written after the baseline: that run was killed and may have built tables."""
-    root = store.local_root
-    if root is None or not root.is_dir():
-        return None
-    names = sorted(p.name.removeprefix(".partial-") for p in root.glob(".partial-*") if p.is_dir())
-    return next((name for name in reversed(names) if name > baseline), None)
+def _killed_since(unfinished: Mapping[str, bytes | None], baseline: str, identity: RecordIdentity) -> str | None:
+    """A call of the same target that started dbt after the baseline and left no record (killed, or running)."""
+    for name in sorted(unfinished, reverse=True):
+        if name <= baseline:
+            break
+        try:
+            started = json.loads(unfinished[name] or b"")
+            target_key = RecordIdentity.from_dict(started["identity"]).target_key
+        except (ValueError, KeyError, TypeError):
+            return name  # unreadable: it may have been of this target
+        if target_key == identity.target_key and started["identity"].get("package_key") == identity.package_key:
+            return name
+    return None

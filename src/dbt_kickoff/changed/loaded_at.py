@@ -62,3 +62,21 @@ def measure_loaded_at(warehouse: Warehouse | None, sources: Iterable[Source]) ->
             continue
         measured[source.unique_id] = as_utc(rows[0][0]) if rows else None
     return measured
+
+
+def count_rows(warehouse: Warehouse | None, sources: Iterable[Source]) -> dict[str, int | None]:
+    """unique_id -> rows in each source table (``None`` when it cannot be counted here): rows that arrive with
+    a ``loaded_at`` older than the newest one, or are deleted, change the count but not the freshness."""
+    counted: dict[str, int | None] = {}
+    if warehouse is None:
+        return counted
+    for source in sources:
+        if not source.relation_name:
+            continue
+        try:
+            rows = warehouse.query(f"select count(*) from {source.relation_name}")
+            counted[source.unique_id] = int(rows[0][0]) if rows else None
+        except Exception as exc:  # built downstream: a count that cannot be read proves nothing
+            logger.info("rows of %s could not be counted: %s", source.label, type(exc).__name__)
+            counted[source.unique_id] = None
+    return counted

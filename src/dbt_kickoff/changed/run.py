@@ -13,10 +13,25 @@ from typing import Any
 
 from dbt_kickoff.changed import summary as texts
 from dbt_kickoff.changed.history import History, find_history
+from dbt_kickoff.changed.inputs import InputChanges, input_changes, inputs_now
 from dbt_kickoff.changed.listing import NodeLister
-from dbt_kickoff.changed.selection import BUILT_TYPES, Criterion, reasons_by_node, selectors_of
-from dbt_kickoff.changed.source_state import ask_warehouse, dbt_freshness, loaded_at_snapshot, recorded_loaded_at
-from dbt_kickoff.changed.sources import Source, freshness_reasons, loaded_at_in, source_from, sources_of_manifest
+from dbt_kickoff.changed.selection import BUILT_TYPES, Criterion, node_selector, reasons_by_node, selectors_of
+from dbt_kickoff.changed.source_state import (
+    ask_warehouse,
+    dbt_freshness,
+    dbt_row_counts,
+    loaded_at_snapshot,
+    recorded_loaded_at,
+    recorded_row_counts,
+)
+from dbt_kickoff.changed.sources import (
+    Source,
+    freshness_reasons,
+    loaded_at_in,
+    row_count_reasons,
+    source_from,
+    sources_of_manifest,
+)
 from dbt_kickoff.changed.state import State, StateUnusable, make_state
 from dbt_kickoff.core.call import Call, CallOutcome
 from dbt_kickoff.core.invocations import chooses_nodes
@@ -68,9 +83,14 @@ def build_changed(call: Call, store: RecordStore | None, *, cmd_params: Sequence
     changes = call.report.changed = ChangeSummary()
     started = time.perf_counter()
     activity = call.dbt_activity()
-    decision = decide(call, store, changes, always_build)
-    changes.decision_seconds = time.perf_counter() - started
-    changes.dbt_started = call.dbt_activity() != activity
+    try:
+        decision = decide(call, store, changes, always_build)
+    except KickoffError as exc:
+        changes.error = str(exc)
+        raise
+    finally:
+        changes.decision_seconds = time.perf_counter() - started
+        changes.dbt_started = call.dbt_activity() != activity
     logger.info("%s", changes.describe())
     if decision.freshness_file is not None:
         call.record_files["sources.json"] = decision.freshness_file
@@ -130,8 +150,15 @@ def decide(call: Call, store: RecordStore | None, changes: ChangeSummary, always
         assert state is not None
         sources = sources_of_manifest(state.manifest)
     else:
-        sources = [source_from(s) for s in call.sources()]
-    dlt, loaded_at = ask_warehouse(call, sources, state)
+        try:
+            sources = [source_from(s) for s in call.sources()]
+        except DbtCancelled:
+            raise
+        except KickoffError as exc:
+            raise DBTProcessingError("parse", [], f"dbt could not parse the project while deciding what changed "
+                                                  f"(nothing was built): {exc}") from None
+    reading = ask_warehouse(call, sources, state)
+    dlt, loaded_at = reading.dlt, reading.loaded_at
     measured = [s for s in sources if s.unique_id not in dlt.checked and s.has_freshness]
     freshness_file: Path | None = None
     left_to_dbt = [s for s in measured if s.unique_id not in loaded_at]
@@ -139,9 +166,14 @@ def decide(call: Call, store: RecordStore | None, changes: ChangeSummary, always
     if left_to_dbt:
         freshness_file, document = dbt_freshness(call, left_to_dbt)
         loaded_at.update({s.unique_id: loaded_at_in(document).get(s.unique_id) for s in left_to_dbt})
-    changes.snapshot = {"fingerprint": fingerprint, "dlt": dlt.snapshot,
-                        **loaded_at_snapshot(sources, loaded_at, measured_here)}
+    uncounted = [s for s in measured if reading.rows.get(s.unique_id) is None]
+    if uncounted:
+        reading.rows.update(dbt_row_counts(call, uncounted))
+    inputs = inputs_now(call.project)
+    changes.snapshot = {"fingerprint": fingerprint, "inputs": inputs, "dlt": dlt.snapshot,
+                        **loaded_at_snapshot(sources, loaded_at, measured_here, reading.rows)}
     source_reasons = dict(dlt.reasons)
+    source_reasons.update(row_count_reasons(measured, recorded_row_counts(state), reading.rows))
     source_reasons.update(freshness_reasons(measured, recorded_loaded_at(state, sources), loaded_at))
     for source in sources:
         if source.unique_id not in dlt.checked and not source.has_freshness:
@@ -149,7 +181,13 @@ def decide(call: Call, store: RecordStore | None, changes: ChangeSummary, always
     if state is None:
         changes.full_build_reason = why or "no usable previous run"
         return Decision(default_reason=texts.no_usable_run(changes.full_build_reason), freshness_file=freshness_file)
+    code_manifest = state.manifest if code_unchanged else call.manifest() or state.manifest
+    other_inputs = input_changes(call.project, state.snapshot.get("inputs"), inputs, code_manifest)
+    if other_inputs.everything is not None:
+        changes.full_build_reason = other_inputs.everything
+        return Decision(default_reason=other_inputs.everything, freshness_file=freshness_file)
     criteria = _criteria(state, code_unchanged, sources, source_reasons, always_build)
+    criteria += _input_criteria(other_inputs, code_manifest)
     decision = Decision(selectors=selectors_of(criteria), freshness_file=freshness_file,
                         state_dir=state.folder if any(c.needs_state for c in criteria) else None)
     if not criteria:
@@ -168,9 +206,18 @@ def decide(call: Call, store: RecordStore | None, changes: ChangeSummary, always
     changes.selectors = decision.selectors or []
     for reason in decision.reasons.values():
         changes.reasons[reason] = changes.reasons.get(reason, 0) + 1
-    nodes = state.manifest if code_unchanged else call.manifest() or state.manifest
-    changes.unchanged = [uid for uid in _buildable(nodes) if uid not in decision.reasons]
+    changes.unchanged = [uid for uid in _buildable(code_manifest) if uid not in decision.reasons]
     return decision
+
+
+def _input_criteria(changes: InputChanges, manifest: Mapping[str, Any]) -> list[Criterion]:
+    """One criterion per reason: the nodes whose other inputs changed (env vars, large seeds), and downstream."""
+    by_reason: dict[str, list[str]] = {}
+    nodes = {**(manifest.get("nodes") or {}), **(manifest.get("unit_tests") or {})}
+    for uid, reason in changes.nodes.items():
+        if uid in nodes:
+            by_reason.setdefault(reason, []).append(node_selector(nodes[uid]))
+    return [Criterion(reason, tuple(selectors)) for reason, selectors in by_reason.items()]
 
 
 def _criteria(state: State, code_unchanged: bool, sources: Sequence[Source], source_reasons: Mapping[str, str],

@@ -59,14 +59,16 @@ def parse_ls_line(line: str) -> Listed | None:
 
 
 class ManifestGraph:
-    """dbt's graph from a manifest, for the selectors changed-only writes: ``source:<source>.<table>+`` and
-    ``result:<status>+`` (nodes left in that status, from ``rerun``), each with everything downstream; tests
-    and unit tests are children of what they test, so dbt's eager indirect selection gives the same set."""
+    """dbt's graph from a manifest, for the selectors changed-only writes: ``source:<source>.<table>+``,
+    ``result:<status>+`` (nodes left in that status, from ``rerun``) and ``fqn:<a node's whole fqn>+``, each with
+    everything downstream; tests and unit tests are children of what they test, so dbt's eager indirect selection
+    gives the same set."""
 
     def __init__(self, manifest: Mapping[str, Any], rerun: Mapping[str, str]) -> None:
         self.nodes: dict[str, Listed] = {}
         self.children: dict[str, list[str]] = {}
         self.sources: dict[str, str] = {}
+        self.by_fqn: dict[str, list[str]] = {}
         for uid, source in (manifest.get("sources") or {}).items():
             self.nodes[uid] = Listed(uid, str(source.get("name") or ""), "source")
             self.sources[f"{source.get('source_name')}.{source.get('name')}"] = uid
@@ -75,6 +77,7 @@ class ManifestGraph:
                 parents = tuple(str(p) for p in (node.get("depends_on") or {}).get("nodes") or ())
                 self.nodes[uid] = Listed(uid, str(node.get("name") or ""), str(node.get("resource_type") or ""),
                                          parents)
+                self.by_fqn.setdefault(".".join(map(str, node.get("fqn") or ())), []).append(uid)
                 for parent in parents:
                     self.children.setdefault(parent, []).append(uid)
         self.rerun = rerun
@@ -87,6 +90,8 @@ class ManifestGraph:
             return [self.sources[value]] if value in self.sources else []
         if method == "result":
             return [uid for uid, status in self.rerun.items() if status == value and uid in self.nodes]
+        if method == "fqn" and value in self.by_fqn:
+            return list(self.by_fqn[value])
         return None
 
     def select(self, selectors: Sequence[str]) -> list[Listed] | None:
@@ -147,3 +152,8 @@ def reasons_by_node(criteria: Sequence[Criterion], ls: Lister) -> dict[str, tupl
             if node.resource_type in BUILT_TYPES and node.unique_id not in reasons:
                 reasons[node.unique_id] = (upstream.get(node.unique_id, criterion.reason), node)
     return reasons
+
+
+def node_selector(node: Mapping[str, Any]) -> str:
+    """The selector of one manifest node and what is downstream of it (``fqn:<its fqn>+``)."""
+    return "fqn:" + ".".join(map(str, node.get("fqn") or (node.get("package_name"), node.get("name")))) + "+"

@@ -4,21 +4,25 @@ call's snapshot, or what a full build read before dbt started)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from dbt_kickoff.changed.dlt_loads import DltCheck, check_dlt, newest_loads
-from dbt_kickoff.changed.loaded_at import freshness_sql, measurable_here, measure_loaded_at
+from dbt_kickoff.changed.inputs import inputs_now
+from dbt_kickoff.changed.loaded_at import count_rows, freshness_sql, measurable_here, measure_loaded_at
 from dbt_kickoff.changed.sources import Source, loaded_at_in, sources_of_manifest
 from dbt_kickoff.changed.state import State
 from dbt_kickoff.changed.warehouse import connect
 from dbt_kickoff.core.call import Call
 from dbt_kickoff.core.hooks import CallHooks
 from dbt_kickoff.core.invocations import narrows_nodes
+from dbt_kickoff.engines import DbtEvent
 from dbt_kickoff.engines.artifacts import read_artifact
 from dbt_kickoff.results import parse_timestamp
 
@@ -29,10 +33,10 @@ FULL_BUILDS = {"build": "cmd_params", "run_all": "run_params"}
 
 
 class SourcesSnapshot(CallHooks):
-    """Before a full build that leaves a record: keep in it (``sources_before``) dlt's newest load of each schema
-    and the freshness of the sources of the manifest dbt left in the target folder (each with the query that
-    measured it), so that the next changed-only call rebuilds only what received data since. Best effort,
-    without dbt."""
+    """Before a full build that leaves a record: keep in it (``sources_before``) what the project's other inputs
+    are (:func:`~dbt_kickoff.changed.inputs.inputs_now`), dlt's newest load of each schema, and the freshness and
+    row count of the sources of the manifest dbt left in the target folder (each with the query that measured
+    it), so that the next changed-only call rebuilds only what changed since. Best effort, without dbt."""
 
     name = "sources' snapshot"
 
@@ -40,42 +44,56 @@ class SourcesSnapshot(CallHooks):
         own_args = call.params.get(FULL_BUILDS.get(call.name, ""), None)
         if call.name not in FULL_BUILDS or call.params.get("changed_only") or narrows_nodes(own_args or ()):
             return
+        snapshot: dict[str, Any] = {"inputs": inputs_now(call.project)}
+        call.record_extras["sources_before"] = snapshot
         try:
             with connect(call.profile) as warehouse:
                 if warehouse is None:
                     return
-                snapshot: dict[str, Any] = {"dlt": newest_loads(warehouse)}
-                call.record_extras["sources_before"] = snapshot
+                snapshot["dlt"] = newest_loads(warehouse)
                 manifest = call.manifest()  # none before the first parse: freshness not recorded
                 if manifest is not None:
                     sources = sources_of_manifest(manifest)
                     loaded_at = measure_loaded_at(warehouse, sources)
-                    snapshot.update(loaded_at_snapshot(sources, loaded_at, set(loaded_at)))
+                    rows = count_rows(warehouse, [s for s in sources if s.has_freshness])
+                    snapshot.update(loaded_at_snapshot(sources, loaded_at, set(loaded_at), rows))
         except Exception as exc:  # the next changed-only call then rebuilds what reads these sources
             logger.info("the sources' state was not recorded (%s)", call.redact(f"{type(exc).__name__}: {exc}"))
 
 
 def loaded_at_snapshot(sources: Sequence[Source], loaded_at: Mapping[str, datetime | None],
-                        measured_here: Collection[str]) -> dict[str, Any]:
+                       measured_here: Collection[str], rows: Mapping[str, int | None]) -> dict[str, Any]:
     """``loaded_at`` (unique_id -> ISO time) and, for those measured here, the query (``loaded_at_sql``): a
-    value measured with another query (the source's definition changed) is not compared."""
+    value measured with another query (the source's definition changed) is not compared; ``row_counts``."""
     queries = {s.unique_id: freshness_sql(s) for s in sources if s.unique_id in measured_here}
     return {"loaded_at": {uid: value.isoformat() if value else None for uid, value in loaded_at.items()},
-            "loaded_at_sql": queries}
+            "loaded_at_sql": queries, "row_counts": dict(rows)}
 
 
-def ask_warehouse(call: Call, sources: Sequence[Source], state: State | None
-                   ) -> tuple[DltCheck, dict[str, datetime | None]]:
-    """dlt's loads and the freshness this process can measure, over one short read-only connection."""
+@dataclass
+class WarehouseReading:
+    """What the decision read over its own connection: dlt's loads, the freshness it could measure as dbt would,
+    and the row count of each source with freshness."""
+
+    dlt: DltCheck = field(default_factory=DltCheck)
+    loaded_at: dict[str, datetime | None] = field(default_factory=dict)
+    rows: dict[str, int | None] = field(default_factory=dict)
+
+
+def ask_warehouse(call: Call, sources: Sequence[Source], state: State | None) -> WarehouseReading:
+    """dlt's loads, the freshness and the row counts this process can read, over one short read-only
+    connection."""
     previous = state.snapshot.get("dlt") if state is not None else None
     try:
         with connect(call.profile) as warehouse:
             dlt = check_dlt(warehouse, sources, previous)
-            return dlt, measure_loaded_at(warehouse, [s for s in sources if s.unique_id not in dlt.checked])
+            others = [s for s in sources if s.unique_id not in dlt.checked]
+            return WarehouseReading(dlt, measure_loaded_at(warehouse, others),
+                                    count_rows(warehouse, [s for s in others if s.has_freshness]))
     except Exception as exc:  # the warehouse could not be asked: dbt measures freshness, dlt sources are rebuilt
         logger.warning("the warehouse could not be asked for dlt's load ids and freshness (%s): sources are checked "
                        "by dbt's freshness or rebuilt", call.redact(f"{type(exc).__name__}: {exc}"))
-        return DltCheck(), {}
+        return WarehouseReading()
 
 
 def recorded_loaded_at(state: State | None, sources: Sequence[Source]) -> dict[str, datetime | None] | None:
@@ -103,3 +121,38 @@ def dbt_freshness(call: Call, measured: Sequence[Source]) -> tuple[Path | None, 
     kept = call.scratch / "sources.json"
     shutil.copyfile(written, kept)
     return kept, document
+
+
+def recorded_row_counts(state: State | None) -> dict[str, int | None] | None:
+    """The row counts the good run recorded, or ``None`` when it recorded none."""
+    if state is None or not isinstance(state.snapshot.get("row_counts"), Mapping):
+        return None
+    return {str(uid): (int(value) if isinstance(value, int) else None)
+            for uid, value in state.snapshot["row_counts"].items()}
+
+
+def dbt_row_counts(call: Call, sources: Sequence[Source]) -> dict[str, int | None]:
+    """The row counts this process could not read itself, asked of dbt in one ``dbt show`` (any adapter);
+    ``None`` for those dbt could not count either."""
+    counted: dict[str, int | None] = {s.unique_id: None for s in sources}
+    parts = [f"select '{s.unique_id}' as source_id, count(*) as source_rows from {s.relation_name}"
+             for s in sources if s.relation_name and "'" not in s.unique_id]
+    if not parts:
+        return counted
+    shown: list[str] = []
+
+    def collect(event: DbtEvent) -> None:
+        if event.name == "ShowNode" and event.message:
+            shown.append(event.message)
+
+    outcome = call.quiet(["show", "--inline", " union all ".join(parts), "--output", "json", "--limit", "-1"],
+                         on_event=collect)
+    if not outcome.success or not shown:
+        logger.info("dbt could not count the sources' rows either: %s", call.redact(outcome.error or "no output"))
+        return counted
+    try:
+        for row in json.loads(shown[-1]).get("show") or ():
+            counted[str(row["source_id"])] = int(row["source_rows"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        logger.info("dbt's count of the sources' rows could not be read")
+    return counted

@@ -91,3 +91,20 @@ def freshness_reasons(sources: Iterable[Source], previous: LoadedAt | None, curr
         elif latest < then:  # rows deleted or replaced by older ones: dbt's fresher rule would miss it
             reasons[uid] = summary.went_back(source.label)
     return reasons
+
+
+def row_count_reasons(sources: Iterable[Source], previous: Mapping[str, int | None] | None,
+                      current: Mapping[str, int | None]) -> dict[str, str]:
+    """unique_id -> reason for each source whose row count changed since the good run (rows deleted, or added
+    with an older ``loaded_at``), could not be counted, or was not recorded then."""
+    reasons: dict[str, str] = {}
+    for source in sources:
+        uid = source.unique_id
+        rows, then = current.get(uid), (previous or {}).get(uid)
+        if rows is None:
+            reasons[uid] = summary.cannot_check(source.label, "its rows could not be counted")
+        elif previous is None or uid not in previous:
+            reasons[uid] = summary.cannot_check(source.label, "no row count recorded with the last good run")
+        elif then != rows:
+            reasons[uid] = summary.rows_changed(source.label, then, rows)
+    return reasons

@@ -3,11 +3,16 @@
 
 from __future__ import annotations
 
+from dbt_kickoff.fingerprint import DYNAMIC
+
 CODE_CHANGED = "code changed"
 FAILED_LAST_TIME = "failed last time"
 SKIPPED_LAST_TIME = "skipped last time"
 ALWAYS_BUILD = "always_build"
 NO_USABLE_RUN = "no usable previous run"
+PROJECT_VARS_CHANGED = "vars in dbt_project.yml changed (dbt compares no vars: every node may read them)"
+INPUTS_NOT_RECORDED = "the last good run recorded no vars, env vars or large seeds to compare with"
+LARGE_SEED_CHANGED = "seed over 1 MiB changed (compared by content: dbt compares only its path)"
 
 
 def fresher(source: str) -> str:
@@ -16,6 +21,10 @@ def fresher(source: str) -> str:
 
 def went_back(source: str) -> str:
     return f"source {source} changed (its newest loaded_at went back)"
+
+
+def rows_changed(source: str, then: int | None, now: int) -> str:
+    return f"source {source} changed (its rows went from {then} to {now})"
 
 
 def new_dlt_load(table: str) -> str:
@@ -28,3 +37,12 @@ def cannot_check(source: str, why: str) -> str:
 
 def no_usable_run(why: str) -> str:
     return f"{NO_USABLE_RUN}: {why}"
+
+
+def env_var_reason(name: str, comparable: bool) -> str:
+    """Why a node reading ``env_var(name)`` is built: its value changed, or it cannot be compared."""
+    if comparable:
+        return f"env_var('{name}') changed"
+    if name == DYNAMIC:
+        return "env_var() with a computed name cannot be checked"
+    return f"env_var('{name}') cannot be checked (a secret's value is never recorded)"

@@ -10,6 +10,7 @@ from dbt_kickoff.cli.report import add_records_argument, storage_options
 from dbt_kickoff.errors import ConfigurationError, DBTProcessingError
 from dbt_kickoff.progress import NodeProgress, console_for, results_table
 from dbt_kickoff.records import Record, open_record
+from dbt_kickoff.redaction import MASK
 from dbt_kickoff.runner import PackageRunner, package
 
 
@@ -37,7 +38,8 @@ def _destination(record: Record, given: str | None) -> Any:
     output = destination.get("output")
     if not output:
         return None  # the package's own profiles.yml
-    if "env_var(" in json.dumps(output):
+    text = json.dumps(output)
+    if "env_var(" in text or MASK in text:  # a secret was left out of the record, or masked in it
         raise ConfigurationError(
             f"the record {record.name} was written to a {destination.get('type')} destination whose credentials "
             "are not kept in records: pass --destination URL"

@@ -133,10 +133,13 @@ def package_key(package_location: str, project_name: str) -> str:
 
 @dataclass(frozen=True)
 class RecordIdentity:
-    """What a call ran: the package, where it wrote (target), with which vars and dbt version.
+    """What a call ran: the package, where it wrote (target: adapter, database, schema and dataset), with which
+    vars and dbt version.
 
-    ``state_key`` is what changed-only builds look up (the last good run of the same package, target, vars and
-    dbt version); ``package_key`` is what ``retry`` and retention use.
+    ``target_key`` tells one place apart from another: the profile and target names, the adapter, ``location`` (a
+    hash of what identifies the database: a DuckDB file, a host and database...), the profile's schema and the
+    call's ``dataset``. ``state_key`` (package, target, vars, dbt version) is what changed-only builds look up;
+    ``retry_key`` (package and target) what ``retry`` looks up; ``package_key`` what retention uses.
     """
 
     package_location: str
@@ -147,6 +150,8 @@ class RecordIdentity:
     schema: str | None
     vars_hash: str
     dbt_version: str | None
+    location: str | None = None
+    dataset: str | None = None
 
     @property
     def package_key(self) -> str:
@@ -154,7 +159,12 @@ class RecordIdentity:
 
     @property
     def target_key(self) -> str:
-        return short_hash([self.profile_name, self.target, self.adapter_type, self.schema])
+        return short_hash([self.profile_name, self.target, self.adapter_type, self.schema, self.location,
+                           self.dataset])
+
+    @property
+    def retry_key(self) -> str:
+        return short_hash([self.package_key, self.target_key])
 
     @property
     def state_key(self) -> str:
@@ -162,10 +172,10 @@ class RecordIdentity:
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "package_key": self.package_key, "target_key": self.target_key,
-                "state_key": self.state_key}
+                "retry_key": self.retry_key, "state_key": self.state_key}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RecordIdentity:
         names = ("package_location", "project_name", "profile_name", "target", "adapter_type", "schema",
-                 "vars_hash", "dbt_version")
+                 "vars_hash", "dbt_version", "location", "dataset")
         return cls(**{name: data.get(name) for name in names})  # type: ignore[arg-type]

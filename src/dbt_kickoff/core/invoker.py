@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from dbt_kickoff.engines.artifacts import results_file
 from dbt_kickoff.environments import DbtEnvironment
 from dbt_kickoff.errors import ConfigurationError
 from dbt_kickoff.profiles import Profile, ProfilesDir
+from dbt_kickoff.profiles.location import location_of, profiles_yml_location
 from dbt_kickoff.redaction import Redactor, redact_file
 
 
@@ -208,6 +210,19 @@ class Invoker:
             redact_file(log, self.redact, start=start)
 
     # -- identity ---------------------------------------------------------------------------------------------
+    def location(self, project: Project) -> dict[str, Any]:
+        """What identifies the database dbt writes to (no secrets): the profile's, or the package's own
+        profiles.yml target's, looked up where dbt looks for it."""
+        if self.profile is not None:
+            return location_of(self.profile.output)
+        profile_name, target = self.options.profile_name or project.profile_name, self.options.target
+        if self.options.profiles_dir is not None:
+            folders = [self.options.profiles_dir]
+        else:
+            from_env = os.environ.get("DBT_PROFILES_DIR")
+            folders = [project.dir, *([Path(from_env)] if from_env else []), Path.home() / ".dbt"]
+        return profiles_yml_location(folders, profile_name, target)
+
     def identity(self, project: Project, *, dataset: str | None, additional_vars: Mapping[str, Any] | None,
                  dbt_version: str | None) -> RecordIdentity:
         """Which package, target, vars and dbt version a call with these inputs belongs to."""
@@ -217,5 +232,6 @@ class Invoker:
             package_location=project.location, project_name=project.name, profile_name=profile_name,
             target=target, adapter_type=self.profile.adapter_type if self.profile else None,
             schema=self.profile.schema if self.profile else None, vars_hash=invocations.short_hash(variables),
-            dbt_version=dbt_version,
+            dbt_version=dbt_version, location=invocations.short_hash(self.location(project)),
+            dataset=self.destination_dataset(dataset),
         )

@@ -15,9 +15,12 @@ import yaml
 
 from dbt_kickoff.atomic import write_atomically
 from dbt_kickoff.errors import PrerequisitesException
-from dbt_kickoff.fingerprint import project_fingerprint
+from dbt_kickoff.fingerprint import ProjectFiles, scan_project
 from dbt_kickoff.sources import ResolvedPackage, read_project_file
 
+PATH_SETTINGS = ("model-paths", "macro-paths", "seed-paths", "snapshot-paths", "test-paths", "analysis-paths",
+                 "docs-paths", "asset-paths", "source-paths", "data-paths")
+"""Settings of dbt_project.yml naming folders dbt reads (the last two: their names before dbt 1.0)."""
 DEPS_STAMP = ".dbt-kickoff-deps"
 """The file beside installed packages that says what ``dbt deps`` installed (so a new process can skip it)."""
 
@@ -49,7 +52,7 @@ class Project:
         self.package = package
         self.data: Mapping[str, Any] = data if data is not None else (
             package.project or read_project_file(package.project_dir, package.location))
-        self._fingerprint: str | None = None
+        self._files: ProjectFiles | None = None
 
     @property
     def dir(self) -> Path:
@@ -94,17 +97,39 @@ class Project:
 
     # -- files ---------------------------------------------------------------------------------------------
     @property
-    def fingerprint(self) -> str:
-        """The fingerprint of the project's files (:func:`~dbt_kickoff.fingerprint.project_fingerprint`), leaving
-        out the target and log folders dbt writes into; taken once, again after :meth:`files_changed`."""
-        if self._fingerprint is None:
+    def files(self) -> ProjectFiles:
+        """What the files dbt reads hold (:func:`~dbt_kickoff.fingerprint.scan_project`): the project folder
+        without the target and log folders dbt writes into, installed packages, and every configured folder
+        outside the project (a shared ``macro-paths`` entry...); read once, again after :meth:`files_changed`."""
+        if self._files is None:
             written = (self.target_dir, self.log_dir)
-            self._fingerprint = project_fingerprint(self.dir, [p.name for p in written if p.parent == self.dir])
-        return self._fingerprint
+            self._files = scan_project(self.dir, [p.name for p in written if p.parent == self.dir],
+                                       self.outside_folders())
+        return self._files
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes with any file dbt reads, by path and content (see :attr:`files`)."""
+        return self.files.digest
 
     def files_changed(self) -> None:
-        """The call changed the project's files itself (``dbt deps``): the fingerprint is taken again."""
-        self._fingerprint = None
+        """The call changed the project's files itself (``dbt deps``): they are read again."""
+        self._files = None
+
+    def outside_folders(self) -> dict[str, Path]:
+        """Configured folders dbt reads that lie outside the project folder, by their configured text."""
+        configured: list[str] = []
+        for setting in PATH_SETTINGS:
+            value = self.data.get(setting)
+            configured += [str(v) for v in value] if isinstance(value, list) else [str(value)] if value else []
+        configured.append(str(self.data.get("packages-install-path") or "dbt_packages"))
+        root = self.dir.resolve()
+        found: dict[str, Path] = {}
+        for text in configured:
+            path = (self.dir / text).resolve()
+            if path != root and root not in path.parents and path.is_dir():
+                found[text] = path
+        return found
 
     def ensure_output_folders(self, target: Path | None) -> None:
         """Check, before dbt starts, that it can write its log file and (for ``target``) its artifacts."""

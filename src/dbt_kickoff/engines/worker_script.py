@@ -122,6 +122,8 @@ class ManifestCache:
         self.current = current
         self.key: str | None = None
         self.manifest: Any = None
+        self.error: str | None = None
+        """dbt's own message when the last parse failed."""
 
     def get(self, request: dict[str, Any]) -> tuple[Any, bool]:
         """The manifest for the request (``None``: let dbt parse as usual) and whether it was parsed now."""
@@ -130,7 +132,7 @@ class ManifestCache:
             return None, False
         if key == self.key:
             return self.manifest, False
-        self.key, self.manifest = None, None
+        self.key, self.manifest, self.error = None, None, None
         self.current["muted"] = True  # a parse error shows up again, with its events, in the command itself
         try:
             result = self.runner_class(callbacks=self.callbacks).invoke(list(request["parse_args"]))
@@ -139,6 +141,8 @@ class ManifestCache:
         if result.success and result.result is not None:
             self.key, self.manifest = key, result.result
             return self.manifest, True
+        if result.exception is not None:
+            self.error = f"{type(result.exception).__name__}: {result.exception}"
         return None, False
 
 
@@ -199,7 +203,7 @@ def handle(request: dict[str, Any], cache: ManifestCache, callbacks: list[Any], 
         manifest, reply["parsed"] = cache.get(request)
         if request["op"] == "sources":
             if manifest is None:
-                reply["error"] = "the project could not be parsed; run a dbt command to see why"
+                reply["error"] = cache.error or "dbt could not parse the project (it gave no reason)"
             else:
                 reply["success"], reply["sources"] = True, source_tables(manifest)
             return reply

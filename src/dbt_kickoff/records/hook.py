@@ -33,6 +33,11 @@ class RecordsHook(CallHooks):
         if self.settings.enabled or self.lineage:
             self._recorders[id(call)] = Recorder(self.settings, call, write_lineage=self.lineage)
 
+    def before_dbt(self, call: Call) -> None:
+        recorder = self._recorders.get(id(call))
+        if recorder is not None:
+            recorder.mark_started()
+
     def step_done(self, call: Call, step: StepReport) -> None:
         recorder = self._recorders.get(id(call))
         if recorder is not None:

@@ -1,6 +1,7 @@
 """The refs records are found by, from a record's identity (:class:`~dbt_kickoff.core.invocations.RecordIdentity`):
 ``refs/last-success-<state_key>`` names the last good run of the same package, target, vars and dbt version (what
-changed-only builds look up); ``refs/last-<package_key>`` the newest record of a package (what ``retry`` uses).
+changed-only builds look up); ``refs/last-<retry_key>`` the newest record of a package and target (what
+``retry`` uses).
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ __all__ = ["LATEST_REF", "RecordIdentity", "is_complete", "last_complete_ref", "
            "short_hash"]
 
 
-def last_ref(package_key: str) -> str:
-    """The ref naming the newest record of a package (any outcome)."""
-    return f"last-{package_key}"
+def last_ref(retry_key: str) -> str:
+    """The ref naming the newest record of a package and target: database, schema, dataset (any outcome)."""
+    return f"last-{retry_key}"
 
 
 def last_success_ref(state_key: str) -> str:

@@ -135,9 +135,10 @@ def _default_stores() -> list[RecordStore]:
     return [RecordStore(path) for path in sorted(root.iterdir()) if path.is_dir()]
 
 
-def last_record(store: RecordStore, package_key: str) -> Record | None:
-    """The newest record of a package in ``store`` (any outcome), or ``None``."""
-    name = store.read_ref(last_ref(package_key))
+def last_record(store: RecordStore, retry_key: str) -> Record | None:
+    """The newest record of a package and target in ``store`` (any outcome; see ``RecordIdentity.retry_key``),
+    or ``None``."""
+    name = store.read_ref(last_ref(retry_key))
     return load_record(store, name) if name else None
 
 

@@ -31,7 +31,7 @@ from dbt_kickoff.records.identity import (
     last_success_ref,
 )
 from dbt_kickoff.records.store import REPORT_FILE, RecordStore
-from dbt_kickoff.redaction import redact_json_text
+from dbt_kickoff.redaction import redact_json_text, redact_value
 from dbt_kickoff.reports import RunReport, StepReport
 
 logger = logging.getLogger("dbt_kickoff.records")
@@ -89,12 +89,29 @@ class Recorder:
         self._step_dirs: list[str] = []
         self._folder_of: dict[str, str] = {}
         self._failed = False
+        self._marked = False
         self._last_target: Path | None = None
         log = call.project.log_file
         self._log_offset = log.stat().st_size if log.is_file() else 0
         self._fingerprint = call.project.fingerprint
 
     # -- hooks --------------------------------------------------------------------------------------------------
+    def mark_started(self) -> None:
+        """Before the call's first dbt command: leave ``started.json`` in the store, so that a call killed from
+        now on (SIGKILL, OOM) is seen by the next changed-only call, which then builds what it may have touched."""
+        self._guard(self._mark_started)
+
+    def _mark_started(self) -> None:
+        store = self._store_for()
+        if store is None:
+            return
+        content = {"name": self.name, "call": self.call.name, "started_at": self.started_at.isoformat(),
+                   "identity": self.call.identity(start_dbt=False).to_dict()}
+        store.mark_started(self.name, json.dumps(content).encode())
+        self._marked = True
+        if store.local_root is not None:
+            self._staging = store.staging_dir(self.name)
+
     def step_done(self, step: StepReport) -> None:
         """Copy this step's artifacts (run_results.json / sources.json) before the next step overwrites them."""
         self._guard(self._copy_step, step)
@@ -102,10 +119,9 @@ class Recorder:
     def finish(self, error: BaseException | None) -> None:
         """Write the record. Never raises; a problem is one warning."""
         report = self.call.report
-        if not report.steps and self._staging is None and error is None:
-            return  # no dbt command ran (nothing was loaded...): nothing worth a record
         try:
-            self._guard(self._write, report, error)
+            if report.steps or error is not None:  # else no dbt step ran (nothing changed...): no record
+                self._guard(self._write, report, error)
         finally:
             self._cleanup()
 
@@ -208,9 +224,9 @@ class Recorder:
             dbt_version=ctx.dbt_version,
             package={"location": ctx.package_location, "project_name": ctx.project_name,
                      "commit_sha": ctx.commit_sha, "project_dir": str(ctx.project_dir)},
-            destination=ctx.destination,
-            vars=json.loads(redact(json.dumps(as_received(call.variables)))),
-            params=json.loads(redact(json.dumps(call.params, default=str))),
+            destination=redact_value(json.loads(json.dumps(ctx.destination, default=str)), redact),
+            vars=redact_value(as_received(call.variables), redact),
+            params=redact_value(json.loads(json.dumps(call.params, default=str)), redact),
             runner=ctx.runner_options,
             step_dirs=self._step_dirs,
             running=self.call.running,
@@ -228,11 +244,12 @@ class Recorder:
             self.folder = staging
             return
         store.publish(staging, self.name)
+        self._marked = False
         self.folder = store.local_root / self.name if store.local_root is not None else staging
         if store.local_root is not None:
             self._staging = None
         store.write_ref(LATEST_REF, self.name)
-        store.write_ref(last_ref(identity.package_key), self.name)
+        store.write_ref(last_ref(identity.retry_key), self.name)
         if report.outcome == "success":
             store.write_ref(last_success_ref(identity.state_key), self.name)
         if is_complete(data):  # kept by pruning: changed-only builds compare with it
@@ -253,10 +270,13 @@ class Recorder:
         (staging / "dbt.log").write_text(self.call.redact(text), encoding="utf-8")
 
     def _cleanup(self) -> None:
-        """A half-written local record never stays (a remote one is assembled in the call's scratch folder)."""
+        """A half-written local record never stays (a remote one is assembled in the call's scratch folder), nor
+        the marker of a call that ended without a record."""
         store = self._store
         if self._staging is not None and store is not None and store.local_root is not None:
             shutil.rmtree(self._staging, ignore_errors=True)
+        if self._marked and store is not None:
+            self._guard(store.unmark_started, self.name)
 
 
 def prune(store: RecordStore, keep_last: int) -> list[str]:

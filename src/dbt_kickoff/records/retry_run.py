@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from dbt_kickoff.core.call import Call, CallOutcome
-from dbt_kickoff.core.invocations import package_key
+from dbt_kickoff.core.invocations import RecordIdentity
 from dbt_kickoff.core.project import Project
 from dbt_kickoff.errors import ConfigurationError
 from dbt_kickoff.records.reading import Record, RecordNotFound, last_record, open_record
@@ -18,9 +18,10 @@ from dbt_kickoff.records.store import RecordStore
 logger = logging.getLogger("dbt_kickoff.records")
 
 
-def record_to_retry(settings: RecordSettings, store: RecordStore | None, project: Project, record: Any) -> Record:
-    """The record ``record`` names (a :class:`Record`, a folder/URL or name, or ``None``: the package's last
-    one), checked to be of this package."""
+def record_to_retry(settings: RecordSettings, store: RecordStore | None, project: Project, record: Any,
+                    identity: RecordIdentity) -> Record:
+    """The record ``record`` names (a :class:`Record`, a folder/URL or name, or ``None``: the last one of this
+    package and target), checked to be of this package and database (``identity``: the runner's)."""
     if isinstance(record, Record):
         previous = record
     elif record is not None:
@@ -29,16 +30,23 @@ def record_to_retry(settings: RecordSettings, store: RecordStore | None, project
     elif store is None:
         raise ConfigurationError("retry() needs a record, but this runner has records=False: pass record=")
     else:
-        found = last_record(store, package_key(project.location, project.name))
+        found = last_record(store, identity.retry_key)
         if found is None:
-            raise RecordNotFound(f"no run record of this package in {store.uri()}: there is nothing to retry")
+            raise RecordNotFound(f"no run record of this package and target (dataset {identity.dataset}) in "
+                                 f"{store.uri()}: there is nothing to retry")
         previous = found
-    identity = previous.identity
-    if identity.package_key != package_key(project.location, project.name):
+    theirs = previous.identity
+    if theirs.package_key != identity.package_key:
         raise ConfigurationError(
-            f"the record {previous.uri} is of the package {identity.package_location} "
-            f"({identity.project_name}), not of {project.location} ({project.name}): retry it with a "
+            f"the record {previous.uri} is of the package {theirs.package_location} "
+            f"({theirs.project_name}), not of {project.location} ({project.name}): retry it with a "
             "runner of that package, or pick a record of this one"
+        )
+    if theirs.location is not None and (theirs.location, theirs.adapter_type) != (identity.location,
+                                                                                   identity.adapter_type):
+        raise ConfigurationError(
+            f"the record {previous.uri} was made against another database than this runner's destination: retry "
+            "it with a runner of that destination (a retry never runs one database's failures in another)"
         )
     return previous
 

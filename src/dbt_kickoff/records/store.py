@@ -7,6 +7,8 @@ Layout under the store's root::
 
 A local record is written into a hidden ``.partial-<name>`` folder and renamed into place, so a record folder
 either has its ``report.json`` or is not there at all; a remote one gets ``report.json`` after every other file.
+Before a call's first dbt command, its ``started.json`` is written into that folder (local: the hidden one): a call
+killed at any moment leaves it behind, without a ``report.json`` (:meth:`RecordStore.unfinished`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dbt_kickoff.errors import ConfigurationError
 
 RECORD_NAME = re.compile(r"^\d{8}T\d{6,12}Z-[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}$")
 REPORT_FILE = "report.json"
+STARTED_FILE = "started.json"
 
 
 def is_url(location: str) -> bool:
@@ -104,6 +107,40 @@ class RecordStore:
         self._fs.put_file(str(report), f"{target}/{REPORT_FILE}")
         return self.uri(name)
 
+    def mark_started(self, name: str, content: bytes) -> None:
+        """Write the record's ``started.json`` now (before dbt starts), so a call killed later is seen."""
+        if self._local is not None:
+            write_atomically(self.staging_dir(name) / STARTED_FILE, content, durable=True)
+        else:
+            self._fs.pipe_file(f"{self._root}/{name}/{STARTED_FILE}", content)
+
+    def unmark_started(self, name: str) -> None:
+        """The call ended without a record (it ran nothing worth one): its marker goes."""
+        if self._local is not None:
+            shutil.rmtree(self._local / f".partial-{name}", ignore_errors=True)
+        else:
+            self._fs.rm(f"{self._root}/{name}", recursive=True)
+
+    def unfinished(self) -> dict[str, bytes | None]:
+        """Calls that started dbt but left no ``report.json`` (killed, or still running elsewhere): name -> their
+        ``started.json`` (``None`` when unreadable)."""
+        found: dict[str, bytes | None] = {}
+        if self._local is not None:
+            if not self._local.is_dir():
+                return found
+            for path in self._local.glob(".partial-*"):
+                name = path.name.removeprefix(".partial-")
+                if RECORD_NAME.match(name) and path.is_dir():
+                    found[name] = _read_or_none(path / STARTED_FILE)
+            return found
+        for name in self.names():
+            if not self._fs.exists(f"{self._root}/{name}/{REPORT_FILE}"):
+                try:
+                    found[name] = self.read_bytes(name, STARTED_FILE)
+                except (FileNotFoundError, OSError):
+                    found[name] = None
+        return found
+
     def delete(self, name: str) -> None:
         if self._local is not None:
             shutil.rmtree(self._local / name, ignore_errors=True)
@@ -166,3 +203,10 @@ class RecordStore:
                 keys = []
         found = {key: self.read_ref(key) for key in keys}
         return {key: name for key, name in found.items() if name}
+
+
+def _read_or_none(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
