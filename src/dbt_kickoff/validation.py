@@ -300,6 +300,7 @@ OPTIONS: dict[str, Spec] = {
     "no_index": FLAG,
     "installer": Choice("one of 'auto', 'uv', 'pip'", optional=False, choices=("auto", "uv", "pip")),
     "lock_timeout": SECONDS_OR_ZERO,
+    "drivers": PathLike("a folder path (str or os.PathLike) holding dbt v2's database drivers"),
     # cycles
     "every": Number("a finite number of seconds > 0", optional=False, minimum=0, exclusive=True),
     "transform": Choice("'build' or 'run_all'", optional=False, choices=("build", "run_all")),
