@@ -99,3 +99,23 @@ def test_read_only_cache_folder(tmp_path: Path) -> None:
             get_venv(adapters=["duckdb"], venv_dir=tmp_path)
     finally:
         tmp_path.chmod(0o700)
+
+
+def test_drivers_folder_is_checked_before_anything_is_built(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    a_file = tmp_path / "libduckdb.so"
+    a_file.write_bytes(b"")
+    for folder, problem in [(tmp_path / "missing", "does not exist"), (a_file, "is not a folder"),
+                            (empty, "holds no driver")]:
+        with processes_started() as started, pytest.raises(ConfigurationError, match=problem) as info:
+            get_venv("duckdb", dbt_version="fusion", drivers=folder, venv_dir=cache)
+        assert "libduckdb.so" in str(info.value) and "@duckdb/node-bindings-" in str(info.value)
+        assert started == []
+    with pytest.raises(ConfigurationError, match="drivers must be a folder path"):
+        get_venv("duckdb", dbt_version="fusion", drivers=3, venv_dir=cache)  # type: ignore[arg-type]
+    (empty / "libduckdb.so").write_bytes(b"")
+    with pytest.raises(ConfigurationError, match="drivers= is for the dbt v2 engine"):
+        get_venv("duckdb", dbt_version="1.11.*", drivers=empty, venv_dir=cache)
+    assert cache_entries(cache) == []
