@@ -301,6 +301,10 @@ OPTIONS: dict[str, Spec] = {
     "installer": Choice("one of 'auto', 'uv', 'pip'", optional=False, choices=("auto", "uv", "pip")),
     "lock_timeout": SECONDS_OR_ZERO,
     "drivers": PathLike("a folder path (str or os.PathLike) holding dbt v2's database drivers"),
+    # dbt_kickoff.autofix (dbt-kickoff v2 check|fix)
+    "package_dir": PathLike("a dbt package folder (str or os.PathLike)", optional=False),
+    "output_dir": PATH,
+    "in_place": FLAG,
     # cycles
     "every": Number("a finite number of seconds > 0", optional=False, minimum=0, exclusive=True),
     "transform": Choice("'build' or 'run_all'", optional=False, choices=("build", "run_all")),

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from dbt_kickoff.environments.venv import get_venv
+from dbt_kickoff.autofix import AUTOFIX_REQUIREMENT
+from dbt_kickoff.environments.venv import get_venv, tool_venv
 from dbt_kickoff.errors import ConfigurationError, PrerequisitesException
 from tests.environments.conftest import cache_entries, processes_started
 
@@ -119,3 +120,16 @@ def test_drivers_folder_is_checked_before_anything_is_built(tmp_path: Path) -> N
     with pytest.raises(ConfigurationError, match="drivers= is for the dbt v2 engine"):
         get_venv("duckdb", dbt_version="1.11.*", drivers=empty, venv_dir=cache)
     assert cache_entries(cache) == []
+
+
+def test_a_tool_that_cannot_be_installed_offline_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("UV_HTTP_RETRIES", "0")
+    index = f"http://127.0.0.1:{_closed_loopback_port()}/simple"
+    with pytest.raises(PrerequisitesException) as info:
+        tool_venv(AUTOFIX_REQUIREMENT, venv_dir=tmp_path, index_url=index)
+    message = str(info.value)
+    assert "failed requirement: dbt-autofix" in message and "cannot be reached" in message
+    assert "UV_INDEX_URL" in message and "find_links=" in message
+    assert cache_entries(tmp_path) == []

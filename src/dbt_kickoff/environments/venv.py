@@ -35,11 +35,12 @@ from dbt_kickoff.environments.drivers import check_drivers_folder
 from dbt_kickoff.environments.installer import (
     IndexOptions,
     InstallerName,
+    VenvKind,
     build,
     choose_installer,
     interpreter_identity,
 )
-from dbt_kickoff.environments.requirements import is_fusion, resolve_requirements
+from dbt_kickoff.environments.requirements import is_fusion, normalize, resolve_requirements
 from dbt_kickoff.errors import ConfigurationError, PrerequisitesException
 from dbt_kickoff.validation import validated
 
@@ -65,7 +66,7 @@ class Venv:
     installed: tuple[tuple[str, str], ...] = ()
     """``(distribution, version)`` of each requirement as installed."""
     engine: str = "v1"
-    """``"v1"`` (Python dbt) or ``"v2"`` (the dbt v2 engine)."""
+    """``"v1"`` (Python dbt), ``"v2"`` (the dbt v2 engine) or ``"tool"`` (a Python tool, :func:`tool_venv`)."""
     engine_version: str = ""
     """What the v2 engine's ``dbt --version`` printed (``dbt-fusion 2.0.0-preview.196``); empty for v1."""
     drivers: Path | None = None
@@ -103,7 +104,12 @@ class Venv:
     @property
     def environment(self) -> DbtEnvironment:
         """How the engines run dbt from this venv: the warm worker with this venv's python (v1), or the
-        subprocess engine with its ``dbt`` binary and v2 exit codes (v2)."""
+        subprocess engine with its ``dbt`` binary and v2 exit codes (v2). A tool venv runs no dbt."""
+        if self.engine == "tool":
+            raise ConfigurationError(
+                f"the venv {self.path} holds a tool ({', '.join(self.requirements)}), not dbt; pass a venv made by "
+                "get_venv()"
+            )
         if self.engine == "v2":
             return DbtEnvironment(
                 python=None,
@@ -225,7 +231,7 @@ def get_venv(
 def _get_or_build(
     venv_dir: PathLike | None,
     requirements: tuple[str, ...],
-    engine: Literal["v1", "v2"],
+    engine: VenvKind,
     index_url: str | None,
     find_links: PathLike | Sequence[PathLike] | None,
     no_index: bool,
@@ -256,6 +262,26 @@ def _get_or_build(
             f"remove it with `dbt-kickoff venv remove {key}` if that process is gone"
         ) from None
     return Venv.restore(root / key)
+
+
+@validated
+def tool_venv(
+    requirement: str,
+    *,
+    venv_dir: PathLike | None = None,
+    index_url: str | None = None,
+    find_links: PathLike | Sequence[PathLike] | None = None,
+    no_index: bool = False,
+    installer: InstallerName = "auto",
+    lock_timeout: float = 900,
+) -> Venv:
+    """Make, or reuse, a cached venv with a Python tool (``"dbt-autofix>=0.22,<1"``: a distribution with a
+    command of its own name) in the same cache as :func:`get_venv`, built the same way (uv, atomically, under
+    a lock); ``dbt-kickoff venv list`` shows it as ``tool``. Raises
+    :class:`~dbt_kickoff.PrerequisitesException` naming the requirement and what to do behind a firewall when it
+    cannot be installed."""
+    return _get_or_build(venv_dir, normalize([requirement]), "tool", index_url, find_links, no_index, None,
+                         installer, lock_timeout)
 
 
 def _dlt_venv_path(destination: Any, venv_path: PathLike, venv_dir: PathLike | None) -> Path:
@@ -313,7 +339,7 @@ def _create(
     index: IndexOptions,
     kind: str,
     uv: Path | None,
-    engine: Literal["v1", "v2"],
+    engine: VenvKind,
 ) -> None:
     """Build under the lock: uv builds a relocatable venv in a temp sibling and renames it into place;
     stdlib venvs are not relocatable, so pip builds at the final path. Either way the marker comes last."""
