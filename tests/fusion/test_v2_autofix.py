@@ -12,9 +12,9 @@ from tests.core.conftest import SHOP_PROJECT, load_orders_duckdb
 from tests.fusion.driver import FUSION_VERSION
 
 import dbt_kickoff
-from dbt_kickoff.autofix import check_package, fix_package
+from dbt_kickoff.autofix import AUTOFIX_REQUIREMENT, check_package, fix_package
 from dbt_kickoff.cli.main import main
-from dbt_kickoff.environments.venv import Venv
+from dbt_kickoff.environments.venv import Venv, tool_venv
 from dbt_kickoff.errors import ConfigurationError, PrerequisitesException
 
 V1_ONLY_TEST = """      - name: orders
@@ -81,6 +81,12 @@ def test_check_lists_the_changes_and_fix_makes_the_package_run_on_v2(
     report = fix_package(package, in_place=True, dbt_version=FUSION_VERSION, venv_dir=venvs)
     assert report.package == package and report.applied and len(report.changes) == 4
     assert not check_package(package, dbt_version=FUSION_VERSION, venv_dir=venvs).needs_changes
+
+    tool = tool_venv(AUTOFIX_REQUIREMENT, venv_dir=venvs)  # dbt-autofix's own cached venv, listed as a tool
+    assert main(["venv", "list", "--venv-dir", venvs]) == 0
+    assert any(line.startswith(f"{tool.key}  tool  ") for line in capsys.readouterr().out.splitlines())
+    with pytest.raises(ConfigurationError, match="holds a tool"):
+        dbt_kickoff.package(destination, package, venv=tool)
 
 
 def test_bad_input_is_refused_before_anything_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
