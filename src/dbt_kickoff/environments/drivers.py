@@ -6,8 +6,9 @@ dbt v2 talks to databases through ADBC drivers, which it downloads from dbt Labs
 - **DuckDB**: loaded by name through the ADBC driver manager, which looks in the folders of
   ``ADBC_DRIVER_PATH`` (``duckdb.toml``, ``libduckdb.so``; several folders separated by ``os.pathsep``),
   ``~/.config/adbc/drivers``, ``/etc/adbc/drivers`` and the library path, and in v2's download cache
-  (``libadbc_driver_duckdb-1.5.4.so`` for 2.0.0-preview.196). ``libduckdb.so`` of DuckDB 1.5 works; it is in the npm package ``@duckdb/node-bindings-<platform>`` (``package/libduckdb.so``) and in
-  DuckDB's ``libduckdb-<platform>.zip`` releases. ``get_venv(..., drivers=folder)`` passes the folder as
+  (``libadbc_driver_duckdb-1.5.4.so`` for 2.0.0-preview.196). ``libduckdb.so`` of DuckDB 1.5 works; it is in
+  the npm package ``@duckdb/node-bindings-<platform>`` (``package/libduckdb.so``) and in DuckDB's
+  ``libduckdb-<platform>.zip`` releases. ``get_venv(..., drivers=folder)`` passes the folder as
   ``ADBC_DRIVER_PATH`` (in front of one inherited from the environment).
 - **PostgreSQL** (and the other adapters v2 downloads): loaded only from v2's cache,
   ``$XDG_CACHE_HOME/com.getdbt/adbc/<platform>/`` (``~/.cache`` by default), under the file name the release
