@@ -22,7 +22,7 @@ LAYERS: dict[str, int] = {
     "errors": 0, "results": 0, "reports": 0, "redaction": 0, "processes": 0, "atomic": 0, "fingerprint": 0,
     "validation": 0, "loaded": 0, "signals": 0, "version": 0,
     # L1 boxes
-    "sources": 1, "profiles": 1, "environments": 1, "engines": 1, "cloud": 1, "integrations.dlt": 1,
+    "sources": 1, "profiles": 1, "environments": 1, "engines": 1, "cloud": 1, "integrations.dlt": 1, "autofix": 1,
     # L2 the call core
     "core": 2,
     # L3 features

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from dbt_kickoff.environments.venv import get_venv
+from dbt_kickoff.autofix import AUTOFIX_REQUIREMENT
+from dbt_kickoff.environments.venv import get_venv, tool_venv
 from dbt_kickoff.errors import ConfigurationError, PrerequisitesException
 from tests.environments.conftest import cache_entries, processes_started
 
@@ -99,3 +100,36 @@ def test_read_only_cache_folder(tmp_path: Path) -> None:
             get_venv(adapters=["duckdb"], venv_dir=tmp_path)
     finally:
         tmp_path.chmod(0o700)
+
+
+def test_drivers_folder_is_checked_before_anything_is_built(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    a_file = tmp_path / "libduckdb.so"
+    a_file.write_bytes(b"")
+    for folder, problem in [(tmp_path / "missing", "does not exist"), (a_file, "is not a folder"),
+                            (empty, "holds no driver")]:
+        with processes_started() as started, pytest.raises(ConfigurationError, match=problem) as info:
+            get_venv("duckdb", dbt_version="fusion", drivers=folder, venv_dir=cache)
+        assert "libduckdb.so" in str(info.value) and "@duckdb/node-bindings-" in str(info.value)
+        assert started == []
+    with pytest.raises(ConfigurationError, match="drivers must be a folder path"):
+        get_venv("duckdb", dbt_version="fusion", drivers=3, venv_dir=cache)  # type: ignore[arg-type]
+    (empty / "libduckdb.so").write_bytes(b"")
+    with pytest.raises(ConfigurationError, match="drivers= is for the dbt v2 engine"):
+        get_venv("duckdb", dbt_version="1.11.*", drivers=empty, venv_dir=cache)
+    assert cache_entries(cache) == []
+
+
+def test_a_tool_that_cannot_be_installed_offline_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("UV_HTTP_RETRIES", "0")
+    index = f"http://127.0.0.1:{_closed_loopback_port()}/simple"
+    with pytest.raises(PrerequisitesException) as info:
+        tool_venv(AUTOFIX_REQUIREMENT, venv_dir=tmp_path, index_url=index)
+    message = str(info.value)
+    assert "failed requirement: dbt-autofix" in message and "cannot be reached" in message
+    assert "UV_INDEX_URL" in message and "find_links=" in message
+    assert cache_entries(tmp_path) == []

@@ -11,6 +11,7 @@ import pytest
 from dbt_kickoff.engines import fusion
 from dbt_kickoff.engines.base import DbtEvent, event_from_wire
 from dbt_kickoff.engines.subprocess_engine import SUCCESS_EXIT_CODES
+from dbt_kickoff.environments.drivers import duckdb_driver_package, duckdb_library_name
 
 LOGS = Path(__file__).with_name("recorded_logs")
 
@@ -67,6 +68,7 @@ def test_v1_only_project_names_each_code_file_and_line_and_the_autofix() -> None
     text = str(error)
     assert "dbt1013 SerializationError at dbt_project.yml:6: Invalid model definition `small.materialized`" in text
     assert "dbt1159 DbtYamlValidationError at models/schema.yml:8: Deprecated test arguments" in text
+    assert "dbt-kickoff v2 check /pkg" in text and "dbt-kickoff v2 fix /pkg --in-place" in text
     assert "dbt-autofix deprecations --path /pkg" in text
     assert 'dbt_version="1.11.*"' in text
 
@@ -86,6 +88,26 @@ def test_missing_driver_wins_even_when_every_node_failed() -> None:
     )
     error = fusion.prerequisites_error([message], nodes_failed=True)
     assert error is not None and "com.getdbt/adbc" in str(error)
+    assert "adbc-driver-postgresql" in str(error) and "ADBC_DRIVER_PATH are not used" in str(error)
+
+
+def test_missing_duckdb_driver_says_where_to_get_it_and_how_to_point_v2_at_it() -> None:
+    errors = _errors("duckdb_missing_driver.jsonl")
+    assert any("Failed to load `duckdb` driver from name" in message for message in errors)
+    error = fusion.prerequisites_error(errors, nodes_failed=True)
+    assert error is not None
+    text = str(error)
+    assert f"no DuckDB driver ({duckdb_library_name()})" in text
+    assert "drivers=<folder>" in text and "ADBC_DRIVER_PATH=<folder>" in text
+    assert f"npm pack {duckdb_driver_package()}" in text  # @duckdb/node-bindings-linux-x64 on x86_64 Linux
+
+
+def test_duckdb_file_written_by_a_newer_duckdb_says_how_to_keep_it_readable() -> None:
+    error = fusion.prerequisites_error(_errors("duckdb_file_too_new.jsonl"), nodes_failed=True)
+    assert error is not None
+    text = str(error)
+    assert "storage version 69; this driver reads 64-68" in text
+    assert "'storage_compatibility_version': 'v1.5.0'" in text
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from dbt_kickoff.environments.options import VENV_OPTIONS
 from dbt_kickoff.errors import ConfigurationError
+from dbt_kickoff.validation import cli_type
 
 
 def register(subparsers: Any) -> None:
@@ -30,18 +32,34 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--cloud", action="store_true", help="run the transform as a dbt Cloud job (on the bundled emulator)"
     )
+    parser.add_argument(
+        "--dbt-version",
+        type=cli_type(VENV_OPTIONS, "dbt_version", "--dbt-version"),
+        help='run dbt from a cached venv with this version ("1.11.*"; "2" or "fusion" for the dbt v2 engine); '
+        "default: the dbt installed next to dbt-kickoff",
+    )
+    parser.add_argument(
+        "--drivers",
+        type=cli_type(VENV_OPTIONS, "drivers", "--drivers"),
+        help="dbt v2: a folder holding its DuckDB driver (libduckdb.so); or set ADBC_DRIVER_PATH",
+    )
+    parser.add_argument(
+        "--venv-dir", type=cli_type(VENV_OPTIONS, "venv_dir", "--venv-dir"), help="the venv cache folder (with --dbt-version)"
+    )
     parser.set_defaults(handler=handle_demo)
 
 
 def handle_demo(args: argparse.Namespace) -> int:
     if args.cloud:
-        if args.json or args.fresh:
+        if args.json or args.fresh or args.dbt_version or args.drivers or args.venv_dir:
             raise ConfigurationError(
-                "--json and --fresh do not apply to --cloud; run 'dbt-kickoff demo --cloud'"
+                "--json, --fresh, --dbt-version, --drivers and --venv-dir do not apply to --cloud; run "
+                "'dbt-kickoff demo --cloud'"
             )
         from dbt_kickoff.demo.cloud_demo import run_cloud_demo
 
         return run_cloud_demo(args.workdir)
     from dbt_kickoff.demo.run import run_demo
 
-    return run_demo(args.workdir, json_output=args.json, fresh=args.fresh)
+    return run_demo(args.workdir, json_output=args.json, fresh=args.fresh, dbt_version=args.dbt_version,
+                    drivers=args.drivers, venv_dir=args.venv_dir)

@@ -30,9 +30,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _areas() -> list[object]:
-    from dbt_kickoff.cli import cloud, core, demo, report, retry, venvs, watch
+    from dbt_kickoff.cli import cloud, core, demo, report, retry, v2, venvs, watch
 
-    return [core, watch, retry, report, demo, cloud, venvs]
+    return [core, watch, retry, report, demo, cloud, venvs, v2]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -89,7 +89,10 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _engine_label(engine: str, dbt_version: str) -> str:
-    """``v1 worker dbt-core 1.11.2`` or ``v2 fusion dbt 2.0.0rc196``: which engine runs it, and its version."""
+    """``v1 worker dbt-core 1.11.2``, ``v2 fusion dbt 2.0.0rc196`` or ``tool`` (a tool venv, no dbt): which
+    engine runs it, and its version."""
+    if engine == "tool":
+        return "tool"
     return f"v2 fusion dbt {dbt_version}" if engine == "v2" else f"v1 worker dbt-core {dbt_version}"
 
 

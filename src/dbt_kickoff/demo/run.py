@@ -3,7 +3,9 @@ Core runner, then print every node's result and a few of the metrics it computed
 
 Each run loads the next day: the first run loads two weeks of activity, every later run one more day (with the
 events that arrived late and the orders that moved on), so the incremental model has new rows to pick up.
-``fresh=True`` starts over. Everything lives in ``workdir``; nothing is downloaded.
+``fresh=True`` starts over. Everything lives in ``workdir``; nothing is downloaded. ``dbt_version`` runs dbt
+from a cached venv (``"2"``: the dbt v2 engine, which needs its DuckDB driver: ``drivers=`` or
+``ADBC_DRIVER_PATH``; the demo stages none and says how when it is missing).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import json
 import shutil
 from contextlib import nullcontext
 from dataclasses import dataclass
+from os import PathLike
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dbt_kickoff.demo import DBT_PACKAGE_DIR
-from dbt_kickoff.errors import DBTProcessingError
+from dbt_kickoff.errors import ConfigurationError, DBTProcessingError
 from dbt_kickoff.results import NodeResult
 
 DATABASE_FILE = "shop.duckdb"
@@ -27,6 +30,9 @@ PIPELINES_DIR = "dlt"
 PACKAGE_DIR = "dbt_package"
 SOURCE_DATASET = "raw_shop"
 METRICS_DATASET = "shop_metrics"
+STORAGE_FORMAT = "v1.5.0"
+"""The DuckDB file format of a new demo database: DuckDB 1.5's, which the dbt v2 engine's DuckDB driver reads
+(a newer Python ``duckdb`` writes a newer format by default; later writes keep the file's format)."""
 
 
 @dataclass(frozen=True)
@@ -64,16 +70,33 @@ METRICS = (
 )
 
 
-def run_demo(workdir: Path, *, json_output: bool = False, fresh: bool = False) -> int:
+def run_demo(
+    workdir: Path,
+    *,
+    json_output: bool = False,
+    fresh: bool = False,
+    dbt_version: str | None = None,
+    drivers: str | PathLike[str] | None = None,
+    venv_dir: str | PathLike[str] | None = None,
+) -> int:
     """Run the demo in ``workdir`` (created when absent). Returns the exit status: 0 success, 1 dbt failure.
 
     Human output (progress, tables) goes to the terminal; with ``json_output`` one JSON document with the
-    load, every node result and the metric rows is printed on stdout instead.
+    load, every node result and the metric rows is printed on stdout instead. ``dbt_version``, ``drivers`` and
+    ``venv_dir`` are :func:`~dbt_kickoff.get_venv`'s (dbt from a cached venv instead of this environment).
     """
     import dbt_kickoff
     from dbt_kickoff.demo.data import load_sample_data
     from dbt_kickoff.progress import NodeProgress
 
+    if dbt_version is None and (drivers is not None or venv_dir is not None):
+        raise ConfigurationError(
+            "drivers and venv_dir (--drivers, --venv-dir) choose a cached venv: give dbt_version (--dbt-version) too"
+        )
+    venv = (
+        dbt_kickoff.get_venv("duckdb", dbt_version=dbt_version, drivers=drivers, venv_dir=venv_dir)
+        if dbt_version is not None else None
+    )
     workdir = Path(workdir).resolve()
     console = Console(highlight=False)
     status_console = Console(stderr=True, highlight=False, quiet=json_output)
@@ -83,6 +106,7 @@ def run_demo(workdir: Path, *, json_output: bool = False, fresh: bool = False) -
     elif not database.exists():
         _remove(workdir / PIPELINES_DIR)  # dlt's local state must not outlive the data it describes
     batch = _completed_loads(database)
+    _create_database(database)
     package_dir = _copy_package(workdir / PACKAGE_DIR)
 
     with status_console.status("loading the sample shop data with dlt…"):
@@ -96,7 +120,7 @@ def run_demo(workdir: Path, *, json_output: bool = False, fresh: bool = False) -
     )
 
     progress = None if json_output else NodeProgress(status_console)
-    runner = dbt_kickoff.package(pipeline, package_dir, dataset_name=METRICS_DATASET, on_event=progress)
+    runner = dbt_kickoff.package(pipeline, package_dir, dataset_name=METRICS_DATASET, on_event=progress, venv=venv)
     error: DBTProcessingError | None = None
     with runner, progress or nullcontext():
         try:
@@ -147,6 +171,19 @@ def _completed_loads(database: Path) -> int:
             f"select count(*) from {SOURCE_DATASET}._dlt_loads where status = 0"
         ).fetchone()
     return int(loads[0]) if loads else 0
+
+
+def _create_database(database: Path) -> None:
+    """Create the demo database, when absent, in a file format the dbt v2 engine's DuckDB driver reads."""
+    if database.exists():
+        return
+    import duckdb
+
+    database.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        duckdb.connect(str(database), config={"storage_compatibility_version": STORAGE_FORMAT}).close()
+    except duckdb.Error:  # a DuckDB older than that format writes an older one anyway
+        database.unlink(missing_ok=True)
 
 
 def _copy_package(target: Path) -> Path:
@@ -273,6 +310,7 @@ def _json_report(
                 "rows": rows,
             },
             "destination_dataset": METRICS_DATASET,
+            "dbt_version": runner.dbt_version,
             "steps": [
                 {
                     "command": s.command,

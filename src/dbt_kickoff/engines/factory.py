@@ -9,6 +9,7 @@ from dbt_kickoff.engines.base import Engine
 from dbt_kickoff.engines.subprocess_engine import SubprocessEngine
 from dbt_kickoff.engines.worker import WorkerEngine
 from dbt_kickoff.environments import DbtEnvironment, current_environment
+from dbt_kickoff.environments.drivers import driver_search_path
 from dbt_kickoff.errors import ConfigurationError
 from dbt_kickoff.processes import child_environment
 from dbt_kickoff.redaction import Redactor
@@ -16,9 +17,12 @@ from dbt_kickoff.redaction import Redactor
 
 def dbt_process_env(environment: DbtEnvironment, extra: Mapping[str, str]) -> dict[str, str]:
     """The environment of the dbt process: the host's plus ``extra`` (secrets, DBT_*), without the host's
-    Python path when dbt runs in another interpreter. The host's ``os.environ`` is not changed."""
+    Python path when dbt runs in another interpreter, and with the environment's ``drivers`` folder in front
+    of ``ADBC_DRIVER_PATH`` (an inherited ``ADBC_DRIVER_PATH`` passes through). The host's ``os.environ`` is
+    not changed."""
     env = child_environment(foreign_python=environment.python != current_environment().python)
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")  # offline is normal; no tracking calls
+    env.update(driver_search_path(environment.drivers, env))
     env.update(extra)
     return env
 

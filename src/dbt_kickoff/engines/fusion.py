@@ -9,7 +9,9 @@
   :func:`load_run_results` replaces by the number of failing rows.
 - Errors raised while it loads the project (codes dbt1000-dbt1299: ``dbt_project.yml`` or YAML it does not
   accept, such as ``materialized:`` without ``+`` or test arguments not under ``arguments:``), a missing
-  database driver, or an adapter it only runs when allowed: :func:`prerequisites_error` turns them into a
+  database driver (DuckDB's: ``Failed to load `duckdb` driver from name, then failed to load it from the
+  CDN``; the others': ``HTTP error``), a DuckDB file written by a newer DuckDB than its driver reads, or an
+  adapter it only runs when allowed: :func:`prerequisites_error` turns them into a
   :class:`~dbt_kickoff.errors.PrerequisitesException` naming each code, file and line and how to fix it.
 """
 
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from dbt_kickoff.engines.base import wire_from_json_log
+from dbt_kickoff.environments.drivers import duckdb_driver_package, duckdb_library_name
 from dbt_kickoff.errors import PrerequisitesException
 from dbt_kickoff.results import NodeResult, parse_run_results
 
@@ -35,20 +38,43 @@ PROJECT_ERROR_CODES = range(1000, 1300)
 """dbt1000-dbt1299: errors found while loading and parsing the project (before any node runs)."""
 
 AUTOFIX_HINT = (
-    "dbt v2 does not accept some project files dbt v1 accepts. To fix: run dbt Labs' autofix tool on the "
-    "package, `uvx dbt-autofix deprecations --path {project}` (or `pip install dbt-autofix`; add --dry-run to "
-    "preview), then run again; or keep this package on dbt v1 (get_venv(..., dbt_version=\"1.11.*\"))"
+    "dbt v2 does not accept some project files dbt v1 accepts. To fix: `dbt-kickoff v2 check {project}` lists "
+    "what dbt Labs' dbt-autofix would change and `dbt-kickoff v2 fix {project} --in-place` changes it (offline, "
+    "with the schemas of your dbt v2 engine; without --in-place it writes a fixed copy), then run again; with "
+    "network access `uvx dbt-autofix deprecations --path {project}` does the same; or keep this package on "
+    "dbt v1 (get_venv(..., dbt_version=\"1.11.*\"))"
 )
 EXPERIMENTAL_HINT = (
     "set DBT_ALLOW_EXPERIMENTAL_ADAPTERS=true in the environment of the process that runs dbt-kickoff (dbt v2 "
     "runs this adapter only when asked to), or run this destination on dbt v1"
 )
 DRIVER_HINT = (
-    "dbt v2 loads its database driver (ADBC) from its cache, ~/.cache/com.getdbt/adbc/<platform>/ (under "
-    "$XDG_CACHE_HOME when set), and downloads it there on first use, which failed. Run once where the network "
-    "is reachable so it is downloaded and cached, or copy the driver file there from a machine that has it"
+    "dbt v2 loads this adapter's database driver (ADBC) from its cache only, ~/.cache/com.getdbt/adbc/<platform>/ "
+    "(under $XDG_CACHE_HOME when set; drivers= and ADBC_DRIVER_PATH are not used for it), and downloads it there "
+    "on first use, which failed. Run once where dbt's CDN (public.cdn.getdbt.com) is reachable so it is cached, "
+    "or copy the driver file there from a machine that has it. PostgreSQL's driver is also in the PyPI package "
+    "adbc-driver-postgresql (adbc_driver_postgresql/libadbc_driver_postgresql.so), under the file name the v2 "
+    "release asks for (2.0.0-preview.196: libadbc_driver_postgresql-0.21.0+dbt0.21.0.so)"
+)
+DUCKDB_DRIVER_HINT = (
+    "dbt v2 found no DuckDB driver ({library}) and could not download one. To fix: put {library} of DuckDB 1.5 "
+    "or newer in a folder (it is in the npm package {package}: `npm pack {package}`, then package/{library} "
+    "of the archive) and pass the folder as get_venv(..., drivers=<folder>) (CLI: --drivers) or set "
+    "ADBC_DRIVER_PATH=<folder> in the environment of the process that runs dbt-kickoff; or run this "
+    "destination on dbt v1"
+)
+DUCKDB_FILE_HINT = (
+    "dbt v2's DuckDB driver cannot read the database file: it was written by a newer DuckDB (storage version "
+    "{found}; this driver reads {oldest}-{newest}). To fix: give v2 a {library} as new as the DuckDB that wrote "
+    "the file (drivers= or ADBC_DRIVER_PATH), or keep the file in a format it reads: create it with "
+    "duckdb.connect(path, config={{'storage_compatibility_version': 'v1.5.0'}}) before anything else writes "
+    "it (later writes keep the format); or run this destination on dbt v1"
 )
 
+_DUCKDB_NOT_FOUND = re.compile(r"Failed to load `duckdb` driver")
+_DUCKDB_FILE_VERSION = re.compile(
+    r"database file with version number (\d+), but we can only read versions between (\d+) and (\d+)"
+)
 _HEADER = re.compile(r"^\[(?P<level>error|warning)\]\s*\[(?P<name>\w+)\s*\((?P<code>dbt\d+)\)\]:\s*")
 _LOCATION = re.compile(r"^\s*-->\s*(?P<file>.+?):(?P<line>\d+)(?::(?P<column>\d+))?\s*$")
 _BACKTRACE_FRAME = re.compile(r"^\s*\d+:\s")
@@ -153,8 +179,9 @@ def prerequisites_error(
     no node failed (``nodes_failed=False``).
     """
     errors = [error for error in map(parse_error, messages) if error is not None]
-    if any(error.name == "DbDriverFailed" and "HTTP error" in error.message for error in errors):
-        return PrerequisitesException(f"dbt v2 could not load its database driver: {DRIVER_HINT}.")
+    driver_error = _driver_error([error.message for error in errors if error.name == "DbDriverFailed"])
+    if driver_error is not None:
+        return driver_error
     project_errors = [error for error in errors if error.number in PROJECT_ERROR_CODES]
     if nodes_failed or not project_errors:
         return None
@@ -165,3 +192,22 @@ def prerequisites_error(
     lines += [f"  - {error.describe()}" for error in project_errors]
     lines.append(AUTOFIX_HINT.format(project=project_dir or "<package folder>") + ".")
     return PrerequisitesException("\n".join(lines))
+
+
+def _driver_error(messages: list[str]) -> PrerequisitesException | None:
+    """The error for a database driver v2 could not load or use (it fails every node), or ``None``."""
+    for message in messages:
+        too_new = _DUCKDB_FILE_VERSION.search(message)
+        if too_new:
+            found, oldest, newest = too_new.groups()
+            return PrerequisitesException(
+                DUCKDB_FILE_HINT.format(found=found, oldest=oldest, newest=newest, library=duckdb_library_name())
+                + "."
+            )
+        if _DUCKDB_NOT_FOUND.search(message):
+            return PrerequisitesException(
+                DUCKDB_DRIVER_HINT.format(library=duckdb_library_name(), package=duckdb_driver_package()) + "."
+            )
+        if "HTTP error" in message:
+            return PrerequisitesException(f"dbt v2 could not load its database driver: {DRIVER_HINT}.")
+    return None

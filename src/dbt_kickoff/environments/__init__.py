@@ -21,6 +21,9 @@ class DbtEnvironment:
     runs there. ``engine="subprocess"``: ``dbt_executable`` is run once per command (the dbt v2 engine, or a
     v1 ``dbt`` script when the worker is not wanted). ``exit_codes`` says how to read its exit status.
 
+    ``drivers``: a folder of database drivers for the dbt v2 engine, passed to it as ``ADBC_DRIVER_PATH``
+    (see :mod:`dbt_kickoff.environments.drivers`).
+
     ``engine_factory`` replaces how the engine is made (the seam a test engine plugs into, as a transport does
     in httpx): it is called with ``cwd``, ``env``, ``redact`` and ``cancel_grace`` and returns an object with
     the :class:`~dbt_kickoff.engines.Engine` methods; ``engine`` still says which engine it stands for (a warm
@@ -32,6 +35,7 @@ class DbtEnvironment:
     engine: EngineKind = "worker"
     exit_codes: Literal["v1", "v2"] = "v1"
     description: str = "current environment"
+    drivers: Path | None = None
     engine_factory: Callable[..., Any] | None = None
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from dbt_kickoff.environments import DbtEnvironment
+from dbt_kickoff.environments.drivers import check_drivers_folder
 from dbt_kickoff.errors import ConfigurationError, PrerequisitesException
 from dbt_kickoff.processes import child_environment
 
@@ -61,14 +62,17 @@ def _locate(path_or_name: str | os.PathLike[str]) -> Path:
 
 
 def dbt_executable_environment(
-    path_or_name: str | os.PathLike[str] = "dbt", *, timeout: float = 60
+    path_or_name: str | os.PathLike[str] = "dbt", *, timeout: float = 60,
+    drivers: str | os.PathLike[str] | None = None,
 ) -> DbtEnvironment:
     """A subprocess-engine environment for a dbt executable (a path, or a name looked up on PATH).
 
     Asks it ``--version``: the dbt v2 engine (dbt Fusion, ``2.x``) gets ``exit_codes="v2"`` (2 means
     "finished with warnings"), a Python dbt v1 executable ``exit_codes="v1"``. Pass the result as
-    ``package(..., venv=environment)``.
+    ``package(..., venv=environment)``. ``drivers``: as for :func:`~dbt_kickoff.get_venv`, a folder of
+    database drivers for the v2 engine (passed as ``ADBC_DRIVER_PATH``), checked at once.
     """
+    folder = check_drivers_folder(drivers) if drivers is not None else None
     executable = _locate(path_or_name)
     try:
         done = subprocess.run(
@@ -87,10 +91,13 @@ def dbt_executable_environment(
             f"{executable} does not look like dbt: `--version` printed {first[0] if first else 'nothing'!r}"
         )
     engine = "dbt v2 engine" if detected.generation == "v2" else "dbt"
+    if folder is not None and detected.generation != "v2":
+        raise ConfigurationError(f"drivers= is for the dbt v2 engine; {executable} is dbt {detected.version}")
     return DbtEnvironment(
         python=None,
         dbt_executable=executable,
         engine="subprocess",
         exit_codes=detected.generation,
         description=f"{engine} {detected.version} ({executable})",
+        drivers=folder,
     )

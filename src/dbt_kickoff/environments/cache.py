@@ -98,7 +98,8 @@ class Marker:
     installer: str
     created_at: float
     engine: str = "v1"
-    """``"v1"``: Python dbt (dbt-core + adapters); ``"v2"``: the dbt v2 engine's binary (``dbt`` distribution)."""
+    """``"v1"``: Python dbt (dbt-core + adapters); ``"v2"``: the dbt v2 engine's binary (``dbt`` distribution);
+    ``"tool"``: a Python tool (``dbt-autofix``)."""
     engine_version: str = ""
     """What the v2 engine's ``dbt --version`` printed (``dbt-fusion 2.0.0-preview.196``); empty for v1."""
 
@@ -141,12 +142,15 @@ class Marker:
 
 
 def is_usable(venv_path: Path, marker: Marker | None) -> bool:
-    """Cheap check (no subprocess): finished, its python exists and dbt is in its site-packages (v1), or its
-    ``dbt`` binary exists (v2)."""
+    """Cheap check (no subprocess): finished, its python exists and dbt is in its site-packages (v1), its
+    ``dbt`` binary exists (v2), or the command of each installed tool exists (tool)."""
     if marker is None or not (venv_path / marker.python).exists():
         return False
     if marker.engine == "v2":
         return (venv_path / marker.dbt_executable).is_file()
+    if marker.engine == "tool":
+        scripts = venv_path / Path(marker.python).parent
+        return bool(marker.installed) and all((scripts / name).is_file() for name, _ in marker.installed)
     return (venv_path / marker.site_packages / "dbt" / "__init__.py").is_file()
 
 
@@ -196,7 +200,8 @@ class CachedVenv:
     complete: bool
     size_bytes: int
     engine: str = "v1"
-    """``"v1"`` (Python dbt, run by the warm worker) or ``"v2"`` (the dbt v2 engine, a process per command)."""
+    """``"v1"`` (Python dbt, run by the warm worker), ``"v2"`` (the dbt v2 engine, a process per command) or
+    ``"tool"`` (a Python tool such as ``dbt-autofix``)."""
     engine_version: str = ""
 
     def to_dict(self) -> dict[str, Any]:

@@ -21,6 +21,13 @@ from dbt_kickoff.processes import child_environment
 from dbt_kickoff.redaction import Redactor
 
 InstallerName = Literal["auto", "uv", "pip"]
+VenvKind = Literal["v1", "v2", "tool"]
+"""What a cached venv holds: Python dbt (``v1``), the dbt v2 engine's binary (``v2``), or a Python tool
+(``tool``: a distribution with a command of its own name, such as ``dbt-autofix``)."""
+TOOL_HINT = (
+    "behind a firewall pass index_url= (a PyPI mirror; on the command line set UV_INDEX_URL), find_links= (a "
+    "folder of wheels; UV_FIND_LINKS) and/or no_index=True, or install it where the package index is reachable"
+)
 logger = logging.getLogger(__name__)
 
 # Run in the new venv after installing: proves dbt and the adapters import (which also compiles their
@@ -42,8 +49,8 @@ print(json.dumps({
 """
 
 
-# The dbt v2 engine is a binary: check it starts and report where things are, without importing anything.
-_PROBE_V2 = """
+# The dbt v2 engine (a binary) and tools: report where things are, without importing anything.
+_PROBE_METADATA = """
 import json, sys, sysconfig, importlib.metadata as md
 names = json.loads(sys.argv[1])
 print(json.dumps({
@@ -104,7 +111,7 @@ class BuiltVenv:
     site_packages: Path  # relative to the venv folder
     python_version: str
     installed: dict[str, str]
-    engine: Literal["v1", "v2"] = "v1"
+    engine: VenvKind = "v1"
     engine_version: str = ""
     """What the dbt executable says it is (``dbt-fusion 2.0.0-preview.196``); empty for v1."""
 
@@ -158,17 +165,18 @@ def build(
     index: IndexOptions,
     installer: str,
     uv: Path | None,
-    engine: Literal["v1", "v2"] = "v1",
+    engine: VenvKind = "v1",
 ) -> BuiltVenv:
     """Create a venv at ``target`` (which must not exist or be empty) and install ``requirements``.
 
     ``engine="v1"`` proves dbt and its adapters import; ``engine="v2"`` proves the ``dbt`` binary of the v2
-    engine starts (``dbt --version``). uv venvs are made ``--relocatable`` so the finished folder can be
-    renamed into place; stdlib venvs are not relocatable, so callers build those directly at their final path.
+    engine starts (``dbt --version``); ``engine="tool"`` only reads what was installed. uv venvs are made
+    ``--relocatable`` so the finished folder can be renamed into place; stdlib venvs are not relocatable, so
+    callers build those directly at their final path.
     The v2 engine's ``dbt`` is installed from wheels only: its source distributions download the binary from
     dbt Labs' CDN while they build, which fails offline.
     """
-    run = _Runner(index, target.parent, FUSION_PIN_HINT if engine == "v2" else PIN_HINT)
+    run = _Runner(index, target.parent, {"v1": PIN_HINT, "v2": FUSION_PIN_HINT, "tool": TOOL_HINT}[engine])
     binary_only = ["--only-binary", "dbt"] if engine == "v2" else []
     if installer == "uv":
         assert uv is not None
@@ -192,16 +200,18 @@ def build(
             requirements,
         )
     names = [re.split(r"[\[<>=!~; ]", r, maxsplit=1)[0] for r in requirements]
+    engine_version = ""
+    if engine in ("v2", "tool"):
+        out = run([venv_python, "-I", "-c", _PROBE_METADATA, json.dumps(names)], "reading the new venv",
+                  requirements)
     if engine == "v2":
-        out = run([venv_python, "-I", "-c", _PROBE_V2, json.dumps(names)], "reading the new venv", requirements)
         executable = venv_python.parent / ("dbt.exe" if os.name == "nt" else "dbt")
         engine_version = run([executable, "--version"], "starting the dbt v2 engine", requirements)
         engine_version = (engine_version.strip().splitlines() or [""])[0].strip()
-    else:
+    if engine == "v1":
         out = run(
             [venv_python, "-I", "-c", _PROBE, json.dumps(names)], "importing dbt in the new venv", requirements
         )
-        engine_version = ""
     probe = json.loads(out.strip().splitlines()[-1])
     return BuiltVenv(
         python=venv_python.relative_to(target),

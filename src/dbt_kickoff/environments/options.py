@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from dbt_kickoff.validation import FLAG, PATH, SECONDS_OR_ZERO, TEXT, Choice, Strings, option_table
+from dbt_kickoff.validation import FLAG, PATH, SECONDS_OR_ZERO, TEXT, Choice, PathLike, Strings, option_table
 
 VENV_OPTIONS = option_table("environments", {
     "dbt_version": TEXT,
@@ -16,4 +16,5 @@ VENV_OPTIONS = option_table("environments", {
     "no_index": FLAG,
     "installer": Choice("one of 'auto', 'uv', 'pip'", optional=False, choices=("auto", "uv", "pip")),
     "lock_timeout": SECONDS_OR_ZERO,
+    "drivers": PathLike("a folder path (str or os.PathLike) holding dbt v2's database drivers"),
 })

@@ -11,7 +11,7 @@ import subprocess
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,15 +32,17 @@ from dbt_kickoff.environments.cache import (
     touch_last_used,
     venv_key,
 )
+from dbt_kickoff.environments.drivers import check_drivers_folder
 from dbt_kickoff.environments.installer import (
     IndexOptions,
     InstallerName,
+    VenvKind,
     build,
     choose_installer,
     interpreter_identity,
 )
 from dbt_kickoff.environments.options import VENV_OPTIONS
-from dbt_kickoff.environments.requirements import is_fusion, resolve_requirements
+from dbt_kickoff.environments.requirements import is_fusion, normalize, resolve_requirements
 from dbt_kickoff.errors import ConfigurationError, PrerequisitesException
 from dbt_kickoff.processes import child_environment
 from dbt_kickoff.validation import validated
@@ -67,9 +69,11 @@ class Venv:
     installed: tuple[tuple[str, str], ...] = ()
     """``(distribution, version)`` of each requirement as installed."""
     engine: str = "v1"
-    """``"v1"`` (Python dbt) or ``"v2"`` (the dbt v2 engine)."""
+    """``"v1"`` (Python dbt), ``"v2"`` (the dbt v2 engine) or ``"tool"`` (a Python tool, :func:`tool_venv`)."""
     engine_version: str = ""
     """What the v2 engine's ``dbt --version`` printed (``dbt-fusion 2.0.0-preview.196``); empty for v1."""
+    drivers: Path | None = None
+    """v2: the folder of database drivers given to :func:`get_venv` (passed to dbt as ``ADBC_DRIVER_PATH``)."""
 
     @classmethod
     def restore(cls, path: PathLike) -> Venv:
@@ -103,7 +107,12 @@ class Venv:
     @property
     def environment(self) -> DbtEnvironment:
         """How the engines run dbt from this venv: the warm worker with this venv's python (v1), or the
-        subprocess engine with its ``dbt`` binary and v2 exit codes (v2)."""
+        subprocess engine with its ``dbt`` binary and v2 exit codes (v2). A tool venv runs no dbt."""
+        if self.engine == "tool":
+            raise ConfigurationError(
+                f"the venv {self.path} holds a tool ({', '.join(self.requirements)}), not dbt; pass a venv made by "
+                "get_venv()"
+            )
         if self.engine == "v2":
             return DbtEnvironment(
                 python=None,
@@ -111,6 +120,7 @@ class Venv:
                 engine="subprocess",
                 exit_codes="v2",
                 description=f"venv {self.path} ({self.engine_version or 'dbt ' + self.dbt_version})",
+                drivers=self.drivers,
             )
         adapters = ", ".join(f"{name} {version}" for name, version in self.installed if name != "dbt-core")
         return DbtEnvironment(
@@ -170,6 +180,7 @@ def get_venv(
     installer: InstallerName = "auto",
     lock_timeout: float = 900,
     venv_path: PathLike | None = None,
+    drivers: PathLike | None = None,
 ) -> Venv:
     """Make, or reuse when it already exists, a venv with dbt-core and the adapter(s) ``destination`` needs.
 
@@ -181,9 +192,14 @@ def get_venv(
     GitHub while it is built, which fails offline; ask for it explicitly if your network allows that.
     ``"fusion"`` or ``"2.*"`` (or ``"2.0.0rc196"``, ``"2.0.0-preview.196"``) installs the dbt v2 engine instead:
     the ``dbt`` distribution alone (its adapters are built in; pre-releases are allowed for it only), run by
-    the subprocess engine. On first use per adapter it loads an ADBC driver from
-    ``~/.cache/com.getdbt/adbc/`` (downloading it when missing); PostgreSQL also needs
-    ``DBT_ALLOW_EXPERIMENTAL_ADAPTERS=true`` (see the README's engine table).
+    the subprocess engine. It talks to the database through an ADBC driver, which it downloads on first use;
+    offline, stage it beforehand: ``drivers`` is a folder holding drivers (for DuckDB ``libduckdb.so``, from the
+    npm package ``@duckdb/node-bindings-linux-x64``), given to v2 as ``ADBC_DRIVER_PATH`` (an
+    ``ADBC_DRIVER_PATH`` of the environment passes through too); PostgreSQL's driver is read from v2's cache,
+    ``~/.cache/com.getdbt/adbc/<platform>/``, only, and PostgreSQL also needs
+    ``DBT_ALLOW_EXPERIMENTAL_ADAPTERS=true`` (see the README's engine table and
+    :mod:`dbt_kickoff.environments.drivers`). ``drivers`` is checked at once (it must exist and hold a driver)
+    and is not part of the venv's cache key.
 
     The venv lives in ``<venv_dir>/<key>``, where ``key`` hashes the Python version, the requirement set and
     the index options; ``venv_dir`` defaults to ``<platform user cache dir>/dbt-kickoff/venvs``
@@ -203,6 +219,30 @@ def get_venv(
     if venv_path is not None:
         venv_dir = _dlt_venv_path(destination, venv_path, venv_dir)
     requirements = resolve_requirements(destination, dbt_version, adapters)
+    engine: Literal["v1", "v2"] = "v2" if is_fusion(dbt_version) else "v1"
+    if drivers is not None and engine != "v2":
+        raise ConfigurationError(
+            "drivers= is for the dbt v2 engine (dbt_version=\"fusion\" or \"2.*\"); dbt v1's adapters bring "
+            "their own database drivers"
+        )
+    drivers_folder = check_drivers_folder(drivers) if drivers is not None else None
+    venv = _get_or_build(venv_dir, requirements, engine, index_url, find_links, no_index, python, installer,
+                         lock_timeout)
+    return replace(venv, drivers=drivers_folder) if drivers_folder is not None else venv
+
+
+def _get_or_build(
+    venv_dir: PathLike | None,
+    requirements: tuple[str, ...],
+    engine: VenvKind,
+    index_url: str | None,
+    find_links: PathLike | Sequence[PathLike] | None,
+    no_index: bool,
+    python: PathLike | None,
+    installer: InstallerName,
+    lock_timeout: float,
+) -> Venv:
+    """The finished venv for ``requirements``: reused when it exists, else built under its lock."""
     index = IndexOptions(index_url=index_url or None, find_links=_links(find_links), no_index=bool(no_index))
     base_python, identity = interpreter_identity(python)
     key = venv_key({"python": identity, "requirements": list(requirements), "index": index.identity()})
@@ -218,7 +258,6 @@ def get_venv(
             if reused is not None:
                 return reused
             remove_garbage(root, key)
-            engine: Literal["v1", "v2"] = "v2" if is_fusion(dbt_version) else "v1"
             _create(root, key, requirements, base_python, index, kind, uv, engine)
     except Timeout:
         raise PrerequisitesException(
@@ -226,6 +265,26 @@ def get_venv(
             f"remove it with `dbt-kickoff venv remove {key}` if that process is gone"
         ) from None
     return Venv.restore(root / key)
+
+
+@validated(VENV_OPTIONS)
+def tool_venv(
+    requirement: str,
+    *,
+    venv_dir: PathLike | None = None,
+    index_url: str | None = None,
+    find_links: PathLike | Sequence[PathLike] | None = None,
+    no_index: bool = False,
+    installer: InstallerName = "auto",
+    lock_timeout: float = 900,
+) -> Venv:
+    """Make, or reuse, a cached venv with a Python tool (``"dbt-autofix>=0.22,<1"``: a distribution with a
+    command of its own name) in the same cache as :func:`get_venv`, built the same way (uv, atomically, under
+    a lock); ``dbt-kickoff venv list`` shows it as ``tool``. Raises
+    :class:`~dbt_kickoff.PrerequisitesException` naming the requirement and what to do behind a firewall when it
+    cannot be installed."""
+    return _get_or_build(venv_dir, normalize([requirement]), "tool", index_url, find_links, no_index, None,
+                         installer, lock_timeout)
 
 
 def _dlt_venv_path(destination: Any, venv_path: PathLike, venv_dir: PathLike | None) -> Path:
@@ -283,7 +342,7 @@ def _create(
     index: IndexOptions,
     kind: str,
     uv: Path | None,
-    engine: Literal["v1", "v2"],
+    engine: VenvKind,
 ) -> None:
     """Build under the lock: uv builds a relocatable venv in a temp sibling and renames it into place;
     stdlib venvs are not relocatable, so pip builds at the final path. Either way the marker comes last."""
