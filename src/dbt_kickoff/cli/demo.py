@@ -44,7 +44,8 @@ def register(subparsers: Any) -> None:
         help="dbt v2: a folder holding its DuckDB driver (libduckdb.so); or set ADBC_DRIVER_PATH",
     )
     parser.add_argument(
-        "--venv-dir", type=cli_type(VENV_OPTIONS, "venv_dir", "--venv-dir"), help="the venv cache folder (with --dbt-version)"
+        "--venv-dir", type=cli_type(VENV_OPTIONS, "venv_dir", "--venv-dir"),
+        help="the venv cache folder (with --dbt-version)",
     )
     parser.set_defaults(handler=handle_demo)
 

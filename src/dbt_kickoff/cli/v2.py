@@ -20,12 +20,14 @@ def register(subparsers: Any) -> None:
     actions = v2.add_subparsers(dest="v2_command", metavar="ACTION", required=True)
 
     def common(parser: argparse.ArgumentParser) -> None:
-        parser.add_argument("package", type=cli_type(AUTOFIX_OPTIONS, "package_dir", "PACKAGE"), help="the dbt package folder")
+        parser.add_argument("package", type=cli_type(AUTOFIX_OPTIONS, "package_dir", "PACKAGE"),
+                            help="the dbt package folder")
         parser.add_argument(
             "--dbt-version", type=cli_type(AUTOFIX_OPTIONS, "dbt_version", "--dbt-version"), default="fusion",
             help='the dbt v2 engine to check against ("fusion", "2.*" or a version such as "2.0.0rc196")',
         )
-        parser.add_argument("--venv-dir", type=cli_type(AUTOFIX_OPTIONS, "venv_dir", "--venv-dir"), help="the venv cache folder")
+        parser.add_argument("--venv-dir", type=cli_type(AUTOFIX_OPTIONS, "venv_dir", "--venv-dir"),
+                            help="the venv cache folder")
         parser.add_argument("--json", action="store_true", help="print JSON")
 
     check = actions.add_parser("check", help="list what dbt v2 needs changed (exit 1 when anything)")
@@ -35,7 +37,8 @@ def register(subparsers: Any) -> None:
     common(fix)
     where = fix.add_mutually_exclusive_group()
     where.add_argument("--in-place", action="store_true", help="change the package itself")
-    where.add_argument("--output", type=cli_type(AUTOFIX_OPTIONS, "output_dir", "--output"), help="the folder of the fixed copy")
+    where.add_argument("--output", type=cli_type(AUTOFIX_OPTIONS, "output_dir", "--output"),
+                       help="the folder of the fixed copy")
     fix.set_defaults(handler=_fix)
 
 
