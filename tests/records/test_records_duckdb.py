@@ -70,6 +70,39 @@ def test_failed_run_is_recorded_and_retry_reruns_only_what_failed(
         assert any("succeeded: nothing to retry" in r.getMessage() for r in caplog.records)
 
 
+def test_a_retry_chain_is_one_merged_record(shop: tuple[Path, Path], tmp_path: Path) -> None:
+    """run_all fails in run; its retry fails again; after the fix, a retry of the failed retry finishes the whole
+    call (the test step run_all never reached included) and its record holds every node of the chain."""
+    project, database = shop
+    records = tmp_path / "records"
+    good_sql = break_model(project)
+    with dbt_kickoff.package(
+            f"duckdb:///{database}", project, source_dataset_name="raw_data", records=records) as runner:
+        with pytest.raises(DBTProcessingError):
+            runner.run_all()
+        original = open_record("latest", records)
+        with pytest.raises(DBTProcessingError):
+            runner.retry()
+        failed_retry = open_record("latest", records)
+        link = failed_retry.data["retry"]
+        assert failed_retry.data["params"] == {"record": original.uri}  # the retried record by its URI only
+        assert link["root"] == original.uri and [a["label"] for a in link["pending"]] == ["retry run", "test"]
+        assert {r["status"] for r in link["merged"]} >= {"error", "skipped", "success"}
+
+        (project / "models" / "stg_orders.sql").write_text(good_sql)
+        results = runner.retry()  # the package's last record: the failed retry
+        finished = open_record("latest", records)
+        assert [s.command for s in runner.last_report.steps] == ["retry", "test"]
+        assert finished.data["params"] == {"record": failed_retry.uri} and finished.data["retry"]["pending"] == []
+        assert finished.data["retry"]["root"] == original.uri
+        merged = {r["model_name"]: r["status"] for r in finished.data["retry"]["merged"]}
+        assert merged["countries"] == "success"  # the seed, from the original call
+        assert merged["stg_orders"] == merged["revenue_by_country"] == "success"
+        assert sum(1 for r in results if r.resource_type == "test") == len(runner.last_report.steps[1].results)
+        assert len(json.dumps(finished.data)) < 3 * len(json.dumps(original.data))  # no nesting of records
+        assert runner.retry() == []
+
+
 def test_record_of_another_package_or_dbt_version_is_refused(shop: tuple[Path, Path], tmp_path: Path) -> None:
     project, database = shop
     records = tmp_path / "records"

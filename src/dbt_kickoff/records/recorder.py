@@ -231,6 +231,7 @@ class Recorder:
             step_dirs=self._step_dirs,
             running=self.call.running,
             sources_before=call.record_extras.get("sources_before"),
+            retry=call.record_extras.get("retry"),
             duration=(report.finished_at - self.started_at).total_seconds() if report.finished_at else None,
         )
         for step in data["steps"]:

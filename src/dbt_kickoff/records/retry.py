@@ -4,6 +4,10 @@ dbt's own ``retry`` semantics: a step that failed with a ``run_results.json`` be
 <that step's folder>`` (only its error, fail and skipped nodes run again); a step that was stopped before dbt
 wrote its results (cancel, timeout, crash) runs again whole; for ``run_all`` the steps that never started
 follow (seed → source tests → run → test). A successful record needs nothing.
+
+A retry is one link of a chain: its record keeps what it did not finish (``retry.pending``: the action that
+failed and those after it), so a retry of a failed retry finishes the original call — the steps it never reached
+included — and ``retry.merged`` holds every node's latest result across the chain.
 """
 
 from __future__ import annotations
@@ -22,13 +26,27 @@ RETRYABLE_COMMANDS = frozenset({"build", "run", "test", "seed", "snapshot", "com
 
 @dataclass(frozen=True)
 class RetryAction:
-    """``kind="retry"``: ``dbt retry --state`` the record's ``step_dir``; ``kind="run"``: run ``command``."""
+    """``kind="retry"``: ``dbt retry --state`` the ``step_dir`` of ``record`` (``None``: the record being
+    retried); ``kind="run"``: run ``command``."""
 
     kind: str
     command: tuple[str, ...] = ()
     step_dir: str | None = None
     full_refresh: bool = False
     label: str = ""
+    record: str | None = None
+
+    def to_dict(self, record: str) -> dict[str, Any]:
+        """As a retry record keeps it (``record``: the URI its ``step_dir`` is in when the action names none)."""
+        return {"kind": self.kind, "command": list(self.command), "step_dir": self.step_dir,
+                "full_refresh": self.full_refresh, "label": self.label,
+                "record": (self.record or record) if self.kind == "retry" else None}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RetryAction:
+        return cls(kind=str(data.get("kind")), command=tuple(data.get("command") or ()),
+                   step_dir=data.get("step_dir"), full_refresh=bool(data.get("full_refresh")),
+                   label=str(data.get("label") or ""), record=data.get("record"))
 
 
 @dataclass
@@ -78,6 +96,8 @@ def plan_retry(data: Mapping[str, Any], package: PackageShape | None = None) -> 
     call = data.get("call")
     last = steps[-1] if steps else None
     failed_last = last is not None and last.get("success") is False
+    if call == "retry":
+        return _finish_chain(data, last if failed_last else None)
     if call == "run_all":
         params = data.get("params") or {}
         plan = run_all_plan(package or _NoPackages(), run_params=tuple(params.get("run_params") or ()),
@@ -102,6 +122,15 @@ def plan_retry(data: Mapping[str, Any], package: PackageShape | None = None) -> 
             f"the record {data.get('name')} ({outcome}) does not say which dbt command to run again"
         )
     return RetryPlan(actions=[RetryAction("run", tuple(command), label=command[0])])
+
+
+def _finish_chain(data: Mapping[str, Any], failed: Mapping[str, Any] | None) -> RetryPlan:
+    """A failed retry: what it left pending, its failed action redone from its own results when dbt left them."""
+    pending = [RetryAction.from_dict(item) for item in (data.get("retry") or {}).get("pending") or ()]
+    if not pending:
+        return RetryPlan(reason=f"the retry {data.get('name')} left nothing pending: nothing to retry")
+    first = _redo(failed, pending[0]) if failed is not None else pending[0]
+    return RetryPlan(actions=[first, *pending[1:]])
 
 
 def _redo(step: Mapping[str, Any], fallback: RetryAction) -> RetryAction:

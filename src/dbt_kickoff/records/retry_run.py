@@ -10,10 +10,11 @@ from dbt_kickoff.core.call import Call, CallOutcome
 from dbt_kickoff.core.invocations import RecordIdentity
 from dbt_kickoff.core.project import Project
 from dbt_kickoff.errors import ConfigurationError
-from dbt_kickoff.records.reading import Record, RecordNotFound, last_record, open_record
+from dbt_kickoff.records.reading import Record, RecordNotFound, last_record, load_record, open_record
 from dbt_kickoff.records.recorder import RecordSettings
-from dbt_kickoff.records.retry import plan_retry
+from dbt_kickoff.records.retry import RetryAction, plan_retry
 from dbt_kickoff.records.store import RecordStore
+from dbt_kickoff.results import NodeResult
 
 logger = logging.getLogger("dbt_kickoff.records")
 
@@ -67,13 +68,38 @@ def retry(call: Call, previous: Record) -> CallOutcome:
             "run the command again in full)"
         )
     logger.info("retrying %s (%s): %s", previous.name, previous.outcome, ", ".join(a.label for a in plan.actions))
-    for action in plan.actions:
-        if action.kind == "retry":
-            assert action.step_dir is not None
-            state = previous.download(call.scratch / action.step_dir, prefix=f"{action.step_dir}/")
-            call.step(["retry", "--state", str(state)])
-        elif action.command == ("deps",):
-            call.install_dependencies()
-        else:
-            call.step(list(action.command), full_refresh=action.full_refresh)
+    chain = previous.data.get("retry") or {}
+    link = call.record_extras["retry"] = {
+        "of": previous.uri, "root": chain.get("root") or previous.uri,
+        "pending": [action.to_dict(previous.uri) for action in plan.actions],
+    }
+    earlier = [NodeResult.from_dict(r) for r in chain.get("merged") or ()] or previous.report.results
+    try:
+        for done, action in enumerate(plan.actions):
+            link["pending"] = [a.to_dict(previous.uri) for a in plan.actions[done:]]
+            _run(call, previous, action)
+        link["pending"] = []
+    finally:
+        link["merged"] = [r.to_dict() for r in merged(earlier, call.report.results)]
     return CallOutcome(call.report.results)
+
+
+def _run(call: Call, previous: Record, action: RetryAction) -> None:
+    if action.kind == "retry":
+        assert action.step_dir is not None
+        source = previous
+        if action.record not in (None, previous.uri):  # an earlier link of the chain, in the same store
+            source = load_record(previous.store, str(action.record).rstrip("/").rsplit("/", 1)[-1])
+        state = source.download(call.scratch / action.step_dir, prefix=f"{action.step_dir}/")
+        call.step(["retry", "--state", str(state)])
+    elif action.command == ("deps",):
+        call.install_dependencies()
+    else:
+        call.step(list(action.command), full_refresh=action.full_refresh)
+
+
+def merged(earlier: list[NodeResult], later: list[NodeResult]) -> list[NodeResult]:
+    """Every node's latest result: ``earlier`` (the chain so far) overwritten by ``later``, in first-seen order."""
+    by_node = {r.unique_id: r for r in earlier}
+    by_node.update({r.unique_id: r for r in later})
+    return list(by_node.values())
