@@ -36,6 +36,7 @@ from dbt_kickoff.records.retry_run import record_to_retry, retry
 from dbt_kickoff.records.store import RecordStore
 from dbt_kickoff.redaction import Redactor
 from dbt_kickoff.reports import RunReport, StepReport
+from dbt_kickoff.row_counts import RowCounts
 from dbt_kickoff.sources import LocalSource, PackageSource, ResolvedPackage, open_source
 from dbt_kickoff.validation import validated, validated_methods
 
@@ -91,6 +92,7 @@ class PackageRunner:
         secrets: Sequence[str | None] = (),
         always_build: str | None = None,
         hooks: Sequence[CallHooks] = (),
+        row_counts: bool = False,
     ) -> None:
         self.source = source
         self.environment = environment
@@ -106,6 +108,8 @@ class PackageRunner:
         self.last_report = RunReport()
         """What the last call did, step by step (outcome, commit, record, changed-only decision)."""
         self.record_settings = record_settings or RecordSettings()
+        self.row_counts = row_counts
+        """Fill ``rows_affected`` of the models whose adapter reports none (one ``count(*)`` per model)."""
         self.hooks: list[CallHooks] = list(hooks)
         """The caller's observers of every call, after the runner's own (records, sources' snapshot, lineage)."""
         redact = Redactor([*(profile.secret_env.values() if profile else ()), *secrets])
@@ -403,6 +407,8 @@ class PackageRunner:
         hooks: list[CallHooks] = [RecordsHook(settings, lineage=lineage)]
         if settings.enabled:
             hooks.insert(0, SourcesSnapshot())
+        if self.row_counts:
+            hooks.insert(0, RowCounts())
         if lineage:
             hooks.append(LineageHook(settings.openlineage))
         return hooks
@@ -462,6 +468,7 @@ def package(
     openlineage: Any = None,
     always_build: str | None = None,
     hooks: Sequence[CallHooks] = (),
+    row_counts: bool = False,
 ) -> PackageRunner:
     """A :class:`PackageRunner` for the dbt package at ``package_location`` writing to ``destination``.
 
@@ -489,6 +496,8 @@ def package(
     changed-only call builds (``"tag:always"``, ``"model_a model_b"``), for models whose result changes without
     any change dbt-kickoff can see (``current_date``, random samples, external calls). ``hooks``: observers of
     every call (:class:`~dbt_kickoff.core.hooks.CallHooks`: call started, before dbt, step done, call finished).
+    ``row_counts``: fill ``NodeResult.rows_affected`` for models whose adapter reports none (dbt-duckdb's), with
+    one ``count(*)`` per model after each step (off by default: a view is counted by running it).
     """
     if threads is not None and threads < 1:
         raise ConfigurationError(f"threads must be a positive number, not {threads}")
@@ -534,6 +543,7 @@ def package(
         secrets=[package_repository_token],
         always_build=always_build,
         hooks=hooks,
+        row_counts=row_counts,
     )
     if isinstance(source, LocalSource):  # a local folder is checked now, so bad input fails at once
         if warm_start:

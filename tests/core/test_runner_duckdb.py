@@ -154,3 +154,16 @@ def test_generated_profile_is_removed_on_close(shop_duckdb: Path, shop_project: 
     assert generated and all((p / "profiles.yml").is_file() for p in generated)
     runner.close()
     assert not any(p.exists() for p in generated)
+
+
+def test_row_counts_are_filled_only_when_asked(shop_duckdb: Path, shop_project: Path) -> None:
+    variables = {"source_dataset_name": "raw_data"}
+    with runner_for(shop_duckdb, shop_project, records=False) as runner:
+        plain = {r.model_name: r.rows_affected for r in runner.build(additional_vars=variables)
+                 if r.resource_type == "model"}
+    assert set(plain.values()) == {None}  # dbt-duckdb reports no rows for tables and views
+    with runner_for(shop_duckdb, shop_project, records=False, row_counts=True) as runner:
+        counted = {r.model_name: r.rows_affected for r in runner.build(additional_vars=variables)
+                   if r.resource_type == "model"}
+        in_report = {r.model_name: r.rows_affected for r in runner.last_report.results if r.resource_type == "model"}
+    assert counted == in_report == {"stg_orders": 60, "revenue_by_country": 3, "orders_incremental": 60}

@@ -4,7 +4,6 @@ call's snapshot, or what a full build read before dbt started)."""
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 from collections.abc import Collection, Mapping, Sequence
@@ -18,11 +17,10 @@ from dbt_kickoff.changed.inputs import inputs_now
 from dbt_kickoff.changed.loaded_at import count_rows, freshness_sql, measurable_here, measure_loaded_at
 from dbt_kickoff.changed.sources import Source, loaded_at_in, sources_of_manifest
 from dbt_kickoff.changed.state import State
-from dbt_kickoff.changed.warehouse import connect
+from dbt_kickoff.changed.warehouse import connect, count_with_dbt
 from dbt_kickoff.core.call import Call
 from dbt_kickoff.core.hooks import CallHooks
 from dbt_kickoff.core.invocations import narrows_nodes
-from dbt_kickoff.engines import DbtEvent
 from dbt_kickoff.engines.artifacts import read_artifact
 from dbt_kickoff.results import parse_timestamp
 
@@ -132,27 +130,7 @@ def recorded_row_counts(state: State | None) -> dict[str, int | None] | None:
 
 
 def dbt_row_counts(call: Call, sources: Sequence[Source]) -> dict[str, int | None]:
-    """The row counts this process could not read itself, asked of dbt in one ``dbt show`` (any adapter);
-    ``None`` for those dbt could not count either."""
-    counted: dict[str, int | None] = {s.unique_id: None for s in sources}
-    parts = [f"select '{s.unique_id}' as source_id, count(*) as source_rows from {s.relation_name}"
-             for s in sources if s.relation_name and "'" not in s.unique_id]
-    if not parts:
-        return counted
-    shown: list[str] = []
-
-    def collect(event: DbtEvent) -> None:
-        if event.name == "ShowNode" and event.message:
-            shown.append(event.message)
-
-    outcome = call.quiet(["show", "--inline", " union all ".join(parts), "--output", "json", "--limit", "-1"],
-                         on_event=collect)
-    if not outcome.success or not shown:
-        logger.info("dbt could not count the sources' rows either: %s", call.redact(outcome.error or "no output"))
-        return counted
-    try:
-        for row in json.loads(shown[-1]).get("show") or ():
-            counted[str(row["source_id"])] = int(row["source_rows"])
-    except (ValueError, KeyError, TypeError, AttributeError):
-        logger.info("dbt's count of the sources' rows could not be read")
-    return counted
+    """The row counts this process could not read itself, asked of dbt in one query (any adapter); ``None``
+    for those dbt could not count either."""
+    relations = {s.unique_id: s.relation_name for s in sources if s.relation_name}
+    return {s.unique_id: None for s in sources} | count_with_dbt(call, relations)

@@ -9,6 +9,7 @@ one prologue: a fresh report, the package lock, the package checked again, the p
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import tempfile
@@ -207,6 +208,25 @@ class Call:
         outcome = self._invoker.execute(self.project, invocation, on_event or (lambda event: None))
         self.raise_if_cancelled(name)
         return outcome
+
+    def query(self, sql: str) -> list[dict[str, Any]] | None:
+        """Rows of ``sql`` asked of dbt (``dbt show --inline``: any adapter, the call's profile and vars), or
+        ``None`` when dbt could not answer. For a decision's small queries (row counts...)."""
+        shown: list[str] = []
+
+        def collect(event: DbtEvent) -> None:
+            if event.name == "ShowNode" and event.message:
+                shown.append(event.message)
+
+        outcome = self.quiet(["show", "--inline", sql, "--output", "json", "--limit", "-1"], on_event=collect)
+        if not outcome.success or not shown:
+            logger.info("dbt could not answer a query: %s", self.redact(outcome.error or "no output"))
+            return None
+        try:
+            rows = json.loads(shown[-1]).get("show")
+        except (ValueError, AttributeError):
+            return None
+        return [dict(row) for row in rows] if isinstance(rows, list) else None
 
     def sources(self) -> list[dict[str, Any]]:
         """The package's dbt sources as the parsed manifest resolves them (see ``PackageRunner.sources``)."""

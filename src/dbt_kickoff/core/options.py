@@ -55,6 +55,7 @@ CORE_OPTIONS = option_table("core", {
     "full_refresh": FLAG,
     "include_dlt_tables": FLAG,
     "changed_only": FLAG,
+    "row_counts": FLAG,
     "always_build": Text("a non-empty dbt selector (e.g. 'tag:always' or 'model_a model_b')"),
     "command": Text("a dbt command name such as 'build'", optional=False),
     # iter_cycles()
