@@ -37,6 +37,8 @@ class DbtEnvironment:
     description: str = "current environment"
     drivers: Path | None = None
     engine_factory: Callable[..., Any] | None = None
+    dbt_version: str | None = None
+    """The version dbt reports itself (``1.11.2``; v2: ``2.0.0-preview.196``), when known without starting it."""
 
 
 def current_environment() -> DbtEnvironment:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import re
 import sys
 from pathlib import Path
@@ -15,9 +14,13 @@ _DIST = re.compile(r"^dbt_core-(.+)\.dist-info$")
 def installed_dbt_version(environment: DbtEnvironment) -> str | None:
     """dbt-core's version in a Python environment (this interpreter's or a venv's), or ``None`` when it cannot
     be told without starting dbt (a dbt executable, an unusual layout)."""
+    if environment.dbt_version:
+        return environment.dbt_version
     if environment.engine != "worker" or environment.python is None:
         return None
     if Path(environment.python) == Path(sys.executable):
+        import importlib.metadata  # imported when first needed: it is slow to import
+
         try:
             return importlib.metadata.version("dbt-core")
         except importlib.metadata.PackageNotFoundError:

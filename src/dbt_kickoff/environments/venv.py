@@ -121,6 +121,7 @@ class Venv:
                 exit_codes="v2",
                 description=f"venv {self.path} ({self.engine_version or 'dbt ' + self.dbt_version})",
                 drivers=self.drivers,
+                dbt_version=self.engine_version.split()[-1] if self.engine_version else None,
             )
         adapters = ", ".join(f"{name} {version}" for name, version in self.installed if name != "dbt-core")
         return DbtEnvironment(
@@ -129,6 +130,7 @@ class Venv:
             engine="worker",
             exit_codes="v1",
             description=f"venv {self.path} (dbt-core {self.dbt_version}; {adapters})",
+            dbt_version=self.dbt_version,
         )
 
     def exists(self) -> bool:
