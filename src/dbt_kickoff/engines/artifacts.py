@@ -72,8 +72,11 @@ def read_results(command: Sequence[str], target: Path, outcome: InvocationOutcom
     """The node results this invocation wrote (a stale file is never used). A command that was stopped or
     whose dbt died may have written none: then the nodes that finished, from the live events."""
     path = results_file(command, target)
-    loader = fusion.load_run_results if fusion.wrote(path) else load_run_results  # the dbt v2 engine's, or v1's
-    written = loader(path, outcome.invocation_id) if outcome.invocation_id else None
+    written = None
+    if outcome.invocation_id and fusion.wrote(path):  # the dbt v2 engine's (its messages completed from its log)
+        written = fusion.load_run_results(path, outcome.invocation_id, errors=outcome.errors)
+    elif outcome.invocation_id:
+        written = load_run_results(path, outcome.invocation_id)
     if written is not None:
         return written
     if outcome.cancelled or outcome.crashed:

@@ -151,9 +151,24 @@ def wrote(path: Path) -> bool:
     return bool(found and int(found.group(1)) >= 2)
 
 
-def load_run_results(path: Path, invocation_id: str | None) -> list[NodeResult] | None:
+GENERIC_MESSAGES = frozenset({"Error", "Compilation Error", "Runtime Error", "Database Error"})
+"""What v2 writes as a failed node's message in run_results.json; its log says what went wrong."""
+
+
+def _detail(result: NodeResult, errors: Iterable[str]) -> str | None:
+    """The error v2 logged for ``result``'s node (``… Error in model <name> (<path>) …``), cleaned."""
+    marker = f" in {result.resource_type} {result.model_name} ("
+    for text in errors:
+        if marker in text:
+            parsed = parse_error(text)
+            return parsed.message if parsed is not None else clean_message(text)
+    return None
+
+
+def load_run_results(path: Path, invocation_id: str | None, errors: Iterable[str] = ()) -> list[NodeResult] | None:
     """The v2 engine's run_results.json (or sources.json) as node results; ``None`` when absent or written by
-    another invocation. A failed test's bare ``"Error"`` message becomes its number of failing rows."""
+    another invocation. A failed test's bare ``"Error"`` message becomes its number of failing rows; a failed
+    node's generic message (``"Compilation Error"``) becomes the error v2 logged for it (``errors``)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (FileNotFoundError, json.JSONDecodeError):
@@ -165,6 +180,8 @@ def load_run_results(path: Path, invocation_id: str | None) -> list[NodeResult] 
         message = clean_message(result.message) if result.message else result.message
         if result.status == "fail" and message in (None, "Error") and result.failures is not None:
             message = f"Got {result.failures} failing row{'s' if result.failures != 1 else ''}"
+        elif result.is_failure and (message is None or message in GENERIC_MESSAGES):
+            message = _detail(result, errors) or message
         results.append(replace(result, message=message))
     return results
 
