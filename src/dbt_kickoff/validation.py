@@ -147,6 +147,18 @@ class PathLike(Spec):
 
 
 @dataclasses.dataclass(frozen=True)
+class FolderPath(PathLike):
+    """A folder path (it may not exist yet); a path to an existing file is refused."""
+
+    def _check(self, option: str, value: Any) -> Any:
+        value = super()._check(option, value)
+        if os.path.exists(value) and not os.path.isdir(value):
+            raise ConfigurationError(f"{option} must be a folder (it is created when missing), but "
+                                     f"{os.fspath(value)} is a file")
+        return value
+
+
+@dataclasses.dataclass(frozen=True)
 class MappingSpec(Spec):
     """A mapping with string keys (JSON-like)."""
 
@@ -244,6 +256,7 @@ COUNT = Number("a whole number >= 1", minimum=1, integer=True)
 PORT = Number("a whole number in 0..65535", optional=False, minimum=0, maximum=65535, integer=True)
 TEXT = Text("a non-empty str")
 PATH = PathLike("a non-empty path (str or os.PathLike)")
+FOLDER = FolderPath("a non-empty folder path (str or os.PathLike)")
 MAPPING = MappingSpec("a mapping (dict) with str keys")
 ARGS = Strings("a list of str (dbt arguments)")
 FLAG = Flag("True or False")
@@ -261,7 +274,7 @@ OPTIONS: dict[str, Spec] = {
     "profiles_dir": PATH,
     "profile_name": TEXT,
     "target": TEXT,
-    "working_dir": PATH,
+    "working_dir": FOLDER,
     "subdirectory": PATH,
     "auto_full_refresh_when_out_of_sync": FLAG,
     "allow_stale_package": FLAG,
@@ -292,7 +305,7 @@ OPTIONS: dict[str, Spec] = {
     # get_venv()
     "dbt_version": TEXT,
     "adapters": Strings("an adapter name or a list of them", single=True),
-    "venv_dir": PATH,
+    "venv_dir": FOLDER,
     "venv_path": PATH,
     "python": PATH,
     "index_url": TEXT,

@@ -55,6 +55,8 @@ def add_package_arguments(parser: argparse.ArgumentParser) -> None:
                         help="schema the data was loaded into (var source_dataset_name)")
     parser.add_argument("--branch", dest="package_repository_branch",
                         type=text("package_repository_branch", "--branch"), help="git branch, tag or commit sha")
+    parser.add_argument("--allow-stale-package", action="store_true",
+                        help="when the git repository cannot be reached, run the cached checkout of the last fetch")
     parser.add_argument("--subdirectory", type=text("subdirectory", "--subdirectory"),
                         help="folder of the dbt project inside the repository")
     parser.add_argument("--working-dir", type=text("working_dir", "--working-dir"),
@@ -137,7 +139,8 @@ def runner_from_args(args: argparse.Namespace, on_event: Any = None) -> PackageR
         args.resolved_destination = destination.resolve(args)
     return package(
         args.resolved_destination, args.package_location, package_repository_branch=args.package_repository_branch,
-        subdirectory=args.subdirectory, working_dir=args.working_dir, dataset_name=args.dataset_name,
+        subdirectory=args.subdirectory, allow_stale_package=args.allow_stale_package, working_dir=args.working_dir,
+        dataset_name=args.dataset_name,
         source_dataset_name=args.source_dataset_name, profiles_dir=args.profiles_dir,
         profile_name=args.profile_name, target=args.target, threads=args.threads,
         auto_full_refresh_when_out_of_sync=not args.no_auto_full_refresh, command_timeout=args.timeout,
