@@ -555,9 +555,21 @@ class PackageRunner:
         return dataclasses.replace(invocation, manifest_key=key, parse_args=parse_args)
 
     def _handle_event(self, event: DbtEvent) -> None:
+        """Relay dbt's log lines to the ``dbt_kickoff`` logger, then to ``on_event``. Lines that repeat what the
+        node results carry (a node's result line, the end-of-run summary of each failure) go at INFO, dbt's
+        connection clean-up under --fail-fast ("CANCEL query <node>", for nodes that succeeded too) at DEBUG:
+        a failure is told once, by the results and the raised error."""
         if event.finished and event.node is not None:
             node = event.node
             logger.info("%s %s: %s (%.2fs)", node.resource_type, node.name, node.status, node.execution_time or 0.0)
+        elif event.name == "LogCancelLine":
+            logger.debug("dbt: %s", event.message)
+        elif event.message and event.name in {
+            "LogModelResult", "LogTestResult", "LogSeedResult", "LogSnapshotResult", "LogFreshnessResult",
+            "LogNodeResult", "LogNodeNoOpResult", "LogFunctionResult", "RunResultFailure", "RunResultError",
+            "RunResultErrorMessage", "RunResultWarning", "RunResultWarningMessage", "EndOfRunSummary",
+        }:
+            logger.info("dbt: %s", event.message)
         elif event.level == "error" and event.message:
             logger.error("dbt: %s", event.message)
         elif event.level == "warn" and event.message:

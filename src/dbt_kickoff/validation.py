@@ -355,6 +355,7 @@ OPTIONS: dict[str, Spec] = {
     # command line only
     "port": PORT,
     "older_than_days": Number("a finite number of days >= 0", optional=False, minimum=0),
+    "limit": COUNT,
 }
 
 

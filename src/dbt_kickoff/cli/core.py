@@ -9,8 +9,11 @@ from contextlib import nullcontext
 from typing import Any
 
 from dbt_kickoff.cli import destination
+from dbt_kickoff.cli.outcome import outcome_of, print_outcome, report_failure
 from dbt_kickoff.errors import ConfigurationError, DbtCancelled, DBTProcessingError
-from dbt_kickoff.progress import NodeProgress, console_for, results_table
+from dbt_kickoff.profiles.own import find_profiles_yml
+from dbt_kickoff.progress import NodeProgress, console_for
+from dbt_kickoff.report.outcome import CallOutcome
 from dbt_kickoff.runner import PackageRunner, RunReport, package
 from dbt_kickoff.signals import cancel_on_signals
 from dbt_kickoff.validation import cli_text, cli_type
@@ -149,11 +152,36 @@ def runner_from_args(args: argparse.Namespace, on_event: Any = None) -> PackageR
     )
 
 
+def _outcome(runner: PackageRunner, args: argparse.Namespace) -> CallOutcome:
+    params = {"run_params": ["--fail-fast"], "source_tests_selector": args.source_tests_selector} \
+        if args.command == "run_all" else {}
+    return outcome_of(runner.last_report, args, params, runner.target_path(args.dataset_name))
+
+
+def require_destination(runner: PackageRunner, args: argparse.Namespace) -> None:
+    """Without a destination the package's own profiles.yml is used: when there is none, say what to do
+    before dbt starts (dbt would fail with "Path '~/.dbt' does not exist")."""
+    if args.resolved_destination is not None or runner.profile is not None:
+        return
+    if find_profiles_yml(runner.package_dir, args.profiles_dir) is None:
+        where = args.profiles_dir or f"{runner.package_dir}, $DBT_PROFILES_DIR or ~/.dbt"
+        raise ConfigurationError(
+            f"no destination and no profiles.yml in {where}: pass --destination URL (or --destination-env NAME, "
+            f"--destination-file PATH, ${destination.DEFAULT_ENV}), or add a profiles.yml to the package"
+        )
+
+
 def handle_run(args: argparse.Namespace) -> int:
     """Run the command; SIGTERM / SIGINT cancel dbt (its queries too), print what finished and exit 143 / 130."""
     console = console_for(stderr=True)
     progress = NodeProgress(console) if not args.json else None
     runner = runner_from_args(args, on_event=progress)
+    if args.command != "deps":
+        try:
+            require_destination(runner, args)
+        except ConfigurationError:
+            runner.close()  # a refused call leaves no dbt worker behind
+            raise
     with runner, cancel_on_signals(runner) as received:
         try:
             with progress or nullcontext():
@@ -162,22 +190,23 @@ def handle_run(args: argparse.Namespace) -> int:
             if args.json:
                 print(report_json(runner.last_report, False, str(exc), cancelled=exc))
             else:
-                console_for().print(results_table(runner.last_report.results))
+                print_outcome(runner.last_report, _outcome(runner, args))
             print(f"error: {exc}", file=sys.stderr)
             return received.exit_status or exc.exit_status
         except DBTProcessingError as exc:
             if args.json:
                 print(report_json(runner.last_report, False, str(exc)))
-            raise
+                raise
+            return report_failure(runner.last_report, _outcome(runner, args))
     empty = [step.command for step in runner.last_report.steps if step.nothing_selected]
     for command in empty:
         print(f"dbt {command}: the selection matched no nodes; nothing was run", file=sys.stderr)
-    if runner.last_report.changed is not None:
-        print(runner.last_report.changed.describe(), file=sys.stderr)
     if args.json:
+        if runner.last_report.changed is not None:
+            print(runner.last_report.changed.describe(), file=sys.stderr)
         print(report_json(runner.last_report, True))
     else:
-        console_for().print(results_table(runner.last_report.results))
+        print_outcome(runner.last_report, _outcome(runner, args))
         if runner.last_report.commit_sha:
             print(f"package commit: {runner.last_report.commit_sha}", file=sys.stderr)
     if empty and args.fail_on_empty_selection:

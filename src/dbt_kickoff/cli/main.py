@@ -62,9 +62,9 @@ def parse_arguments(parser: argparse.ArgumentParser, argv: Sequence[str]) -> arg
 
 
 def _areas() -> list[object]:
-    from dbt_kickoff.cli import cloud, core, demo, report, retry, venvs, watch
+    from dbt_kickoff.cli import cloud, core, demo, records, report, retry, venvs, watch
 
-    return [core, watch, retry, report, demo, cloud, venvs]
+    return [core, watch, retry, report, records, demo, cloud, venvs]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -55,7 +55,8 @@ def handle_report(args: argparse.Namespace) -> int:
     default = (local / record.name / "report.html") if local is not None else Path(f"{record.name}.html")
     output = write_html(record, Path(args.output) if args.output else default)
     console = console_for(stderr=True)
-    console.print(render_terminal(report_data(record)))
+    data = report_data(record)
+    console.print(render_terminal(data, outcome=data.outcome))
     console.print(f"HTML report: {output.resolve()}")
     if args.open:
         webbrowser.open(output.resolve().as_uri())

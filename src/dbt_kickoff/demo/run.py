@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from dbt_kickoff.demo import DBT_PACKAGE_DIR
@@ -72,11 +72,11 @@ def run_demo(workdir: Path, *, json_output: bool = False, fresh: bool = False) -
     """
     import dbt_kickoff
     from dbt_kickoff.demo.data import load_sample_data
-    from dbt_kickoff.progress import NodeProgress
+    from dbt_kickoff.progress import NodeProgress, console_for
 
     workdir = Path(workdir).resolve()
-    console = Console(highlight=False)
-    status_console = Console(stderr=True, highlight=False, quiet=json_output)
+    console = console_for(highlight=False)
+    status_console = console_for(stderr=True, highlight=False, quiet=json_output)
     database = workdir / DATABASE_FILE
     if fresh:
         _remove(database, database.with_name(database.name + ".wal"), workdir / PIPELINES_DIR)
@@ -113,7 +113,7 @@ def run_demo(workdir: Path, *, json_output: bool = False, fresh: bool = False) -
         for title, (columns, data) in metrics.items():
             console.print(_metric_table(title, columns, data))
         if error is not None:
-            console.print(f"[bold red]dbt failed:[/] {error}")
+            console.print(f"[bold red]dbt failed:[/] {escape(str(error))}")
         else:
             console.print(
                 f"Run [bold]dbt-kickoff demo[/] again to load the next day; the data is in {database} "
