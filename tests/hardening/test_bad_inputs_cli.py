@@ -57,6 +57,14 @@ CASES: list[tuple[list[str], str]] = [
     (["venv", "prune", "--older-than-days", "x"], "--older-than-days"),
     (["venv", "create", "duckdb", "--installer", "conda"], "--installer"),
     (["-v", "run", PKG, "--unknown-flag"], "--unknown-flag"),
+    (["run", PKG, "--working-dir", f"{PKG}/dbt_project.yml"], "--working-dir"),
+    (["run", PKG], "--destination"),  # no destination, and the package has no profiles.yml
+    (["venv", "list", "--venv-dir", f"{PKG}/dbt_project.yml"], "--venv-dir"),
+    (["cloud", "status", "1", "--base-url", "https://cloud getdbt.com"], "base_url"),
+    (["retry", "--destination-env", "NO_SUCH_VARIABLE_HERE"], "--destination-env"),
+    (["records", "--outcome", "broken"], "--outcome"),
+    (["records", "--limit", "0"], "--limit"),
+    (["report", "--history", "--last", "0"], "--last"),
 ]
 
 
@@ -69,6 +77,8 @@ def test_bad_flags_exit_2_in_one_line(
     monkeypatch.setenv("DBT_CLOUD__ACCOUNT_ID", str(ACCOUNT))
     monkeypatch.setenv("DBT_CLOUD__BASE_URL", emulator.base_url)
     monkeypatch.delenv("DBT_KICKOFF_DESTINATION", raising=False)
+    monkeypatch.delenv("DBT_PROFILES_DIR", raising=False)
+    monkeypatch.setenv("HOME", str(guard.root / "home"))  # no ~/.dbt/profiles.yml
     try:
         code = main(argv)
     except SystemExit as exc:  # argparse

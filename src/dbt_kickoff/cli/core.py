@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from contextlib import nullcontext
+from pathlib import Path
 from typing import Any
 
 from dbt_kickoff.cli import destination
@@ -115,14 +116,20 @@ def _venv(args: argparse.Namespace) -> Any:
     return get_venv(args.resolved_destination, args.dbt_version)
 
 
-def execute(runner: PackageRunner, args: argparse.Namespace) -> None:
-    extra_vars = _parse_vars(args.vars)
-    params = ["--select", args.select] if args.select else []
+def check_run_arguments(args: argparse.Namespace) -> None:
+    """The flags that only make sense together, and --vars, checked before anything starts."""
+    _parse_vars(args.vars)
     if args.changed_only and (args.command not in ("run_all", "build") or args.select):
         raise ConfigurationError("--changed-only works with --command run_all or build, without --select")
+    if args.command == "run_all" and args.select:
+        raise ConfigurationError("--select does not apply to run_all; use --command build/run/test")
+
+
+def execute(runner: PackageRunner, args: argparse.Namespace) -> None:
+    check_run_arguments(args)
+    extra_vars = _parse_vars(args.vars)
+    params = ["--select", args.select] if args.select else []
     if args.command == "run_all":
-        if args.select:
-            raise ConfigurationError("--select does not apply to run_all; use --command build/run/test")
         runner.run_all(additional_vars=extra_vars, source_tests_selector=args.source_tests_selector,
                        full_refresh=args.full_refresh, changed_only=args.changed_only)
     elif args.command == "build":
@@ -158,30 +165,42 @@ def _outcome(runner: PackageRunner, args: argparse.Namespace) -> CallOutcome:
     return outcome_of(runner.last_report, args, params, runner.target_path(args.dataset_name))
 
 
-def require_destination(runner: PackageRunner, args: argparse.Namespace) -> None:
+def require_destination(args: argparse.Namespace, project_dir: Path) -> None:
     """Without a destination the package's own profiles.yml is used: when there is none, say what to do
     before dbt starts (dbt would fail with "Path '~/.dbt' does not exist")."""
-    if args.resolved_destination is not None or runner.profile is not None:
+    if args.resolved_destination is not None or args.command == "deps":
         return
-    if find_profiles_yml(runner.package_dir, args.profiles_dir) is None:
-        where = args.profiles_dir or f"{runner.package_dir}, $DBT_PROFILES_DIR or ~/.dbt"
+    if find_profiles_yml(project_dir, args.profiles_dir) is None:
+        where = args.profiles_dir or f"{project_dir}, $DBT_PROFILES_DIR or ~/.dbt"
         raise ConfigurationError(
             f"no destination and no profiles.yml in {where}: pass --destination URL (or --destination-env NAME, "
             f"--destination-file PATH, ${destination.DEFAULT_ENV}), or add a profiles.yml to the package"
         )
 
 
+def checked_runner(args: argparse.Namespace, on_event: Any = None) -> PackageRunner:
+    """:func:`runner_from_args`, refused before any dbt process starts when dbt would have no profile."""
+    if not hasattr(args, "resolved_destination"):
+        args.resolved_destination = destination.resolve(args)
+    local = Path(args.package_location).expanduser()
+    if local.is_dir():  # checked before the runner starts its dbt worker
+        require_destination(args, local / (args.subdirectory or ""))
+        return runner_from_args(args, on_event=on_event)
+    runner = runner_from_args(args, on_event=on_event)
+    try:
+        require_destination(args, runner.package_dir)  # a git package: known once checked out
+    except ConfigurationError:
+        runner.close()
+        raise
+    return runner
+
+
 def handle_run(args: argparse.Namespace) -> int:
     """Run the command; SIGTERM / SIGINT cancel dbt (its queries too), print what finished and exit 143 / 130."""
     console = console_for(stderr=True)
     progress = NodeProgress(console) if not args.json else None
-    runner = runner_from_args(args, on_event=progress)
-    if args.command != "deps":
-        try:
-            require_destination(runner, args)
-        except ConfigurationError:
-            runner.close()  # a refused call leaves no dbt worker behind
-            raise
+    check_run_arguments(args)
+    runner = checked_runner(args, on_event=progress)
     with runner, cancel_on_signals(runner) as received:
         try:
             with progress or nullcontext():

@@ -17,7 +17,7 @@ from typing import Any
 
 from rich.markup import escape
 
-from dbt_kickoff.cli.core import add_package_arguments, require_destination, runner_from_args
+from dbt_kickoff.cli.core import add_package_arguments, checked_runner
 from dbt_kickoff.cycles import CycleReport, iter_cycles
 from dbt_kickoff.errors import ConfigurationError
 from dbt_kickoff.progress import STATUS_STYLES, console_for
@@ -104,8 +104,7 @@ def handle_watch(args: argparse.Namespace) -> int:
     load = load_function(args.load)
     console = console_for(stderr=True)
     failures = 0
-    with runner_from_args(args) as runner:
-        require_destination(runner, args)
+    with checked_runner(args) as runner:
         stop = _StopCycles(runner)
         with cancel_on_signals(stop) as received:
             for report in iter_cycles(runner, load, every=args.every, transform=args.transform,

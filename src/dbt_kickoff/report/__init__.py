@@ -5,16 +5,22 @@ over the last records of a package."""
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from dbt_kickoff.records.reading import Record
+from dbt_kickoff.records.catalog import iter_records
+from dbt_kickoff.records.reading import Record, RecordNotFound, load_record
+from dbt_kickoff.report.history import HistoryData, build_history
+from dbt_kickoff.report.history_html import render_history_html
 from dbt_kickoff.report.html import render_html
 from dbt_kickoff.report.model import ReportData, build_report_data, critical_path
 from dbt_kickoff.report.outcome import CallOutcome, call_outcome
 from dbt_kickoff.report.terminal import render_outcome, render_terminal
 
-__all__ = ["CallOutcome", "ReportData", "build_report_data", "call_outcome", "critical_path", "record_location",
-           "render_html", "render_outcome", "render_terminal", "report_data", "write_html"]
+__all__ = ["CallOutcome", "HistoryData", "ReportData", "build_history", "build_report_data", "call_outcome",
+           "critical_path", "history_data", "record_location", "render_history_html", "render_html",
+           "render_outcome", "render_terminal", "report_data", "write_history_html", "write_html"]
 
 
 def record_location(record: Record) -> str:
@@ -39,5 +45,35 @@ def write_html(record: Record, output: Path) -> Path:
         href = Path(os.path.relpath(log.resolve(), output.parent.resolve())).as_posix()
     tmp = output.with_name(f".{output.name}.tmp")
     tmp.write_text(render_html(report_data(record), log_href=href), encoding="utf-8")
+    tmp.replace(output)
+    return output
+
+
+def history_data(records: str | Path | None = None, *, project: str | None = None, last: int = 30,
+                 storage_options: Mapping[str, Any] | None = None) -> tuple[HistoryData, list[Record]]:
+    """The history of the newest ``last`` complete records of ``project`` (default: the project of the newest
+    record) under ``records`` (default: the default records root), and those records, newest first."""
+    chosen: list[Record] = []
+    for entry in iter_records(records, storage_options, project=project):
+        if entry.outcome == "incomplete":
+            continue
+        project = project or entry.project
+        if entry.project != project:
+            continue
+        chosen.append(load_record(entry.store, entry.name))
+        if len(chosen) >= last:
+            break
+    if not chosen:
+        where = records if records is not None else "the default records folder"
+        raise RecordNotFound(f"no run records{f' of the project {project}' if project else ''} in {where}: "
+                             "'dbt-kickoff records' lists them")
+    return build_history(project or "", [(record.name, record.data) for record in chosen]), chosen
+
+
+def write_history_html(data: HistoryData, output: Path) -> Path:
+    """Write the history page to ``output`` (written whole, then renamed into place)."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(f".{output.name}.tmp")
+    tmp.write_text(render_history_html(data), encoding="utf-8")
     tmp.replace(output)
     return output

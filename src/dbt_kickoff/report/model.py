@@ -160,8 +160,15 @@ def _phases(report: RunReport, nodes: list[TimelineNode], steps: list[tuple[str,
 
 
 def _warnings(report: RunReport) -> list[tuple[str, str]]:
-    found = [(f"dbt {step.command}", text) for step in report.steps for text in step.warnings]
-    found += [(f"{r.resource_type} {r.model_name}", r.message or "warn") for r in report.results if r.status == "warn"]
+    """Each node that ended in ``warn`` with its message, then dbt's other warnings per step (its lines about
+    those nodes — result line, summary, message — are left out: the node says it once)."""
+    warned = [r for r in report.results if r.status == "warn"]
+    found = [(f"{r.resource_type} {r.model_name}", r.message or "warn") for r in warned]
+    about = {r.model_name for r in warned} | {(r.message or "").strip() for r in warned}
+    for step in report.steps:
+        for text in step.warnings:
+            if not any(mark and mark in text for mark in about):
+                found.append((f"dbt {step.command}", text))
     return found
 
 

@@ -75,7 +75,7 @@ def render_terminal(data: ReportData, slowest: int = 10, outcome: CallOutcome | 
     head = Text.assemble(
         (f"{data.package.get('project_name') or 'dbt'} ", "bold"), (status, STYLES.get(status, "")),
         f"  {report.call or ''} · {len(report.results)} node(s): {counts} · wall {data.wall_seconds:.1f}s · "
-        f"critical path {data.critical_seconds:.1f}s",
+        f"{'path to the failure' if data.path_to_failure else 'critical path'} {data.critical_seconds:.1f}s",
     )
     parts: list[object] = [head, Text(f"record {data.name}", style="dim")]
     if report.changed is not None:
