@@ -126,7 +126,7 @@ def _node_table(data: HistoryData) -> str:
             f"<td>{sparkline(node)}</td></tr>"
         )
     return (f'<div class="filters"><input id="search" type="search" placeholder="search nodes">{boxes}'
-            f'<span><b id="shown">{len(rows)}</b> of {len(rows)} shown</span></div>'
+            f'<span><b id="shown">all</b> of {len(rows)} shown</span></div>'
             "<table id='node-table'><thead><tr><th>node</th><th>type</th><th>newest status</th><th>newest (s)</th>"
             "<th>median (s)</th><th>runs</th><th>failed</th><th>seconds per run (oldest → newest)</th></tr>"
             f"</thead><tbody>{''.join(rows)}</tbody></table>")

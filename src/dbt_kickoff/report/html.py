@@ -99,7 +99,7 @@ def _node_table(rows: list[NodeRow]) -> str:
             + _message_cell(r.message) + "</tr>"
         )
     return (f'<div class="filters"><input id="search" type="search" placeholder="search names, ids, messages">'
-            f'{boxes}<span><b id="shown">{len(rows)}</b> of {len(rows)} shown</span></div>'
+            f'{boxes}<span><b id="shown">all</b> of {len(rows)} shown</span></div>'
             f'<table id="node-table"><thead>{head}</thead><tbody>{"".join(body)}</tbody></table>')
 
 

@@ -75,6 +75,11 @@ def descendants(manifest: Mapping[str, Any] | None) -> dict[str, set[str]]:
         for parent, kids in manifest["child_map"].items():
             children[parent] = set(kids)
         return children
+    if manifest.get("parent_map"):
+        for child, parents in manifest["parent_map"].items():
+            for parent in parents:
+                children.setdefault(parent, set()).add(child)
+        return children
     for section in ("nodes", "sources", "snapshots"):
         for unique_id, node in (manifest.get(section) or {}).items():
             for parent in (node.get("depends_on") or {}).get("nodes") or ():
