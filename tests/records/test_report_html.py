@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from bench.synthetic_record import synthetic_record
 
 import dbt_kickoff
-from bench.synthetic_record import synthetic_record
 from dbt_kickoff.errors import DBTProcessingError
 from dbt_kickoff.records import Record, RecordStore, open_record
 from dbt_kickoff.report import build_report_data, render_html, report_data, write_html
