@@ -4,7 +4,9 @@ quoting terminal escape sequences that never reach the terminal raw."""
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import os
 import re
 import shlex
@@ -13,9 +15,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 import dbt_kickoff
+from dbt_kickoff.cli.main import CurrentStderr
 from dbt_kickoff.errors import DBTProcessingError
+from dbt_kickoff.progress import NodeProgress
 from dbt_kickoff.records import open_record
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "run_all_failure.txt"
@@ -104,3 +109,19 @@ def test_escape_sequences_from_the_warehouse_never_reach_the_terminal(shop: tupl
         runner.build(["--select", "evil"])
     assert not CONTROL.search(str(caught.value).replace("\n", ""))
     assert not CONTROL.search((runner.last_report.results[0].message or "").replace("\n", ""))
+
+
+def test_a_log_line_during_live_progress_is_printed_above_the_status_line() -> None:
+    """On a terminal the status line is live; the CLI's log handler writes to whatever stderr is at the time,
+    so a warning goes through rich's live display (printed above the status line), not glued onto it."""
+    console = Console(file=io.StringIO(), force_terminal=True, width=100)
+    handler = logging.StreamHandler(CurrentStderr())  # type: ignore[arg-type]
+    log = logging.getLogger("dbt_kickoff.test_live")
+    log.addHandler(handler)
+    try:
+        with NodeProgress(console):
+            log.warning("dbt: a warning while nodes run")
+    finally:
+        log.removeHandler(handler)
+    shown = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "dbt: a warning while nodes run\n" in shown

@@ -93,7 +93,7 @@ def _secrets(args: argparse.Namespace) -> list[str]:
     return found
 
 
-class _CurrentStderr:
+class CurrentStderr:
     """Writes to whatever ``sys.stderr`` is at the time: while a live status line shows (rich redirects
     stderr then), a log line is printed above it instead of being glued onto it."""
 
@@ -112,7 +112,7 @@ def error_line(exc: KickoffError, redact: Redactor) -> str:
 
 
 def _handler(verbose: int, redact: Redactor) -> logging.StreamHandler:
-    handler = logging.StreamHandler(_CurrentStderr())
+    handler = logging.StreamHandler(CurrentStderr())
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter(redact))
     root = logging.getLogger()
