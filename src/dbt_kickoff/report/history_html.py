@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from html import escape
 
-from dbt_kickoff.report.history import HistoryData, NodeHistory, RunSummary
+from dbt_kickoff.report.history import SUCCESS_STATUSES, HistoryData, NodeHistory, RunSummary
 from dbt_kickoff.report.html import CSS, OUTCOME_COLORS, SCRIPT
 from dbt_kickoff.report.timeline import color, seconds_text
 from dbt_kickoff.results import FAILURE_STATUSES
@@ -51,7 +51,8 @@ def _runs_chart(runs: list[RunSummary]) -> str:
 
 
 def sparkline(node: NodeHistory) -> str:
-    """The node's seconds per run as a line; a dot per run in its status colour (a gap: not in that run)."""
+    """The node's seconds per run as a line; a dot in its status colour where it did not succeed, and on the
+    newest run."""
     points = [(i, run) for i, run in enumerate(node.runs) if run is not None]
     if not points:
         return ""
@@ -61,11 +62,12 @@ def sparkline(node: NodeHistory) -> str:
     def xy(i: int, seconds: float) -> tuple[float, float]:
         return 3 + (SPARK_WIDTH - 6) * i / count, SPARK_HEIGHT - 3 - (SPARK_HEIGHT - 6) * seconds / top
 
-    line = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(i, s) for i, (_, s) in points))
-    dots = "".join(
-        f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{2.4 if status in FAILURE_STATUSES else 1.6}" '
+    line = " ".join(f"{x:.0f},{y:.1f}" for x, y in (xy(i, s) for i, (_, s) in points))
+    marked = [(i, run) for n, (i, run) in enumerate(points) if run[0] not in SUCCESS_STATUSES or n == len(points) - 1]
+    dots = "".join(  # only what is not a success, and the newest run: the line says the rest
+        f'<circle cx="{x:.0f}" cy="{y:.1f}" r="{2.4 if status in FAILURE_STATUSES else 1.8}" '
         f'fill="{color(status)}"/>'
-        for x, y, status in ((*xy(i, s), status) for i, (status, s) in points)
+        for x, y, status in ((*xy(i, s), status) for i, (status, s) in marked)
     )
     return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{SPARK_WIDTH}" height="{SPARK_HEIGHT}">'
             f'<polyline points="{line}" fill="none" stroke="#4c6ef5" stroke-width="1.2"/>{dots}</svg>')
