@@ -108,6 +108,7 @@ HINTS: list[tuple[list[str], str]] = [
     (["run", PKG, "--destination", "duckb:///x.duckdb"], "did you mean 'duckdb:'?"),
     (["run", PKG, "--destination", "duckdb//wh/x.duckdb"], "did you mean duckdb:///wh/x.duckdb?"),
     (["run", PKG, "--destination", "postgresql//u:pw-Argv-55@h/db"], "did you mean postgresql://u:***@h/db?"),
+    (["run", "postgresql://u:pw-Argv-55@h/db", PKG], "'PACKAGE_LOCATION --destination postgresql://u:***@h/db'"),
 ]
 
 

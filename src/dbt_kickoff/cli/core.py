@@ -12,8 +12,10 @@ from typing import Any
 from dbt_kickoff.cli import destination
 from dbt_kickoff.cli.outcome import outcome_of, print_outcome, report_failure
 from dbt_kickoff.errors import ConfigurationError, DbtCancelled, DBTProcessingError
+from dbt_kickoff.profiles.adapters import supported_schemes
 from dbt_kickoff.profiles.own import find_profiles_yml
 from dbt_kickoff.progress import NodeProgress, console_for
+from dbt_kickoff.redaction import redact_url, url_scheme
 from dbt_kickoff.report.outcome import CallOutcome
 from dbt_kickoff.runner import PackageRunner, RunReport, package
 from dbt_kickoff.signals import cancel_on_signals
@@ -46,13 +48,25 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=handle_run)
 
 
+def package_location(text: str) -> str:
+    """PACKAGE_LOCATION as argparse checks it: a destination URL given in its place (the arguments swapped) is
+    refused naming the right order."""
+    value = cli_type("package_location", "PACKAGE_LOCATION")(text)
+    scheme = url_scheme(value)
+    if scheme and scheme in supported_schemes() and not Path(value).exists():
+        raise argparse.ArgumentTypeError(
+            f"{redact_url(value)} is a destination, not a dbt package: did you mean "
+            f"'PACKAGE_LOCATION --destination {redact_url(value)}'?"
+        )
+    return str(value)
+
+
 def add_package_arguments(parser: argparse.ArgumentParser) -> None:
     """Where the package is, where dbt writes, and how dbt runs (shared by run and watch)."""
     def text(option: str, flag: str) -> Any:
         return cli_type(option, flag)
 
-    parser.add_argument("package_location", type=text("package_location", "package_location"),
-                        help="folder with dbt_project.yml, or a git URL")
+    parser.add_argument("package_location", type=package_location, help="folder with dbt_project.yml, or a git URL")
     destination.add_destination_arguments(parser)
     parser.add_argument("--dataset-name", type=text("dataset_name", "--dataset-name"), help="schema dbt builds into")
     parser.add_argument("--source-dataset-name", type=text("source_dataset_name", "--source-dataset-name"),

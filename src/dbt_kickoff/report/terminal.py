@@ -13,6 +13,7 @@ from rich.text import Text
 from dbt_kickoff.report.model import ReportData, TimelineNode
 from dbt_kickoff.report.outcome import CallOutcome
 from dbt_kickoff.results import NodeResult
+from dbt_kickoff.terminal_text import strip_control
 
 STYLES = {"success": "green", "failed": "bold red", "error": "bold red", "cancelled": "yellow", "timeout": "yellow"}
 NAMES_SHOWN = 20
@@ -34,7 +35,8 @@ def names(results: Sequence[NodeResult], limit: int = NAMES_SHOWN) -> str:
 
 
 def _indented(message: str | None, prefix: str = "    ") -> str:
-    lines = (message or "").strip("\n").splitlines() or ["(dbt gave no message)"]
+    """dbt's message indented (and, from a record written before messages were cleaned, without escapes)."""
+    lines = strip_control(message or "").strip("\n").splitlines() or ["(dbt gave no message)"]
     return "\n".join(prefix + line.rstrip() for line in lines)
 
 
@@ -92,7 +94,7 @@ def render_terminal(data: ReportData, slowest: int = 10, outcome: CallOutcome | 
             parts.append(Text.assemble((f"✗ {failure.model_name} [{failure.status}]\n", "bold red"),
                                        _indented(failure.message)))
         if report.error and not data.failures:
-            parts.append(Text(f"stopped: {report.error}", style="yellow"))
+            parts.append(Text(f"stopped: {strip_control(report.error)}", style="yellow"))
     if data.running:
         parts.append(Text(f"running when it stopped: {', '.join(data.running)}", style="yellow"))
     return Group(*parts)  # type: ignore[arg-type]
