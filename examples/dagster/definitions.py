@@ -3,7 +3,7 @@
 The dlt load is one asset per loaded table (the dbt sources); every model and seed of the package is an asset
 downstream of them, every data test an asset check, each reported the moment dbt finishes it.
 
-    pip install 'dbt-kickoff[dagster,demo]'
+    pip install -e '.[dagster,demo]'
     dagster dev -f examples/dagster/definitions.py     # the UI: materialize from there
     python examples/dagster/definitions.py             # or materialize everything once, here
 

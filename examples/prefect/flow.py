@@ -2,7 +2,7 @@
 bundled dbt package on the dlt pipeline (its DuckDB file, credentials and dataset), with every node result
 published as a table artifact.
 
-    pip install 'dbt-kickoff[prefect,demo]'
+    pip install -e '.[prefect,demo]'
     python examples/prefect/flow.py                   # one run (a temporary Prefect server starts if none is set)
     python examples/prefect/flow.py --serve           # or serve it, and start runs from the Prefect UI
 

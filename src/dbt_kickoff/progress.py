@@ -7,6 +7,7 @@ one line, however long, so log search and grep see whole lines.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from rich.console import Console
 from rich.status import Status
@@ -25,12 +26,13 @@ WIDE = 240
 """Width tables get when the output is not a terminal (rich would otherwise wrap them at 80 columns)."""
 
 
-def console_for(stderr: bool = False) -> Console:
-    """A console that never wraps at 80 columns when its output is not a terminal."""
-    console = Console(stderr=stderr)
+def console_for(stderr: bool = False, **options: Any) -> Console:
+    """A console that never wraps at 80 columns when its output is not a terminal (``options``: more of
+    rich's ``Console`` arguments, such as ``highlight`` or ``quiet``)."""
+    console = Console(stderr=stderr, **options)
     if console.is_terminal:
         return console
-    return Console(stderr=stderr, width=max(console.width, WIDE), soft_wrap=True)
+    return Console(stderr=stderr, width=max(console.width, WIDE), soft_wrap=True, **options)
 
 
 class NodeProgress:
@@ -72,6 +74,12 @@ class NodeProgress:
             self._status.update(f"{self.finished} node(s) done; running: {now}")
 
 
+def first_line(message: str | None) -> str:
+    """The first line of a message (dbt's whole message is shown once, in the failure's own block)."""
+    lines = (message or "").strip().splitlines()
+    return lines[0] if lines else ""
+
+
 def results_table(results: Iterable[NodeResult], title: str = "dbt results") -> Table:
     """A table of node results (name, type, status, time, rows, message; and why it was built, when a
     changed-only call says)."""
@@ -84,7 +92,7 @@ def results_table(results: Iterable[NodeResult], title: str = "dbt results") -> 
         style = STATUS_STYLES.get(r.status, "")
         table.add_row(
             r.model_name, r.resource_type, f"[{style}]{r.status}[/]", f"{r.time:.2f}",
-            "" if r.rows_affected is None else str(r.rows_affected), (r.message or "")[:120],
+            "" if r.rows_affected is None else str(r.rows_affected), first_line(r.message)[:120],
             *((r.reason or "",) if reasons else ()),
         )
     return table

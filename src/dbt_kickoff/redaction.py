@@ -234,6 +234,12 @@ class RedactingStream:
         for line in lines:
             self.write(line)
 
+    @property
+    def unmasked(self) -> TextIO:
+        """The wrapped stream, for text that must be shown as it is although it looks like a secret (the dbt
+        Cloud emulator's own throwaway token, made for the user to copy)."""
+        return self._stream
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
 

@@ -9,6 +9,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from dbt_kickoff.terminal_text import strip_control
+
 FAILURE_STATUSES = frozenset({"error", "fail", "runtime error"})
 
 
@@ -91,6 +93,12 @@ def _node_name(unique_id: str) -> str:
     return parts[-1] if len(parts) > 1 else unique_id
 
 
+def _message(entry: Mapping[str, Any]) -> str | None:
+    """dbt's message for a node, without the control sequences a database error may quote from data."""
+    message = entry.get("message") or entry.get("error")
+    return strip_control(str(message)) if message else None
+
+
 def node_result_from_artifact(entry: Mapping[str, Any], node_names: Mapping[str, str] | None = None) -> NodeResult:
     """One ``results[]`` entry of run_results.json (or sources.json) -> :class:`NodeResult`."""
     unique_id = str(entry.get("unique_id", ""))
@@ -105,7 +113,7 @@ def node_result_from_artifact(entry: Mapping[str, Any], node_names: Mapping[str,
         resource_type=unique_id.split(".", 1)[0] if unique_id else "unknown",
         status=str(entry.get("status", "unknown")),
         time=float(entry.get("execution_time") or 0.0),
-        message=entry.get("message") or entry.get("error"),
+        message=_message(entry),
         rows_affected=int(rows) if isinstance(rows, int) else None,
         failures=int(failures) if isinstance(failures, int) else None,
         thread_id=entry.get("thread_id"),

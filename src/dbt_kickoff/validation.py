@@ -152,6 +152,18 @@ class PathLike(Spec):
 
 
 @dataclasses.dataclass(frozen=True)
+class FolderPath(PathLike):
+    """A folder path (it may not exist yet); a path to an existing file is refused."""
+
+    def _check(self, option: str, value: Any) -> Any:
+        value = super()._check(option, value)
+        if os.path.exists(value) and not os.path.isdir(value):
+            raise ConfigurationError(f"{option} must be a folder (it is created when missing), but "
+                                     f"{os.fspath(value)} is a file")
+        return value
+
+
+@dataclasses.dataclass(frozen=True)
 class MappingSpec(Spec):
     """A mapping with string keys (JSON-like)."""
 
@@ -248,6 +260,7 @@ SECONDS_OR_ZERO = Number("a finite number of seconds >= 0", minimum=0)
 COUNT = Number("a whole number >= 1", minimum=1, integer=True)
 TEXT = Text("a non-empty str")
 PATH = PathLike("a non-empty path (str or os.PathLike)")
+FOLDER = FolderPath("a non-empty folder path (str or os.PathLike)")
 MAPPING = MappingSpec("a mapping (dict) with str keys")
 ARGS = Strings("a list of str (dbt arguments)")
 FLAG = Flag("True or False")

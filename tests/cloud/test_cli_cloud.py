@@ -142,7 +142,10 @@ def test_the_token_is_not_an_option(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["cloud", "run", str(JOB), "--api-token", TOKEN]) == 2  # a usage error, in one line
 
 
-def test_emulator_command_serves(tmp_path) -> None:
+def test_emulator_command_serves_and_its_printed_token_works(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The banner shows the emulator's own token in clear (not masked as ***), and the CLI can use it."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "dbt_kickoff.cli.main", "cloud", "emulator", "--port", "0"],
         stdout=subprocess.PIPE,
@@ -151,8 +154,16 @@ def test_emulator_command_serves(tmp_path) -> None:
     )
     try:
         assert proc.stdout is not None
-        first = proc.stdout.readline()
-        assert "http://127.0.0.1:" in first
+        lines = [proc.stdout.readline() for _ in range(4)]
+        assert "http://127.0.0.1:" in lines[0]
+        base_url = lines[0].split()[-1]
+        token = next(line.split()[2] for line in lines if "api token:" in line)
+        assert token.startswith("dbtc_emulator_") and "***" not in token
+        monkeypatch.setenv("DBT_CLOUD__API_TOKEN", token)
+        monkeypatch.setenv("DBT_CLOUD__ACCOUNT_ID", "1")
+        monkeypatch.setenv("DBT_CLOUD__BASE_URL", base_url)
+        assert main(["cloud", "run", "1001", "--no-wait", "--json"]) == 0, capsys.readouterr().err
+        assert _json(capsys.readouterr().out)["run"]["job_definition_id"] == 1001
     finally:
         proc.terminate()
         proc.wait(timeout=10)

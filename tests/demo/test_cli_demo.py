@@ -60,6 +60,9 @@ def test_demo_runs_loads_the_next_day_and_starts_over(tmp_path: Path) -> None:
     assert "fct_web_events" in second.stderr  # live progress, one line per node
     for title in ("dbt results", "Revenue of the last 7 days", "Conversion funnel by channel"):
         assert title in second.stdout
+    # not a terminal: no table wraps at 80 columns, each node is one whole line
+    rows = [line for line in second.stdout.splitlines() if "customer_lifetime_value" in line]
+    assert rows and all("success" in line for line in rows)
     both = len(generate_sample_data().events) + len(generate_sample_data(batch=1).events)
     assert events_in_model(workdir / "shop.duckdb") == both
 

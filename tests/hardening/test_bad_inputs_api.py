@@ -55,6 +55,8 @@ CORE: list[Case] = [
     ("dataset_name empty", lambda g: package(g, dataset_name=""), "dataset_name"),
     ("profiles_dir int", lambda g: package(g, profiles_dir=7), "profiles_dir"),
     ("working_dir list", lambda g: package(g, working_dir=["a"]), "working_dir"),
+    ("working_dir a file", lambda g: package(g, location="https://h.example/r.git",
+                                             working_dir=g.project / "dbt_project.yml"), "working_dir"),
     ("subdirectory int", lambda g: package(g, subdirectory=3), "subdirectory"),
     ("auto_full_refresh str", lambda g: package(g, auto_full_refresh_when_out_of_sync="yes"),
      "auto_full_refresh_when_out_of_sync"),
@@ -104,6 +106,8 @@ CORE: list[Case] = [
     ("venv lock_timeout negative", lambda g: dbt_kickoff.get_venv("duckdb", lock_timeout=-1), "lock_timeout"),
     ("venv installer", lambda g: dbt_kickoff.get_venv("duckdb", installer="conda"), "installer"),
     ("venv venv_dir int", lambda g: dbt_kickoff.get_venv("duckdb", venv_dir=5), "venv_dir"),
+    ("venv venv_dir a file", lambda g: dbt_kickoff.get_venv("duckdb", venv_dir=g.project / "dbt_project.yml"),
+     "venv_dir"),
     ("venv adapters int", lambda g: dbt_kickoff.get_venv("duckdb", adapters=5), "adapters"),
     ("venv no_index str", lambda g: dbt_kickoff.get_venv("duckdb", no_index="no"), "no_index"),
     ("venv unknown option", lambda g: dbt_kickoff.get_venv("duckdb", index="x"), "'index_url'"),
@@ -154,6 +158,10 @@ CLOUD: list[CloudCase] = [
     ("trigger data list", lambda c: DbtCloud(c).trigger(JOB, data=["x"]), "data"),
     ("wait poll_interval nan", lambda c: DbtCloud(c).wait(1, poll_interval=NAN), "poll_interval"),
     ("run_job poll_interval inf", lambda c: DbtCloud(c).run_job(JOB, poll_interval=INF), "poll_interval"),
+    ("base_url with a space", lambda c: run_dbt_cloud_job({**c, "base_url": c["base_url"].replace("://", ":// ")},
+                                                          JOB), "base_url"),
+    ("base_url host with a space", lambda c: DbtCloud({**c, "base_url": "https://cloud getdbt.com"}).trigger(JOB),
+     "base_url"),
 ]
 
 

@@ -57,6 +57,14 @@ CASES: list[tuple[list[str], str]] = [
     (["venv", "prune", "--older-than-days", "x"], "--older-than-days"),
     (["venv", "create", "duckdb", "--installer", "conda"], "--installer"),
     (["-v", "run", PKG, "--unknown-flag"], "--unknown-flag"),
+    (["run", PKG, "--working-dir", f"{PKG}/dbt_project.yml"], "--working-dir"),
+    (["run", PKG], "--destination"),  # no destination, and the package has no profiles.yml
+    (["venv", "list", "--venv-dir", f"{PKG}/dbt_project.yml"], "--venv-dir"),
+    (["cloud", "status", "1", "--base-url", "https://cloud getdbt.com"], "base_url"),
+    (["retry", "--destination-env", "NO_SUCH_VARIABLE_HERE"], "--destination-env"),
+    (["records", "--outcome", "broken"], "--outcome"),
+    (["records", "--limit", "0"], "--limit"),
+    (["report", "--history", "--last", "0"], "--last"),
 ]
 
 
@@ -69,6 +77,8 @@ def test_bad_flags_exit_2_in_one_line(
     monkeypatch.setenv("DBT_CLOUD__ACCOUNT_ID", str(ACCOUNT))
     monkeypatch.setenv("DBT_CLOUD__BASE_URL", emulator.base_url)
     monkeypatch.delenv("DBT_KICKOFF_DESTINATION", raising=False)
+    monkeypatch.delenv("DBT_PROFILES_DIR", raising=False)
+    monkeypatch.setenv("HOME", str(guard.root / "home"))  # no ~/.dbt/profiles.yml
     try:
         code = main(argv)
     except SystemExit as exc:  # argparse
@@ -87,3 +97,42 @@ def test_a_real_process_gives_one_line_and_exit_2(guard: Guard) -> None:
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "--timeout" in done.stderr and done.stdout == ""
+
+
+HINTS: list[tuple[list[str], str]] = [
+    (["run", PKG, "--destnation", "duckdb:///x.duckdb"], "did you mean --destination?"),
+    (["rn", PKG], "did you mean 'run'?"),
+    ([PKG, "run"], f"did you mean 'dbt-kickoff run {PKG}'?"),
+    (["run", PKG, "--command", "run_al"], "did you mean 'run_all'?"),
+    (["cloud", "statsu", "1"], "did you mean 'status'?"),
+    (["run", PKG, "--destination", "duckb:///x.duckdb"], "did you mean 'duckdb:'?"),
+    (["run", PKG, "--destination", "duckdb//wh/x.duckdb"], "did you mean duckdb:///wh/x.duckdb?"),
+    (["run", PKG, "--destination", "postgresql//u:pw-Argv-55@h/db"], "did you mean postgresql://u:***@h/db?"),
+    (["run", "postgresql://u:pw-Argv-55@h/db", PKG], "'PACKAGE_LOCATION --destination postgresql://u:***@h/db'"),
+]
+
+
+@pytest.mark.parametrize(("argv", "hint"), HINTS, ids=[" ".join(a) for a, _ in HINTS])
+def test_typos_get_the_close_match(guard: Guard, capsys: pytest.CaptureFixture[str], argv: list[str],
+                                   hint: str) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert hint in err and "pw-Argv-55" not in err
+
+
+def test_cli_errors_name_flags_not_python_parameters() -> None:
+    from dbt_kickoff.cli.wording import in_cli_terms
+
+    assert in_cli_terms("could not reach x (allow_stale_package=True keeps using the cached checkout)") == \
+        "could not reach x (--allow-stale-package keeps using the cached checkout)"
+    assert in_cli_terms("Set package_repository_branch to an existing branch") == "Set --branch to an existing branch"
+    assert in_cli_terms("package(): working_dir must be a folder") == "--working-dir must be a folder"
+    assert in_cli_terms("create it with dlt.pipeline(..., dataset_name='x')") == \
+        "create it with dlt.pipeline(..., dataset_name='x')"  # code stays code
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    import dbt_kickoff
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"dbt-kickoff {dbt_kickoff.__version__}\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import dbt_kickoff
-from dbt_kickoff.errors import DbtCancelled
+from dbt_kickoff.errors import DbtCancelled, DBTProcessingError
 from dbt_kickoff.records import open_record
 
 
@@ -56,3 +57,45 @@ def test_report_on_a_missing_or_half_written_record_is_a_clear_error(tmp_path: P
     cut = _cli("report", str(half))
     assert cut.returncode == 2 and "half-written" in cut.stderr
     shutil.rmtree(half)
+
+
+def _cli_in(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI with its default records root under ``state`` (the user state folder)."""
+    return subprocess.run([sys.executable, "-m", "dbt_kickoff.cli.main", *args], capture_output=True, text=True,
+                          timeout=600, env={**os.environ, "XDG_STATE_HOME": str(state)})
+
+
+def test_records_are_listed_and_found_by_name_from_the_records_root(shop: tuple[Path, Path], tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    project, database = shop
+    state = tmp_path / "state"
+    monkeypatch.setenv("XDG_STATE_HOME", str(state))  # records=None: the default root, one folder per package
+    with dbt_kickoff.package(f"duckdb:///{database}", project, source_dataset_name="raw_data") as runner:
+        runner.seed()
+        good = runner.last_report.record
+        with pytest.raises(DBTProcessingError):
+            runner.build(additional_vars={"break_model": True})
+        bad = runner.last_report.record
+    assert good and bad and Path(good).parent.parent == state / "dbt-kickoff" / "records"
+    good_name, bad_name = Path(good).name, Path(bad).name
+
+    listed = _cli_in(state, "records", "--json")
+    assert listed.returncode == 0, listed.stderr
+    entries = json.loads(listed.stdout)
+    assert [e["name"] for e in entries] == [bad_name, good_name]  # newest first
+    assert [(e["project"], e["call"], e["outcome"]) for e in entries] == [("shop", "build", "failed"),
+                                                                          ("shop", "seed", "success")]
+    failed = json.loads(_cli_in(state, "records", "--outcome", "failed", "--json").stdout)
+    assert [e["name"] for e in failed] == [bad_name]
+    assert json.loads(_cli_in(state, "records", "--project", "other", "--json").stdout) == []
+    table = _cli_in(state, "records", "--limit", "1")
+    assert bad_name in table.stdout and good_name not in table.stdout and "failed" in table.stdout
+
+    report = _cli_in(state, "report", bad_name)  # a bare name: found under the records root
+    assert report.returncode == 0, report.stderr
+    assert "stg_orders" in report.stderr and "resume with: dbt-kickoff retry" in report.stderr
+    assert (Path(bad) / "report.html").is_file()
+    missing = _cli_in(state, "report", bad_name[:-1] + ("0" if bad_name[-1] != "0" else "1"))
+    assert missing.returncode == 2 and "dbt-kickoff records" in missing.stderr
+    retried = _cli_in(state, "retry", good_name)
+    assert retried.returncode == 0 and "nothing to retry" in retried.stderr

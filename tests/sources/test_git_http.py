@@ -119,7 +119,7 @@ def test_network_failure_keeps_the_last_checkout_only_when_allowed(
     url = http_server.url(upstream.bare)
     first = open_source(url, cache_dir=cache_dir).resolve()
     http_server.stop()
-    with pytest.raises(RepositoryUnavailable, match=r"could not reach .*allow_stale=True"):
+    with pytest.raises(RepositoryUnavailable, match=r"could not reach .*allow_stale_package=True"):
         open_source(url, cache_dir=cache_dir).ensure_newest()
     with caplog.at_level(logging.WARNING, logger="dbt_kickoff"):
         stale = open_source(url, cache_dir=cache_dir, allow_stale=True).ensure_newest()

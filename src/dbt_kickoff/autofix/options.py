@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from dbt_kickoff.validation import FLAG, PATH, TEXT, PathLike, option_table
+from dbt_kickoff.validation import FLAG, FOLDER, PATH, TEXT, PathLike, option_table
 
 AUTOFIX_OPTIONS = option_table("autofix", {
     "package_dir": PathLike("a dbt package folder (str or os.PathLike)", optional=False),
     "output_dir": PATH,
     "in_place": FLAG,
     "dbt_version": TEXT,
-    "venv_dir": PATH,
+    "venv_dir": FOLDER,
 })

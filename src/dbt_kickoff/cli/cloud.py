@@ -8,9 +8,11 @@ other ``DBT_CLOUD__*`` variables or the flags. While waiting, SIGTERM and SIGINT
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -345,7 +347,10 @@ def handle_cancel(args: argparse.Namespace) -> int:
 
 
 def handle_emulator(args: argparse.Namespace) -> int:
+    """Serve the emulator. Its banner is printed unmasked: the token in it is the emulator's own, made up for
+    this process so that the user can copy it (the masker would print it as ``***``)."""
     from dbt_kickoff.cloud.emulator import serve
 
-    serve(args.port, args.host, seed_demo=not args.no_demo)
+    with contextlib.redirect_stdout(getattr(sys.stdout, "unmasked", sys.stdout)):
+        serve(args.port, args.host, seed_demo=not args.no_demo)
     return EXIT_OK

@@ -7,13 +7,19 @@ import json
 import sys
 from collections.abc import Callable
 from contextlib import nullcontext
+from pathlib import Path
 from typing import Any
 
 from dbt_kickoff.cli import destination
+from dbt_kickoff.cli.outcome import outcome_of, print_outcome, report_failure
 from dbt_kickoff.core.options import CORE_OPTIONS
 from dbt_kickoff.environments.options import VENV_OPTIONS
 from dbt_kickoff.errors import ConfigurationError, DbtCancelled, DBTProcessingError
-from dbt_kickoff.progress import NodeProgress, console_for, results_table
+from dbt_kickoff.profiles.adapters import supported_schemes
+from dbt_kickoff.profiles.own import find_profiles_yml
+from dbt_kickoff.progress import NodeProgress, console_for
+from dbt_kickoff.redaction import redact_url, url_scheme
+from dbt_kickoff.report.outcome import CallOutcome
 from dbt_kickoff.runner import PackageRunner, RunReport, package
 from dbt_kickoff.signals import cancel_on_signals
 from dbt_kickoff.validation import cli_text, cli_type
@@ -50,10 +56,22 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=handle_run)
 
 
+def package_location(text: str) -> str:
+    """PACKAGE_LOCATION as argparse checks it: a destination URL given in its place (the arguments swapped) is
+    refused naming the right order."""
+    value = option_type("package_location", "PACKAGE_LOCATION")(text)
+    scheme = url_scheme(value)
+    if scheme and scheme in supported_schemes() and not Path(value).exists():
+        raise argparse.ArgumentTypeError(
+            f"{redact_url(value)} is a destination, not a dbt package: did you mean "
+            f"'PACKAGE_LOCATION --destination {redact_url(value)}'?"
+        )
+    return str(value)
+
+
 def add_package_arguments(parser: argparse.ArgumentParser) -> None:
     """Where the package is, where dbt writes, and how dbt runs (shared by run and watch)."""
-    parser.add_argument("package_location", type=option_type("package_location", "package_location"),
-                        help="folder with dbt_project.yml, or a git URL")
+    parser.add_argument("package_location", type=package_location, help="folder with dbt_project.yml, or a git URL")
     destination.add_destination_arguments(parser)
     parser.add_argument("--dataset-name", type=option_type("dataset_name", "--dataset-name"),
                         help="schema dbt builds into")
@@ -61,6 +79,8 @@ def add_package_arguments(parser: argparse.ArgumentParser) -> None:
                         help="schema the data was loaded into (var source_dataset_name)")
     parser.add_argument("--branch", dest="package_repository_branch",
                         type=option_type("package_repository_branch", "--branch"), help="git branch, tag or commit sha")
+    parser.add_argument("--allow-stale-package", action="store_true",
+                        help="when the git repository cannot be reached, run the cached checkout of the last fetch")
     parser.add_argument("--subdirectory", type=option_type("subdirectory", "--subdirectory"),
                         help="folder of the dbt project inside the repository")
     parser.add_argument("--working-dir", type=option_type("working_dir", "--working-dir"),
@@ -116,14 +136,20 @@ def _venv(args: argparse.Namespace) -> Any:
     return get_venv(args.resolved_destination, args.dbt_version)
 
 
-def execute(runner: PackageRunner, args: argparse.Namespace) -> None:
-    extra_vars = _parse_vars(args.vars)
-    params = ["--select", args.select] if args.select else []
+def check_run_arguments(args: argparse.Namespace) -> None:
+    """The flags that only make sense together, and --vars, checked before anything starts."""
+    _parse_vars(args.vars)
     if args.changed_only and (args.command not in ("run_all", "build") or args.select):
         raise ConfigurationError("--changed-only works with --command run_all or build, without --select")
+    if args.command == "run_all" and args.select:
+        raise ConfigurationError("--select does not apply to run_all; use --command build/run/test")
+
+
+def execute(runner: PackageRunner, args: argparse.Namespace) -> None:
+    check_run_arguments(args)
+    extra_vars = _parse_vars(args.vars)
+    params = ["--select", args.select] if args.select else []
     if args.command == "run_all":
-        if args.select:
-            raise ConfigurationError("--select does not apply to run_all; use --command build/run/test")
         runner.run_all(additional_vars=extra_vars, source_tests_selector=args.source_tests_selector,
                        full_refresh=args.full_refresh, changed_only=args.changed_only)
     elif args.command == "build":
@@ -143,7 +169,8 @@ def runner_from_args(args: argparse.Namespace, on_event: Any = None) -> PackageR
         args.resolved_destination = destination.resolve(args)
     return package(
         args.resolved_destination, args.package_location, package_repository_branch=args.package_repository_branch,
-        subdirectory=args.subdirectory, working_dir=args.working_dir, dataset_name=args.dataset_name,
+        subdirectory=args.subdirectory, allow_stale_package=args.allow_stale_package, working_dir=args.working_dir,
+        dataset_name=args.dataset_name,
         source_dataset_name=args.source_dataset_name, profiles_dir=args.profiles_dir,
         profile_name=args.profile_name, target=args.target, threads=args.threads,
         auto_full_refresh_when_out_of_sync=not args.no_auto_full_refresh, command_timeout=args.timeout,
@@ -152,11 +179,48 @@ def runner_from_args(args: argparse.Namespace, on_event: Any = None) -> PackageR
     )
 
 
+def _outcome(runner: PackageRunner, args: argparse.Namespace) -> CallOutcome:
+    params = {"run_params": ["--fail-fast"], "source_tests_selector": args.source_tests_selector} \
+        if args.command == "run_all" else {}
+    return outcome_of(runner.last_report, args, params, runner.target_path(args.dataset_name))
+
+
+def require_destination(args: argparse.Namespace, project_dir: Path) -> None:
+    """Without a destination the package's own profiles.yml is used: when there is none, say what to do
+    before dbt starts (dbt would fail with "Path '~/.dbt' does not exist")."""
+    if args.resolved_destination is not None or args.command == "deps":
+        return
+    if find_profiles_yml(project_dir, args.profiles_dir) is None:
+        where = args.profiles_dir or f"{project_dir}, $DBT_PROFILES_DIR or ~/.dbt"
+        raise ConfigurationError(
+            f"no destination and no profiles.yml in {where}: pass --destination URL (or --destination-env NAME, "
+            f"--destination-file PATH, ${destination.DEFAULT_ENV}), or add a profiles.yml to the package"
+        )
+
+
+def checked_runner(args: argparse.Namespace, on_event: Any = None) -> PackageRunner:
+    """:func:`runner_from_args`, refused before any dbt process starts when dbt would have no profile."""
+    if not hasattr(args, "resolved_destination"):
+        args.resolved_destination = destination.resolve(args)
+    local = Path(args.package_location).expanduser()
+    if local.is_dir():  # checked before the runner starts its dbt worker
+        require_destination(args, local / (args.subdirectory or ""))
+        return runner_from_args(args, on_event=on_event)
+    runner = runner_from_args(args, on_event=on_event)
+    try:
+        require_destination(args, runner.package_dir)  # a git package: known once checked out
+    except ConfigurationError:
+        runner.close()
+        raise
+    return runner
+
+
 def handle_run(args: argparse.Namespace) -> int:
     """Run the command; SIGTERM / SIGINT cancel dbt (its queries too), print what finished and exit 143 / 130."""
     console = console_for(stderr=True)
     progress = NodeProgress(console) if not args.json else None
-    runner = runner_from_args(args, on_event=progress)
+    check_run_arguments(args)
+    runner = checked_runner(args, on_event=progress)
     with runner, cancel_on_signals(runner) as received:
         try:
             with progress or nullcontext():
@@ -165,22 +229,23 @@ def handle_run(args: argparse.Namespace) -> int:
             if args.json:
                 print(report_json(runner.last_report, False, str(exc), cancelled=exc))
             else:
-                console_for().print(results_table(runner.last_report.results))
+                print_outcome(runner.last_report, _outcome(runner, args))
             print(f"error: {exc}", file=sys.stderr)
             return received.exit_status or exc.exit_status
         except DBTProcessingError as exc:
             if args.json:
                 print(report_json(runner.last_report, False, str(exc)))
-            raise
+                raise
+            return report_failure(runner.last_report, _outcome(runner, args))
     empty = [step.command for step in runner.last_report.steps if step.nothing_selected]
     for command in empty:
         print(f"dbt {command}: the selection matched no nodes; nothing was run", file=sys.stderr)
-    if runner.last_report.changed is not None:
-        print(runner.last_report.changed.describe(), file=sys.stderr)
     if args.json:
+        if runner.last_report.changed is not None:
+            print(runner.last_report.changed.describe(), file=sys.stderr)
         print(report_json(runner.last_report, True))
     else:
-        console_for().print(results_table(runner.last_report.results))
+        print_outcome(runner.last_report, _outcome(runner, args))
         if runner.last_report.commit_sha:
             print(f"package commit: {runner.last_report.commit_sha}", file=sys.stderr)
     if empty and args.fail_on_empty_selection:

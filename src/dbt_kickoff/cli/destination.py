@@ -24,17 +24,24 @@ from dbt_kickoff.validation import cli_text
 DEFAULT_ENV = "DBT_KICKOFF_DESTINATION"
 
 
-def add_destination_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--destination`` / ``--destination-env`` / ``--destination-file`` (one of them)."""
+def add_destination_arguments(parser: argparse.ArgumentParser,
+                              default: str = f"${DEFAULT_ENV}, else the package's profiles.yml") -> None:
+    """``--destination`` / ``--destination-env`` / ``--destination-file`` (one of them); ``default`` says
+    where the destination comes from without them."""
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--destination", type=cli_text("--destination"),
                        help="connection URL, e.g. duckdb:///warehouse.duckdb (a password here is visible to other "
-                       "users in `ps`: prefer --destination-env/-file); "
-                       f"default: ${DEFAULT_ENV}, else the package's profiles.yml")
+                       f"users in `ps`: prefer --destination-env/-file); default: {default}")
     group.add_argument("--destination-env", metavar="NAME", type=cli_text("--destination-env"),
                        help="read the destination URL from this environment variable")
     group.add_argument("--destination-file", metavar="PATH", type=cli_text("--destination-file"),
                        help="read the destination from this file: a URL, or a JSON object like a dbt profile output")
+
+
+def given(args: argparse.Namespace) -> bool:
+    """True when one of the destination flags was given (not only ``$DBT_KICKOFF_DESTINATION``)."""
+    return any(getattr(args, name, None) is not None for name in ("destination", "destination_env",
+                                                                   "destination_file"))
 
 
 def resolve(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Any:

@@ -12,27 +12,59 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from dbt_kickoff.errors import KickoffError
+from dbt_kickoff import __version__
+from dbt_kickoff.cli.wording import in_cli_terms, invalid_choice_hint, unknown_argument_hints
+from dbt_kickoff.errors import DbtCancelled, DBTProcessingError, KickoffError
 from dbt_kickoff.redaction import RedactingFilter, RedactingStream, Redactor, redact_exception
+from dbt_kickoff.terminal_text import strip_control
 
 logger = logging.getLogger("dbt_kickoff.cli")
+_INVALID_CHOICE = re.compile(r"invalid choice: '(?P<word>[^']*)' \(choose from (?P<choices>.*)\)")
+
+
+class UsageError(Exception):
+    """A command line argparse refused; :func:`main` prints it in one line, with a hint, and exits 2."""
+
+    def __init__(self, prog: str, message: str) -> None:
+        super().__init__(message)
+        self.prog = prog
+        self.message = message
 
 
 class _Parser(argparse.ArgumentParser):
-    """Usage errors in one line (exit 2), without the usage block."""
+    """Usage errors are raised (not printed with the usage block) so that :func:`main` can add a hint."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+        raise UsageError(self.prog, message)
+
+
+def _usage_line(parser: argparse.ArgumentParser, argv: Sequence[str], error: UsageError) -> str:
+    message = error.message
+    choice = _INVALID_CHOICE.search(message)
+    if choice:
+        choices = re.findall(r"'([^']*)'", choice["choices"])
+        hint = invalid_choice_hint(choice["word"], choices, argv)
+        message = f"{message}{'; ' + hint if hint else ''}"
+    return f"error: {error.prog}: {message} (see {error.prog} --help)"
+
+
+def parse_arguments(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Namespace:
+    """``argv`` parsed; an unknown flag is refused naming the close known one (``--destnation``)."""
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        parser.error(f"unrecognized arguments: {unknown_argument_hints(parser, argv, unknown)}")
+    return args
 
 
 def _areas() -> list[object]:
-    from dbt_kickoff.cli import cloud, core, demo, report, retry, v2, venvs, watch
+    from dbt_kickoff.cli import cloud, core, demo, records, report, retry, v2, venvs, watch
 
-    return [core, watch, retry, report, demo, cloud, venvs, v2]
+    return [core, watch, retry, report, records, demo, cloud, venvs, v2]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run a dbt Core package or a dbt Cloud job right after your load, and report every node.",
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
+    parser.add_argument("--version", action="version", version=f"dbt-kickoff {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for area in _areas():
         area.register(subparsers)  # type: ignore[attr-defined]
@@ -60,8 +93,26 @@ def _secrets(args: argparse.Namespace) -> list[str]:
     return found
 
 
+class CurrentStderr:
+    """Writes to whatever ``sys.stderr`` is at the time: while a live status line shows (rich redirects
+    stderr then), a log line is printed above it instead of being glued onto it."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
+def error_line(exc: KickoffError, redact: Redactor) -> str:
+    """The one ``error:`` line of a failed command: masked, without control sequences from dbt or the
+    warehouse, and in the command line's words (flags, not Python parameters) unless it is dbt's own."""
+    text = strip_control(redact_exception(exc, redact))
+    return f"error: {text if isinstance(exc, (DBTProcessingError, DbtCancelled)) else in_cli_terms(text)}"
+
+
 def _handler(verbose: int, redact: Redactor) -> logging.StreamHandler:
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(CurrentStderr())
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter(redact))
     root = logging.getLogger()
@@ -72,9 +123,13 @@ def _handler(verbose: int, redact: Redactor) -> logging.StreamHandler:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # usage error (2) or --help (0): returned like every other outcome
+        args = parse_arguments(parser, argv)
+    except UsageError as exc:
+        print(strip_control(_usage_line(parser, argv, exc)), file=sys.stderr)
+        return 2
+    except SystemExit as exc:  # --help or --version (0): returned like every other outcome
         return exc.code if isinstance(exc.code, int) else 2
     redact = Redactor()
     streams = sys.stdout, sys.stderr
@@ -85,18 +140,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         # whatever the command prints (tables, JSON with dbt's compiled code, progress) is masked too
         sys.stdout = RedactingStream(streams[0], redact)
         sys.stderr = RedactingStream(streams[1], redact)
-        handler.setStream(sys.stderr)
         return int(args.handler(args))
     except KickoffError as exc:
-        print(f"error: {redact_exception(exc, redact)}", file=sys.stderr)
+        print(error_line(exc, redact), file=sys.stderr)
         return exc.exit_status
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # a bug: one masked line; the traceback (masked) at -vv
         logger.debug("unexpected error", exc_info=True)
-        print(f"error: unexpected {type(exc).__name__}: {redact_exception(exc, redact)} (run with -vv for "
-              "the traceback)", file=sys.stderr)
+        print(f"error: unexpected {type(exc).__name__}: {strip_control(redact_exception(exc, redact))} (run "
+              "with -vv for the traceback)", file=sys.stderr)
         return 1
     finally:
         logging.getLogger().removeHandler(handler)

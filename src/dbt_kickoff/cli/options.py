@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
-from dbt_kickoff.validation import Number, option_table
+from dbt_kickoff.validation import COUNT, Number, option_table
 
 CLI_OPTIONS = option_table("cli", {
     "port": Number("a whole number in 0..65535", optional=False, minimum=0, maximum=65535, integer=True),
     "older_than_days": Number("a finite number of days >= 0", optional=False, minimum=0),
+    "limit": COUNT,
 })

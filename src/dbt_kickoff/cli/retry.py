@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
+from contextlib import nullcontext
 from typing import Any
 
+from dbt_kickoff.cli import destination
+from dbt_kickoff.cli.outcome import outcome_of, print_outcome, report_failure
 from dbt_kickoff.cli.report import add_records_argument, storage_options
 from dbt_kickoff.errors import ConfigurationError, DBTProcessingError
-from dbt_kickoff.progress import NodeProgress, console_for, results_table
+from dbt_kickoff.progress import NodeProgress, console_for
 from dbt_kickoff.records import Record, open_record
 from dbt_kickoff.redaction import MASK
 from dbt_kickoff.runner import PackageRunner, package
@@ -22,27 +25,34 @@ def register(subparsers: Any) -> None:
                     "and destination come from the record unless given; a destination with a password must be "
                     "given again (records never hold secrets).",
     )
-    parser.add_argument("record", nargs="?", default="latest", help="record folder/URL, name, or 'latest'")
+    parser.add_argument("record", nargs="?", default="latest",
+                        help="record folder/URL, name (see dbt-kickoff records), or 'latest'")
     add_records_argument(parser)
     parser.add_argument("--package-location", help="the package (default: the record's)")
-    parser.add_argument("--destination", help="connection URL (default: the record's, when it holds no secret)")
+    destination.add_destination_arguments(
+        parser, default=f"the record's when it holds no secret, else ${destination.DEFAULT_ENV}")
     parser.add_argument("--dbt-version", help="run in a cached virtual environment with this dbt version")
     parser.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
     parser.set_defaults(handler=handle_retry)
 
 
-def _destination(record: Record, given: str | None) -> Any:
-    if given:
-        return given
-    destination = record.data.get("destination") or {}
-    output = destination.get("output")
+def _destination(record: Record, args: argparse.Namespace) -> Any:
+    """The destination flags' (as for run), else the record's; a record whose destination needs credentials
+    (records never keep them) takes them from the flags or ``$DBT_KICKOFF_DESTINATION``."""
+    if destination.given(args):
+        return args.resolved_destination
+    recorded = record.data.get("destination") or {}
+    output = recorded.get("output")
     if not output:
-        return None  # the package's own profiles.yml
+        return args.resolved_destination  # the package's own profiles.yml, unless $DBT_KICKOFF_DESTINATION
     text = json.dumps(output)
     if "env_var(" in text or MASK in text:  # a secret was left out of the record, or masked in it
+        if args.resolved_destination is not None:
+            return args.resolved_destination
         raise ConfigurationError(
-            f"the record {record.name} was written to a {destination.get('type')} destination whose credentials "
-            "are not kept in records: pass --destination URL"
+            f"the record {record.name} was written to a {recorded.get('type')} destination whose credentials "
+            f"are not kept in records: pass --destination-env NAME (a variable holding the URL), "
+            f"--destination-file PATH, or set ${destination.DEFAULT_ENV}"
         )
     return dict(output)
 
@@ -54,16 +64,16 @@ def runner_for_record(record: Record, args: argparse.Namespace, on_event: Any = 
     if args.dbt_version:
         from dbt_kickoff.environments.venv import get_venv
 
-        venv = get_venv(args.destination, args.dbt_version)
-    destination = record.data.get("destination") or {}
+        venv = get_venv(_destination(record, args), args.dbt_version)
+    recorded = record.data.get("destination") or {}
     location = args.package_location or (record.data.get("package") or {}).get("location")
     if not location:
         raise ConfigurationError(f"the record {record.name} does not name its package: pass --package-location")
     return package(
-        _destination(record, args.destination),
+        _destination(record, args),
         location,
         dataset_name=options.get("dataset_name"), source_dataset_name=options.get("source_dataset_name"),
-        profiles_dir=destination.get("profiles_dir"), profile_name=options.get("profile_name"),
+        profiles_dir=recorded.get("profiles_dir"), profile_name=options.get("profile_name"),
         target=options.get("target"), threads=options.get("threads"), venv=venv, on_event=on_event,
         records=record.store.location, records_options=storage_options(args),
     )
@@ -76,19 +86,17 @@ def handle_retry(args: argparse.Namespace) -> int:
     runner = runner_for_record(record, args, on_event=progress)
     with runner:
         try:
-            if progress is not None:
-                with progress:
-                    results = runner.retry(record)
-            else:
+            with progress or nullcontext():
                 results = runner.retry(record)
         except DBTProcessingError:
             if args.json:
                 print(json.dumps(runner.last_report.to_dict(), indent=2, default=str))
-            raise
+                raise
+            return report_failure(runner.last_report, outcome_of(runner.last_report, args, {}))
     if args.json:
         print(json.dumps(runner.last_report.to_dict(), indent=2, default=str))
     elif not results:
         console.print(f"nothing to retry: the run {record.name} ended with '{record.outcome}'")
     else:
-        console_for().print(results_table(results, title=f"retry of {record.name}"))
+        print_outcome(runner.last_report, outcome_of(runner.last_report, args, {}), title=f"retry of {record.name}")
     return 0

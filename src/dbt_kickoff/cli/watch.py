@@ -15,10 +15,13 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from dbt_kickoff.cli.core import add_package_arguments, option_type, runner_from_args
+from rich.markup import escape
+
+from dbt_kickoff.cli.core import add_package_arguments, checked_runner, option_type
 from dbt_kickoff.cycles import CycleReport, iter_cycles
 from dbt_kickoff.errors import ConfigurationError
-from dbt_kickoff.progress import console_for
+from dbt_kickoff.progress import STATUS_STYLES, console_for
+from dbt_kickoff.results import NodeResult
 from dbt_kickoff.signals import cancel_on_signals
 from dbt_kickoff.validation import cli_text
 
@@ -69,11 +72,19 @@ def cycle_json(report: CycleReport) -> str:
     return json.dumps(report.to_dict(), default=str)
 
 
+def node_line(result: NodeResult) -> str:
+    """One node of a cycle: status, type, name, time and why a changed-only cycle built it."""
+    style = STATUS_STYLES.get(result.status, "")
+    why = f"  [dim]({escape(result.reason)})[/]" if result.reason else ""
+    return (f"[{style}]{result.status:>8}[/] {result.resource_type:<9} {escape(result.model_name)}  "
+            f"[dim]{result.time:.2f}s[/]{why}")
+
+
 def cycle_line(report: CycleReport) -> str:
     failed = sum(r.is_failure for r in report.results)
     state = "[red]failed[/]" if not report.ok else (f"[dim]skipped ({report.skipped})[/]" if report.skipped else
                                                     "[green]ok[/]")
-    detail = f": {report.error}" if report.error else ""
+    detail = f": {escape(str(report.error))}" if report.error else ""
     return (f"cycle {report.number} {state} load {report.load_seconds:.2f}s, transform "
             f"{report.transform_seconds:.2f}s, {len(report.results)} node(s), {failed} failed{detail}")
 
@@ -94,7 +105,7 @@ def handle_watch(args: argparse.Namespace) -> int:
     load = load_function(args.load)
     console = console_for(stderr=True)
     failures = 0
-    with runner_from_args(args) as runner:
+    with checked_runner(args) as runner:
         stop = _StopCycles(runner)
         with cancel_on_signals(stop) as received:
             for report in iter_cycles(runner, load, every=args.every, transform=args.transform,
@@ -104,8 +115,12 @@ def handle_watch(args: argparse.Namespace) -> int:
                 failures += not report.ok
                 if args.json:
                     print(cycle_json(report), flush=True)
-                else:
-                    console.print(cycle_line(report), highlight=False)
+                    continue
+                for result in report.results:
+                    console.print(node_line(result), highlight=False, soft_wrap=not console.is_terminal)
+                if runner.last_report.changed is not None and not report.skipped:
+                    console.print(escape(runner.last_report.changed.describe()), highlight=False)
+                console.print(cycle_line(report), highlight=False)
     if received.signum is not None:
         print(f"stopped by {signal.Signals(received.signum).name}", file=sys.stderr)
         return received.exit_status or 1

@@ -7,6 +7,7 @@ import contextlib
 import ipaddress
 import logging
 import random
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextvars import ContextVar
 from typing import Any
@@ -23,6 +24,8 @@ from dbt_kickoff.redaction import Redactor
 from dbt_kickoff.version import __version__
 
 logger = logging.getLogger("dbt_kickoff.cloud.client")
+# a host name (labels of letters, digits, '-' and '_') or an IP address (urlsplit strips IPv6 brackets)
+_HOST = re.compile(r"^(?:[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?\.)*[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?\.?$|^[0-9a-f:.]+$")
 
 REGION_ALIASES = {
     "us": "https://cloud.getdbt.com",
@@ -44,6 +47,9 @@ def normalize_base_url(raw: str) -> str:
         raise ConfigurationError("dbt Cloud base_url is empty: use e.g. https://cloud.getdbt.com")
     if text.lower() in REGION_ALIASES:
         return REGION_ALIASES[text.lower()]
+    if any(ch.isspace() or not ch.isprintable() for ch in text):
+        raise ConfigurationError(f"dbt Cloud base_url {text!r} holds a space or a control character: a URL has "
+                                 "none (use e.g. https://cloud.getdbt.com or your account's access URL)")
     if "://" not in text:
         text = "https://" + text
     try:
@@ -51,7 +57,7 @@ def normalize_base_url(raw: str) -> str:
         port = parts.port
     except ValueError:
         raise ConfigurationError(f"dbt Cloud base_url {raw!r} is not a valid URL") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    if parts.scheme not in ("http", "https") or not parts.hostname or not _HOST.match(parts.hostname):
         raise ConfigurationError(f"dbt Cloud base_url {raw!r} must be an http(s) URL or a host name")
     if parts.username or parts.password:
         raise ConfigurationError("dbt Cloud base_url must not contain credentials; pass the token separately")

@@ -36,6 +36,13 @@ from dbt_kickoff.results import NodeResult
 
 logger = logging.getLogger("dbt_kickoff")
 
+RESULT_LINES = frozenset({
+    "LogModelResult", "LogTestResult", "LogSeedResult", "LogSnapshotResult", "LogFreshnessResult", "LogNodeResult",
+    "LogNodeNoOpResult", "LogFunctionResult", "RunResultFailure", "RunResultError", "RunResultErrorMessage",
+    "RunResultWarning", "RunResultWarningMessage", "EndOfRunSummary",
+})
+"""dbt's log lines that repeat what the node results carry: relayed at INFO, not as errors."""
+
 
 @dataclass
 class CallOutcome:
@@ -307,10 +314,17 @@ class Call:
         return results
 
     def _relay(self, event: DbtEvent) -> None:
-        """dbt's live events: node lines and dbt's warnings/errors to the log, then to the runner's ``on_event``."""
+        """dbt's live events: its log lines to the ``dbt_kickoff`` logger, then to the runner's ``on_event``. Lines
+        that repeat what the node results carry (a node's result line, the end-of-run summary of each failure) go
+        at INFO, dbt's connection clean-up under --fail-fast ("CANCEL query <node>", for nodes that succeeded too)
+        at DEBUG: a failure is told once, by the results and the raised error."""
         if event.finished and event.node is not None:
             node = event.node
             logger.info("%s %s: %s (%.2fs)", node.resource_type, node.name, node.status, node.execution_time or 0.0)
+        elif event.name == "LogCancelLine":
+            logger.debug("dbt: %s", event.message)
+        elif event.message and event.name in RESULT_LINES:
+            logger.info("dbt: %s", event.message)
         elif event.level == "error" and event.message:
             logger.error("dbt: %s", event.message)
         elif event.level == "warn" and event.message:

@@ -12,11 +12,12 @@ import secrets
 import shutil
 from pathlib import Path
 
-from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from dbt_kickoff.cloud import DbtCloud, DbtCloudRunFailed, DbtCloudWaitTimeout
 from dbt_kickoff.demo import DBT_PACKAGE_DIR
+from dbt_kickoff.progress import console_for
 
 DEMO_ACCOUNT_ID = 1
 DEMO_JOB_ID = 1001
@@ -45,7 +46,7 @@ def run_cloud_demo(workdir: Path) -> int:
     from dbt_kickoff.cloud.emulator import DbtCloudEmulator, RunScript
     from dbt_kickoff.demo.data import load_sample_data
 
-    console = Console(highlight=False)
+    console = console_for(highlight=False)
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     duckdb_path = workdir / "cloud-demo.duckdb"
@@ -92,7 +93,7 @@ def run_cloud_demo(workdir: Path) -> int:
                         on_poll=lambda r: status.update(f"run {r['id']}: {r['status_humanized']}"),
                     )
             except (DbtCloudRunFailed, DbtCloudWaitTimeout) as exc:
-                console.print(f"[bold red]{exc}[/]", markup=True)
+                console.print(f"[bold red]{escape(str(exc))}[/]", markup=True)
                 return 1
             results = cloud.node_results(run)
     table = Table(title=f"dbt Cloud run {run['id']}: {run['status_humanized']}")
@@ -104,4 +105,7 @@ def run_cloud_demo(workdir: Path) -> int:
     console.print(table)
     failed = [n for n in results if n.is_failure]
     console.print(f"{len(results)} node(s), {len(failed)} failed")
+    console.print("[dim]These node results are synthetic: the emulator does not run dbt; its artifacts list the "
+                  "demo package's nodes with made-up timings. With a real dbt Cloud account the same client code "
+                  "reports what dbt did.[/]")
     return 1 if failed else 0

@@ -18,7 +18,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from dbt_kickoff.demo import DBT_PACKAGE_DIR
@@ -87,7 +87,7 @@ def run_demo(
     """
     import dbt_kickoff
     from dbt_kickoff.demo.data import load_sample_data
-    from dbt_kickoff.progress import NodeProgress
+    from dbt_kickoff.progress import NodeProgress, console_for
 
     if dbt_version is None and (drivers is not None or venv_dir is not None):
         raise ConfigurationError(
@@ -98,8 +98,8 @@ def run_demo(
         if dbt_version is not None else None
     )
     workdir = Path(workdir).resolve()
-    console = Console(highlight=False)
-    status_console = Console(stderr=True, highlight=False, quiet=json_output)
+    console = console_for(highlight=False)
+    status_console = console_for(stderr=True, highlight=False, quiet=json_output)
     database = workdir / DATABASE_FILE
     if fresh:
         _remove(database, database.with_name(database.name + ".wal"), workdir / PIPELINES_DIR)
@@ -137,7 +137,7 @@ def run_demo(
         for title, (columns, data) in metrics.items():
             console.print(_metric_table(title, columns, data))
         if error is not None:
-            console.print(f"[bold red]dbt failed:[/] {error}")
+            console.print(f"[bold red]dbt failed:[/] {escape(str(error))}")
         else:
             console.print(
                 f"Run [bold]dbt-kickoff demo[/] again to load the next day; the data is in {database} "

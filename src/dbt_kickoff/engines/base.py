@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from dbt_kickoff.terminal_text import strip_control
+
 
 @dataclass(frozen=True)
 class NodeEvent:
@@ -211,12 +213,13 @@ class OutcomeCollector:
 
 
 def event_from_wire(data: Mapping[str, Any], redact: Callable[[str], str] = str) -> DbtEvent:
-    """Build a :class:`DbtEvent` from the worker's JSON event, passing its texts through ``redact``."""
+    """Build a :class:`DbtEvent` from the worker's JSON event, passing its texts through ``redact`` and
+    :func:`~dbt_kickoff.terminal_text.strip_control` (dbt's messages quote the warehouse's)."""
     node = data.get("node")
     return DbtEvent(
         name=str(data.get("name", "")),
         level=str(data.get("level", "info")),
-        message=redact(str(data.get("msg") or "")),
+        message=strip_control(redact(str(data.get("msg") or ""))),
         invocation_id=data.get("invocation_id") or None,
         node=NodeEvent(
             unique_id=node["unique_id"],
@@ -224,7 +227,7 @@ def event_from_wire(data: Mapping[str, Any], redact: Callable[[str], str] = str)
             resource_type=node.get("resource_type") or node["unique_id"].split(".", 1)[0],
             status=node.get("status") or "",
             execution_time=node.get("execution_time"),
-            message=redact(node["message"]) if node.get("message") else None,
+            message=strip_control(redact(node["message"])) if node.get("message") else None,
         )
         if node
         else None,

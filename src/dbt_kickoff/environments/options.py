@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from dbt_kickoff.validation import FLAG, PATH, SECONDS_OR_ZERO, TEXT, Choice, PathLike, Strings, option_table
+from dbt_kickoff.validation import FLAG, FOLDER, PATH, SECONDS_OR_ZERO, TEXT, Choice, PathLike, Strings, option_table
 
 VENV_OPTIONS = option_table("environments", {
     "dbt_version": TEXT,
     "adapters": Strings("an adapter name or a list of them", single=True),
-    "venv_dir": PATH,
+    "venv_dir": FOLDER,
     "venv_path": PATH,
     "python": PATH,
     "index_url": TEXT,

@@ -72,15 +72,26 @@ def _from_url(url: str, dataset: str | None, threads: int | None, timeout: float
     scheme = url_scheme(url)
     if scheme is None or len(scheme) == 1:  # a bare path, or a Windows drive letter
         shown = redact_url(url)
-        example = f"duckdb:///{Path(url).as_posix()}" if shown == url else "duckdb:///path/to/file.duckdb"
         raise ConfigurationError(
-            f"destination {shown!r} is not a URL; write e.g. {example} for a DuckDB file "
+            f"destination {shown!r} is not a URL; {_url_hint(url, shown)} "
             f"(supported schemes: {', '.join(supported_schemes())})"
         )
     adapter = adapter_for_scheme(scheme, redact_url(url))
     parts = parse_url(url)
     fields = adapter.from_url(parts)
     return _build(adapter, fields, Origin.URL, parts.redacted, dataset, None, threads, timeout)
+
+
+def _url_hint(url: str, shown: str) -> str:
+    """What the user probably meant: a scheme whose ``:`` is missing (``duckdb//wh/x.duckdb``), else a DuckDB
+    file at that path."""
+    word, slashes, rest = url.strip().partition("//")
+    if slashes and word.lower() in supported_schemes():
+        fixed = f"{word}:///{rest.lstrip('/')}" if word.lower() == "duckdb" else f"{word}://{rest}"
+        return f"did you mean {redact_url(fixed)}?"
+    if shown != url:
+        return "write e.g. duckdb:///path/to/file.duckdb for a DuckDB file"
+    return f"write e.g. duckdb:///{Path(url).as_posix()} for a DuckDB file"
 
 
 def _from_mapping(

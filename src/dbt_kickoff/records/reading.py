@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from dbt_kickoff.errors import ConfigurationError
+from dbt_kickoff.records.catalog import find_record, stores_under
 from dbt_kickoff.records.identity import LATEST_REF, RecordIdentity, last_ref, last_success_ref
 from dbt_kickoff.records.recorder import default_records_root
 from dbt_kickoff.records.store import RECORD_NAME, REPORT_FILE, RecordStore, is_url
@@ -90,12 +91,13 @@ def _partial_exists(store: RecordStore, name: str) -> bool:
 def open_record(spec: str | None = None, records: str | Path | None = None,
                 storage_options: Mapping[str, Any] | None = None) -> Record:
     """The record ``spec`` names: ``None``/``"latest"`` (the newest in ``records``, or in any package folder
-    of the default location), a record name inside ``records``, or the path/URL of a record folder."""
+    of the default location), a record name (found in any store under ``records``, by default under the
+    default records root), or the path/URL of a record folder."""
     if spec in (None, "", "latest"):
         return latest_record(records, storage_options)
     assert spec is not None
-    if records is not None and RECORD_NAME.match(spec):
-        return load_record(RecordStore(str(records), storage_options), spec)
+    if RECORD_NAME.match(spec) and (records is not None or not Path(spec).exists()):
+        return _named_record(spec, records, storage_options)
     location = spec.rstrip("/")
     parent, _, name = location.rpartition("/")
     if not is_url(location):
@@ -111,9 +113,20 @@ def open_record(spec: str | None = None, records: str | Path | None = None,
     return load_record(RecordStore(parent, storage_options), name)
 
 
+def _named_record(name: str, records: str | Path | None, storage_options: Mapping[str, Any] | None) -> Record:
+    """A record by its name, in any store under ``records`` (default: the default records root)."""
+    store = find_record(name, records, storage_options)
+    if store is not None:
+        return load_record(store, name)
+    where = records if records is not None else default_records_root()
+    raise RecordNotFound(f"there is no record {name} under {where}: 'dbt-kickoff records' lists them "
+                         "(--records for another folder)")
+
+
 def latest_record(records: str | Path | None = None, storage_options: Mapping[str, Any] | None = None) -> Record:
-    """The newest record of a store; without one, the newest in any package folder of the default location."""
-    stores = [RecordStore(str(records), storage_options)] if records is not None else _default_stores()
+    """The newest record of a store; without one, the newest in any package folder of the default location
+    (or of ``records``, when it is a folder of stores)."""
+    stores = stores_under(records, storage_options)
     found: list[tuple[str, RecordStore]] = []
     for store in stores:
         names = store.names()
@@ -126,13 +139,6 @@ def latest_record(records: str | Path | None = None, storage_options: Mapping[st
                              "default), or pass --records")
     name, store = max(found, key=lambda item: item[0])
     return load_record(store, name)
-
-
-def _default_stores() -> list[RecordStore]:
-    root = default_records_root()
-    if not root.is_dir():
-        return []
-    return [RecordStore(path) for path in sorted(root.iterdir()) if path.is_dir()]
 
 
 def last_record(store: RecordStore, retry_key: str) -> Record | None:

@@ -124,6 +124,23 @@ def plan_retry(data: Mapping[str, Any], package: PackageShape | None = None) -> 
     return RetryPlan(actions=[RetryAction("run", tuple(command), label=command[0])])
 
 
+def steps_not_run(data: Mapping[str, Any], package: PackageShape | None = None) -> list[str]:
+    """The steps a failed call never reached, by label: ``run_all``'s (deps, seed, source tests, run, test) after
+    its last recorded step, or what a retry left pending after its failed action."""
+    if data.get("outcome") in (None, "success"):
+        return []
+    if data.get("call") == "retry":
+        return [str(item.get("label")) for item in ((data.get("retry") or {}).get("pending") or ())[1:]]
+    if data.get("call") != "run_all":
+        return []
+    params = data.get("params") or {}
+    plan = run_all_plan(package or _NoPackages(), run_params=tuple(params.get("run_params") or ()),
+                        source_tests_selector=params.get("source_tests_selector"),
+                        full_refresh=bool(params.get("full_refresh")))
+    positions = _position_of_each(list(data.get("steps") or ()), plan)
+    return [step.label for step in plan[positions[-1] + 1 if positions else 0:]]
+
+
 def _finish_chain(data: Mapping[str, Any], failed: Mapping[str, Any] | None) -> RetryPlan:
     """A failed retry: what it left pending, its failed action redone from its own results when dbt left them."""
     pending = [RetryAction.from_dict(item) for item in (data.get("retry") or {}).get("pending") or ()]

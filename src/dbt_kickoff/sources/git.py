@@ -267,7 +267,7 @@ class GitSource:
         if exc.failure is Failure.NETWORK:
             return RepositoryUnavailable(
                 f"could not reach {where}: {exc.detail}. Check the network and the URL"
-                + ("" if self.allow_stale else " (allow_stale=True keeps using a cached checkout)")
+                + ("" if self.allow_stale else " (allow_stale_package=True keeps using the cached checkout)")
             )
         return PrerequisitesException(f"git failed for {where}: {exc.detail}")
 

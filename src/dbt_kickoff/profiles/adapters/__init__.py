@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+
 from dbt_kickoff.errors import ConfigurationError
 from dbt_kickoff.profiles.adapters.athena import ATHENA
 from dbt_kickoff.profiles.adapters.base import Adapter
@@ -44,8 +46,10 @@ def adapter_for_type(destination_type: str) -> Adapter:
 def adapter_for_scheme(scheme: str, redacted_url: str) -> Adapter:
     adapter = _BY_SCHEME.get(scheme.lower())
     if adapter is None:
+        close = difflib.get_close_matches(scheme.lower(), supported_schemes(), n=1, cutoff=0.6)
+        hint = f"did you mean {close[0] + ':'!r}? " if close else ""
         raise ConfigurationError(
-            f"unknown URL scheme {scheme + ':'!r} in destination {redacted_url}; supported schemes: "
+            f"unknown URL scheme {scheme + ':'!r} in destination {redacted_url}; {hint}supported schemes: "
             f"{', '.join(supported_schemes())}"
         )
     return adapter
