@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from dbt_kickoff import __version__
-from dbt_kickoff.cli.wording import in_cli_terms, invalid_choice_hint, unknown_argument_hints
+from dbt_kickoff.cli.wording import KnownParser, in_cli_terms, invalid_choice_hint, unknown_argument_hints
 from dbt_kickoff.errors import DbtCancelled, DBTProcessingError, KickoffError
 from dbt_kickoff.redaction import RedactingFilter, RedactingStream, Redactor, redact_exception
 from dbt_kickoff.terminal_text import strip_control
@@ -36,7 +36,7 @@ class UsageError(Exception):
         self.message = message
 
 
-class _Parser(argparse.ArgumentParser):
+class _Parser(KnownParser):
     """Usage errors are raised (not printed with the usage block) so that :func:`main` can add a hint."""
 
     def error(self, message: str) -> NoReturn:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 import difflib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 # Python parameter -> the flag (or argument) that sets it on the command line
 FLAG_FOR_PARAMETER = {
@@ -47,11 +48,30 @@ def closest(word: str, candidates: Iterable[str]) -> str | None:
     return found[0] if found else None
 
 
-def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
-    for action in parser._actions:  # argparse keeps its actions there; it has no public accessor
-        if isinstance(action, argparse._SubParsersAction):
-            return dict(action.choices)
-    return {}
+_FLAG = re.compile(r"(?<![\w-])(--?[A-Za-z][\w-]*)")
+
+
+class KnownParser(argparse.ArgumentParser):
+    """An argument parser that remembers its sub-commands (argparse has no public way to list them) and tells
+    its flags (from its help), for the "did you mean" hints."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands: Mapping[str, argparse.ArgumentParser] = {}
+
+    @property
+    def flags(self) -> list[str]:
+        """Every flag the parser's help names."""
+        return list(dict.fromkeys(_FLAG.findall(self.format_help())))
+
+    def add_subparsers(self, **kwargs: Any) -> Any:
+        action = super().add_subparsers(**kwargs)
+        self.commands = action.choices  # filled as sub-commands are added
+        return action
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> Mapping[str, argparse.ArgumentParser]:
+    return parser.commands if isinstance(parser, KnownParser) else {}
 
 
 def chosen_parsers(parser: argparse.ArgumentParser, argv: Sequence[str]) -> list[argparse.ArgumentParser]:
@@ -67,7 +87,7 @@ def chosen_parsers(parser: argparse.ArgumentParser, argv: Sequence[str]) -> list
 def unknown_argument_hints(parser: argparse.ArgumentParser, argv: Sequence[str], unknown: Sequence[str]) -> str:
     """``--destnation (did you mean --destination?)`` for each unrecognized word that is a typo of a flag."""
     chain = chosen_parsers(parser, argv)
-    flags = [option for p in chain for action in p._actions for option in action.option_strings]
+    flags = [flag for p in chain if isinstance(p, KnownParser) for flag in p.flags]
     words = []
     for word in unknown:
         match = closest(word.split("=", 1)[0], flags) if word.startswith("-") else None
