@@ -93,6 +93,8 @@ def add_package_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=option_type("threads", "--threads"), help="dbt threads (a whole number >= 1)")
     parser.add_argument("--dbt-version", type=cli_type(VENV_OPTIONS, "dbt_version", "--dbt-version"),
                         help="run in a cached virtual environment with this dbt version")
+    parser.add_argument("--row-counts", action="store_true",
+                        help="fill the rows of models whose adapter reports none (one count(*) per model)")
     parser.add_argument("--no-auto-full-refresh", action="store_true",
                         help="fail instead of refreshing an incremental model whose schema is out of sync")
     parser.add_argument("--timeout", type=option_type("command_timeout", "--timeout"),
@@ -176,6 +178,7 @@ def runner_from_args(args: argparse.Namespace, on_event: Any = None) -> PackageR
         auto_full_refresh_when_out_of_sync=not args.no_auto_full_refresh, command_timeout=args.timeout,
         venv=_venv(args), on_event=on_event, records=False if args.no_records else args.records,
         keep_last=args.keep_last, openlineage=args.openlineage, always_build=args.always_build,
+        row_counts=args.row_counts,
     )
 
 
