@@ -194,13 +194,17 @@ def decide(call: Call, store: RecordStore | None, changes: ChangeSummary, always
         changes.unchanged = _buildable(state.manifest)
         return decision
     lister = NodeLister(call, state, code_unchanged, always_build)
+    empty: list[Criterion] = []
     try:
-        chosen = reasons_by_node(criteria, lister.ls)
+        chosen = reasons_by_node(criteria, lister.ls, empty)
     except KickoffError as exc:
         changes.full_build_reason = f"dbt could not compare with the last good run ({exc})"
         return Decision(default_reason=texts.no_usable_run(changes.full_build_reason), freshness_file=freshness_file)
     if lister.always_built is not None:
         changes.snapshot["always_build"] = lister.always_built
+    used = [c for c in criteria if c not in empty]  # a selector that matches nothing only makes dbt warn
+    decision.selectors = selectors_of(used)
+    decision.state_dir = state.folder if any(c.needs_state for c in used) else None
     decision.reasons = {uid: reason for uid, (reason, _) in chosen.items()}
     decision.kinds = {node.resource_type for _, node in chosen.values()}
     changes.selectors = decision.selectors or []

@@ -142,11 +142,15 @@ def _source_reasons(nodes: Sequence[Listed], by_source: Mapping[str, str]) -> di
     return {node.unique_id: reason for node in nodes if (reason := reason_of(node.unique_id)) is not None}
 
 
-def reasons_by_node(criteria: Sequence[Criterion], ls: Lister) -> dict[str, tuple[str, Listed]]:
-    """unique_id -> (reason, node) for every node that ``dbt build`` would run for these criteria."""
+def reasons_by_node(criteria: Sequence[Criterion], ls: Lister,
+                    empty: list[Criterion] | None = None) -> dict[str, tuple[str, Listed]]:
+    """unique_id -> (reason, node) for every node that ``dbt build`` would run for these criteria; the criteria
+    that select no node at all are added to ``empty`` (dbt would warn about their selectors)."""
     reasons: dict[str, tuple[str, Listed]] = {}
     for criterion in criteria:
         nodes = ls(criterion.selectors, criterion.needs_state)
+        if not nodes and empty is not None:
+            empty.append(criterion)
         upstream = _source_reasons(nodes, criterion.by_source) if criterion.by_source else {}
         for node in nodes:
             if node.resource_type in BUILT_TYPES and node.unique_id not in reasons:
