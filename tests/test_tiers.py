@@ -4,6 +4,7 @@ test gets, and that the guard refuses what a fast-tier test is not marked for.""
 from __future__ import annotations
 
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,23 @@ def test_nothing_is_watched_between_tests() -> None:
     guard = Guard()
     _popen(guard, ["pg_ctl", "stop"])  # a session fixture's teardown
     assert guard.end() == {}
+
+
+def test_a_thread_an_earlier_test_left_running_is_not_the_running_tests() -> None:
+    guard = Guard()
+    leftover = threading.Event()
+    started: list[BaseException] = []
+
+    def earlier_test_thread() -> None:
+        leftover.wait(5)
+        try:
+            _popen(guard, ["pg_ctl", "stop"])
+        except BaseException as exc:  # the guard refusing it would land here
+            started.append(exc)
+
+    thread = threading.Thread(target=earlier_test_thread)
+    thread.start()
+    guard.begin("tests/x.py::test_fast", set())
+    leftover.set()
+    thread.join(5)
+    assert started == [] and guard.end() == {}

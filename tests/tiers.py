@@ -169,6 +169,8 @@ class Guard:
         self.seen: dict[str, str] = {}
         """kind -> the command line that showed it, for the running test."""
         self.since = 0.0
+        self.earlier_threads: set[int | None] = set()
+        """Threads an earlier test or the session left running: what they start is not the running test's."""
         self._lock = threading.Lock()
         self._sampler: threading.Thread | None = None
         self._stop = threading.Event()
@@ -178,6 +180,7 @@ class Guard:
         with self._lock:
             self.test, self.allowed, self.seen = test, frozenset(markers & set(TIER_MARKERS)), {}
             self.since = time.time() - 0.05  # process start times are kept in clock ticks
+            self.earlier_threads = {t.ident for t in threading.enumerate()} - {threading.main_thread().ident}
             self._stop.clear()
 
     def end(self) -> dict[str, str]:
@@ -198,7 +201,7 @@ class Guard:
     # -- what it starts -----------------------------------------------------------------------------------------------
     def audit(self, event: str, args: tuple[object, ...]) -> None:
         """``sys.addaudithook`` callback: refuse a process of a kind a fast-tier test is not marked for."""
-        if event != "subprocess.Popen" or self.test is None:
+        if event != "subprocess.Popen" or self.test is None or threading.get_ident() in self.earlier_threads:
             return
         argv = args[1]
         words = [str(a) for a in argv] if isinstance(argv, (list, tuple)) else [str(argv)]
