@@ -22,24 +22,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test ``dbt`` / ``server`` / ``venv`` from its fixtures and its module (see tests/tiers.py), then
-    order the modules heaviest first: those with ``slow`` tests of a tier, then the other tier or ``slow``
-    modules, then the quick ones; within each, the folders take turns (the two workers then rarely wait for
-    the same orchestrator's venv). xdist hands out whole modules in this order (``--no-loadscope-reorder``), so
-    the quick modules come last and fill in while the other worker finishes its last slow one."""
-    weight: dict[Path, int] = {}
+    """Mark every test ``dbt`` / ``server`` / ``venv`` from its fixtures and its module (see tests/tiers.py)."""
     for item in items:
         path = Path(str(item.path)).resolve()
         relative = path.relative_to(TESTS).as_posix() if path.is_relative_to(TESTS) else path.name
         have = {mark.name for mark in item.iter_markers()}
         for marker in sorted(markers_of(relative, getattr(item, "fixturenames", ())) - have):
             item.add_marker(marker)
-        tier = any(item.get_closest_marker(marker) for marker in TIER_MARKERS)
-        weight[path] = max(weight.get(path, 0), int(tier) + int(item.get_closest_marker("slow") is not None))
-    turn: dict[Path, int] = {}
-    for path in weight:
-        turn[path] = sum(1 for other in turn if other.parent == path.parent)
-    items.sort(key=lambda item: (-weight[(path := Path(str(item.path)).resolve())], turn[path]))  # stable
 
 
 def _watched(item: pytest.Item) -> Generator[None, Any, Any]:
