@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -29,13 +30,18 @@ def records(tmp_path: Path) -> Path:
     return tmp_path / "records"
 
 
-@pytest.fixture
-def warehouse(tmp_path: Path) -> Path:
-    """A real DuckDB file with raw_data.orders (changed-only calls measure the source's freshness in it); named
-    like the database of the fake's artifacts."""
-    path = tmp_path / "warehouse.duckdb"
+@pytest.fixture(scope="session")
+def loaded_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("loaded") / "warehouse.duckdb"
     load_orders_duckdb(path)
     return path
+
+
+@pytest.fixture
+def warehouse(loaded_warehouse: Path, tmp_path: Path) -> Path:
+    """A real DuckDB file with raw_data.orders (changed-only calls measure the source's freshness in it); named
+    like the database of the fake's artifacts. A copy of one loaded per session."""
+    return Path(shutil.copyfile(loaded_warehouse, tmp_path / "warehouse.duckdb"))
 
 
 @pytest.fixture
