@@ -39,7 +39,6 @@ TIER_MARKERS = {
     "server": "starts a server: PostgreSQL, moto S3, sshd, git daemon or the git HTTP server",
     "venv": "creates a virtual environment (or installs into one)",
 }
-FAST_TIER = "not dbt and not server and not venv"
 
 FIXTURE_MARKERS: dict[str, tuple[str, ...]] = {
     # servers
@@ -69,6 +68,7 @@ MODULE_MARKERS: dict[str, tuple[str, ...]] = {
     "changed_scale/": ("dbt",),
     "stopping/": ("dbt",),
     "core/": ("dbt",),
+    "core/test_engines.py": ("venv",),  # a bare venv without dbt
     "demo/test_cli_demo.py": ("dbt",),
     "demo/test_dbt_package.py": ("dbt",),
     "fusion/test_fusion_postgres.py": ("dbt",),
