@@ -25,6 +25,7 @@ import contextlib
 import copy
 import hashlib
 import json
+import shutil
 import threading
 import time
 import uuid
@@ -63,8 +64,6 @@ BLOCK_TIMEOUT = 60.0
 
 def shop_package(folder: Path) -> Path:
     """A copy of the test package the fake's artifacts describe (its ``orders`` source has freshness)."""
-    import shutil
-
     project = Path(shutil.copytree(SHOP_PACKAGE, folder))
     sources = project / "models" / "sources.yml"
     sources.write_text(sources.read_text().replace("      - name: orders\n", SOURCES_WITH_FRESHNESS))
@@ -173,7 +172,8 @@ class FakeDbt:
                 node["checksum"]["checksum"] = hashlib.sha256(text.encode()).hexdigest()
                 if node["resource_type"] != "seed":
                     node["raw_code"] = text
-            node["root_path"] = str(project_dir)
+            if "root_path" in node:  # seeds carry their project's folder
+                node["root_path"] = str(project_dir)
         return manifest
 
 
