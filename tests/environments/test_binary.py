@@ -60,6 +60,7 @@ def test_found_on_path_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
 
 
 @pytest.mark.slow
+@pytest.mark.dbt  # runs `dbt --version` of the environment running the tests
 def test_real_python_dbt_executable_is_v1() -> None:
     dbt = Path(sys.executable).parent / "dbt"  # the dbt of the environment running the tests
     environment = dbt_executable_environment(dbt)

@@ -48,7 +48,8 @@ def orchestrator_venv(name: str, requirements: Sequence[str], extras: Sequence[s
         uv = find_uv_bin()
         target = f"{REPO}[{','.join(extras)}]" if extras else str(REPO)
         _uv(uv, "venv", "--quiet", "--python", sys.executable, str(path))
-        _uv(uv, "pip", "install", "--quiet", "--python", str(path / "bin" / "python"), *requirements, "-e", target)
+        _uv(uv, "pip", "install", "--quiet", "--compile-bytecode", "--python", str(path / "bin" / "python"),
+            *requirements, "-e", target)  # bytecode once: its processes need not compile the orchestrator again
         (path / COMPLETE).write_text(json.dumps({"requirements": list(requirements), "extras": list(extras)}))
         for old in CACHE.glob(f"{name}-*"):
             if old.is_dir() and old != path:

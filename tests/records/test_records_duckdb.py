@@ -1,26 +1,18 @@
-"""Run records on DuckDB with real dbt: what a record holds, retry from failure, retention, bad input."""
+"""Run records on DuckDB with real dbt: what a record holds and retry from failure with dbt's own ``retry``.
+(The records' own rules — refused records, an unwritable folder, ``keep_last`` — are checked on the fake
+engine: tests/fake_calls/test_records_retention.py.)"""
 
 from __future__ import annotations
 
 import json
 import logging
-import shutil
 from pathlib import Path
 
 import pytest
 
 import dbt_kickoff
-from dbt_kickoff.errors import ConfigurationError, DBTProcessingError
-from dbt_kickoff.records import (
-    RecordIncomplete,
-    RecordNotFound,
-    RecordStore,
-    identity_for,
-    last_successful_record,
-    open_record,
-    prune,
-    store_for,
-)
+from dbt_kickoff.errors import DBTProcessingError
+from dbt_kickoff.records import open_record
 from dbt_kickoff.records.identity import last_success_ref
 from tests.records.conftest import break_model
 
@@ -102,70 +94,3 @@ def test_a_retry_chain_is_one_merged_record(shop: tuple[Path, Path], tmp_path: P
         assert len(json.dumps(finished.data)) < 3 * len(json.dumps(original.data))  # no nesting of records
         assert runner.retry() == []
 
-
-def test_record_of_another_package_or_dbt_version_is_refused(shop: tuple[Path, Path], tmp_path: Path) -> None:
-    project, database = shop
-    records = tmp_path / "records"
-    with dbt_kickoff.package(
-            f"duckdb:///{database}", project, source_dataset_name="raw_data", records=records) as runner:
-        runner.seed()
-        record = open_record("latest", records)
-        other = tmp_path / "other_shop"
-        shutil.copytree(project, other)
-        with dbt_kickoff.package(f"duckdb:///{database}", other, source_dataset_name="raw_data",
-                                 records=False) as stranger:
-            with pytest.raises(ConfigurationError, match="is of the package"):
-                stranger.retry(record.uri)
-        copy = tmp_path / "copies" / record.name
-        shutil.copytree(Path(record.uri), copy)
-        data = json.loads((copy / "report.json").read_text())
-        data["identity"]["dbt_version"] = "1.5.0"
-        data["outcome"] = "failed"
-        (copy / "report.json").write_text(json.dumps(data))
-        with pytest.raises(ConfigurationError, match=r"made with dbt 1\.5\.0"):
-            runner.retry(str(copy))
-        (copy / "report.json").unlink()
-        with pytest.raises(RecordIncomplete, match="half-written"):
-            open_record(str(copy))
-        with pytest.raises(RecordNotFound):
-            open_record(str(tmp_path / "nothing-here"))
-
-
-def test_unwritable_records_folder_warns_once_and_the_run_stands(
-    shop: tuple[Path, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    project, database = shop
-    blocker = tmp_path / "a-file"
-    blocker.write_text("records cannot go below a file")
-    caplog.set_level(logging.WARNING)
-    with dbt_kickoff.package(
-            f"duckdb:///{database}", project, source_dataset_name="raw_data", records=blocker / "records") as runner:
-        results = runner.seed()
-    assert [r.status for r in results] == ["success"]
-    assert runner.last_report.outcome == "success" and runner.last_report.record is None
-    warnings = [r for r in caplog.records if "run record could not be written" in r.getMessage()]
-    assert len(warnings) == 1
-    assert not any(p.name.startswith(".partial-") for p in tmp_path.rglob("*"))
-
-
-def test_keep_last_prunes_old_records_but_keeps_the_last_good_one(shop: tuple[Path, Path], tmp_path: Path) -> None:
-    project, database = shop
-    records = tmp_path / "records"
-    with dbt_kickoff.package(
-            f"duckdb:///{database}", project, source_dataset_name="raw_data", records=records, keep_last=2) as runner:
-        runner.seed()
-        good = open_record("latest", records).name
-        # what changed-only builds look up before they run: the last good run of this package/target/vars/dbt
-        identity = identity_for(runner)
-        store = store_for(runner)
-        assert store is not None and store.uri() == str(records)
-        found = last_successful_record(store, identity)
-        assert found is not None and found.name == good and found.identity == identity
-        assert last_successful_record(store, identity_for(runner, {"other": 1})) is None
-        for _ in range(3):
-            with pytest.raises(DBTProcessingError):
-                runner.run(additional_vars={"break_model": True})
-    store = RecordStore(records)
-    names = store.names()
-    assert len(names) == 3 and good in names  # the 2 newest + the last successful run (named by a ref)
-    assert prune(store, 1) == [names[-2]]
