@@ -242,6 +242,11 @@ class FakeEngine:
     def wait_for_cancel(self) -> bool:
         return self._cancelled.wait(BLOCK_TIMEOUT)
 
+    @property
+    def cancel_requested(self) -> bool:
+        """A cancel came for the command running now (or before it began)."""
+        return self._cancelled.is_set()
+
 
 class Run:
     """One command: select, execute in DAG order, stream events, write the artifacts."""
@@ -287,7 +292,7 @@ class Run:
         self.emit("MainReportVersion", "info", f"Running with dbt={self.fake.dbt_version}",
                   {"version": f"={self.fake.dbt_version}", "log_version": 3})
         try:
-            if self.engine._cancelled.is_set():
+            if self.engine.cancel_requested:
                 self.stopped = True
                 return False, "KeyboardInterrupt"
             return self._go()

@@ -84,6 +84,8 @@ MODULE_MARKERS: dict[str, tuple[str, ...]] = {
     "records/test_records_cancel.py": ("dbt",),
     "records/test_records_duckdb.py": ("dbt",),
     "records/test_records_postgres.py": ("dbt",),
+    "records/test_failure_output.py": ("dbt",),
+    "records/test_report_html.py": ("dbt",),
     "records/test_report_lineage_s3.py": ("dbt",),
     "profiles/test_dbt_debug.py": ("dbt",),
     "sources/test_git_dbt_state.py": ("dbt",),
@@ -91,11 +93,12 @@ MODULE_MARKERS: dict[str, tuple[str, ...]] = {
     "environments/test_venv.py": ("dbt", "venv"),
     "environments/test_concurrency.py": ("venv",),
     "environments/test_bad_input.py": ("venv",),
+    "environments/test_v1_versions.py": ("dbt", "venv"),
 }
 """Modules (paths under tests/) whose tests run dbt, or make venvs, in their own body."""
 # exceptions: modules of those folders that run no dbt
 MODULE_EXCEPTIONS = frozenset({"core/test_worker_protocol.py", "changed_core/test_changed_units.py",
-                               "integrations/airflow/test_connections.py"})
+                               "changed_core/test_soundness_units.py", "integrations/airflow/test_connections.py"})
 
 STUB_DBT = str(Path(__file__).with_name("stub_dbt"))
 """A stand-in ``dbt`` package (tests/stub_dbt): a worker running it does not run dbt."""

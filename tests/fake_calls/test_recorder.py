@@ -24,7 +24,7 @@ def test_a_successful_run_all_leaves_every_steps_artifacts(runner: dbt_kickoff.P
     assert data["call"] == "run_all" and data["error"] is None and data["running"] == []
     assert data["step_dirs"] == ["steps/01-seed", "steps/02-run", "steps/03-test"]
     assert set(record.store.files(record.name)) == {
-        "report.json", "manifest.json", "run_results.json", "dbt.log",
+        "report.json", "started.json", "manifest.json", "run_results.json", "dbt.log",
         "steps/01-seed/run_results.json", "steps/02-run/run_results.json", "steps/03-test/run_results.json"}
     for step, folder, invocation in zip(data["steps"], data["step_dirs"], fake.commands, strict=True):
         assert step["record_dir"] == folder and step["has_run_results"] is True

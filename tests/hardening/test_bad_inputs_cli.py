@@ -10,7 +10,6 @@ import pytest
 from dbt_kickoff.cli.main import main
 from dbt_kickoff.cloud.emulator import DbtCloudEmulator
 from tests.hardening.conftest import ACCOUNT, JOB, TOKEN, Guard
-from tests.tiers import TierViolation
 
 PKG = "package"  # the guard's dbt package, relative to its sandbox (the working directory)
 JOB_ID = str(JOB)
@@ -69,17 +68,7 @@ CASES: list[tuple[list[str], str]] = [
 ]
 
 
-STARTS_DBT_FIRST = pytest.mark.xfail(raises=TierViolation, strict=True, reason=(
-    "known bug: `run` makes the runner (its warm start starts the dbt worker) before it checks --vars and "
-    "--select against the command, so a dbt worker starts for nothing (tests/tiers.py's guard sees it)"))
-STARTED_BEFORE_CHECK = {("run", PKG, "--vars", "[1]"), ("run", PKG, "--vars", "not json"),
-                        ("run", PKG, "--select", "x")}
-
-
-@pytest.mark.parametrize(("argv", "flag"), [
-    pytest.param(argv, flag, id=" ".join(argv), marks=[STARTS_DBT_FIRST] if tuple(argv) in STARTED_BEFORE_CHECK else [])
-    for argv, flag in CASES
-])
+@pytest.mark.parametrize(("argv", "flag"), [pytest.param(argv, flag, id=" ".join(argv)) for argv, flag in CASES])
 def test_bad_flags_exit_2_in_one_line(
     guard: Guard, emulator: DbtCloudEmulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
     argv: list[str], flag: str,

@@ -347,9 +347,13 @@ def outcome_of(error: BaseException | None) -> str:
 
 
 def _note_cancelled_step(report: RunReport, error: BaseException | None) -> list[str]:
-    """A cancelled step left no step report: add one with the nodes it finished; return those still running."""
+    """A step stopped before the engine could report it (an exception in the waiting thread): add its report with
+    the nodes it finished; return those still running."""
     if not isinstance(error, DbtCancelled):
         return []
+    last = report.steps[-1] if report.steps else None
+    if last is not None and last.command == error.command and last.success is False:
+        return list(error.running)  # the step was reported when dbt stopped
     known = {r.unique_id for r in report.results}
     finished = [r for r in error.results if r.unique_id not in known]
     if finished or error.running:
