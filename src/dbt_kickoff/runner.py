@@ -13,8 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from dbt_kickoff.changed.run import build_changed, check_arguments
-from dbt_kickoff.changed.source_state import SourcesSnapshot
+from dbt_kickoff.changed.snapshot import SourcesSnapshot
 from dbt_kickoff.core import strategies
 from dbt_kickoff.core.call import Call, CallOutcome, CallResults
 from dbt_kickoff.core.hooks import CallHooks, HookRunner
@@ -27,16 +26,13 @@ from dbt_kickoff.engines.session import RecyclePolicy
 from dbt_kickoff.environments import DbtEnvironment, resolve_environment
 from dbt_kickoff.errors import ConfigurationError
 from dbt_kickoff.lineage import lineage_configured
-from dbt_kickoff.lineage.hook import LineageHook
 from dbt_kickoff.loaded import loaded_tables
 from dbt_kickoff.profiles import Profile, resolve_destination
 from dbt_kickoff.records.hook import RecordsHook
 from dbt_kickoff.records.recorder import RecordSettings
-from dbt_kickoff.records.retry_run import record_to_retry, retry
 from dbt_kickoff.records.store import RecordStore
 from dbt_kickoff.redaction import Redactor
 from dbt_kickoff.reports import RunReport, StepReport
-from dbt_kickoff.row_counts import RowCounts
 from dbt_kickoff.sources import LocalSource, PackageSource, ResolvedPackage, open_source
 from dbt_kickoff.validation import validated, validated_methods
 
@@ -231,6 +227,8 @@ class PackageRunner:
                   "source_tests_selector": source_tests_selector, "destination_dataset_name": destination_dataset_name,
                   "full_refresh": full_refresh, "changed_only": changed_only, "always_build": always_build}
         if changed_only:
+            from dbt_kickoff.changed.run import build_changed, check_arguments  # the decision, when asked for
+
             check_arguments(run_params or ())
 
             def strategy(call: Call) -> CallOutcome:
@@ -263,6 +261,8 @@ class PackageRunner:
         """
         if not changed_only:
             return self._single("build", ["build", *cmd_params], locals())
+        from dbt_kickoff.changed.run import build_changed, check_arguments  # the decision, when asked for
+
         check_arguments(cmd_params)
         params = {"cmd_params": cmd_params, "additional_vars": additional_vars,
                   "destination_dataset_name": destination_dataset_name, "full_refresh": full_refresh,
@@ -355,6 +355,8 @@ class PackageRunner:
         project = Project(self._resolved())
         identity = self._call("retry", {}, project, RunReport(), dataset=destination_dataset_name,
                               additional_vars=None, hooks=[]).identity(start_dbt=False)
+        from dbt_kickoff.records.retry_run import record_to_retry, retry
+
         previous = record_to_retry(self.record_settings, self.records_store(), project, record, identity)
         params = previous.data.get("params") or {}
         return self._perform("retry", {"record": previous.uri}, lambda call: retry(call, previous),
@@ -404,12 +406,17 @@ class PackageRunner:
         """Run records (with the sources' snapshot a full build keeps for changed-only calls) and lineage."""
         settings = self.record_settings
         lineage = lineage_configured(settings.openlineage)
-        hooks: list[CallHooks] = [RecordsHook(settings, lineage=lineage)]
+        records = RecordsHook(settings, lineage=lineage)
+        hooks: list[CallHooks] = [records]
         if settings.enabled:
-            hooks.insert(0, SourcesSnapshot())
+            hooks.insert(0, SourcesSnapshot(records.store))
         if self.row_counts:
+            from dbt_kickoff.row_counts import RowCounts
+
             hooks.insert(0, RowCounts())
         if lineage:
+            from dbt_kickoff.lineage.hook import LineageHook
+
             hooks.append(LineageHook(settings.openlineage))
         return hooks
 

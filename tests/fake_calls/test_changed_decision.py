@@ -34,8 +34,8 @@ def test_without_a_record_everything_is_built_and_says_why(runner: dbt_kickoff.P
 
 def test_nothing_changed_since_the_last_good_run_starts_no_dbt(runner: dbt_kickoff.PackageRunner,
                                                                fake: FakeDbt) -> None:
-    runner.build()
-    runner.build()  # the second full build records the source's freshness (the first left the manifest)
+    runner.build(changed_only=True)  # from the first changed-only call on, full builds measure the sources
+    runner.build()  # a full build: it records the source's freshness (the first call left the manifest)
     before, engines = len(fake.commands), len(fake.engines)
     assert runner.build(changed_only=True) == []
     assert fake.commands[before:] == [] and len(fake.engines) == engines
@@ -47,7 +47,7 @@ def test_nothing_changed_since_the_last_good_run_starts_no_dbt(runner: dbt_kicko
 
 def test_a_node_that_failed_last_time_is_rebuilt_with_its_reason(runner: dbt_kickoff.PackageRunner,
                                                                 fake: FakeDbt) -> None:
-    runner.build()
+    runner.build(changed_only=True)  # from the first changed-only call on, full builds measure the sources
     runner.build()
     fake.fail("revenue_by_country")
     with pytest.raises(dbt_kickoff.DBTProcessingError):
@@ -71,7 +71,7 @@ def test_a_node_that_failed_last_time_is_rebuilt_with_its_reason(runner: dbt_kic
 def test_changed_code_is_found_by_dbt_ls_and_built_with_what_is_downstream(
     runner: dbt_kickoff.PackageRunner, fake: FakeDbt, project: Path
 ) -> None:
-    runner.build()
+    runner.build(changed_only=True)  # from the first changed-only call on, full builds measure the sources
     runner.build()
     model = project / "models" / "orders_incremental.sql"
     model.write_text(model.read_text() + "\n-- a comment changes the checksum\n")
@@ -84,7 +84,7 @@ def test_changed_code_is_found_by_dbt_ls_and_built_with_what_is_downstream(
 
 def test_rows_loaded_into_the_source_rebuild_what_reads_it(runner: dbt_kickoff.PackageRunner, fake: FakeDbt,
                                                             warehouse: Path) -> None:
-    runner.build()
+    runner.build(changed_only=True)  # from the first changed-only call on, full builds measure the sources
     runner.build()
     with duckdb.connect(str(warehouse)) as con:
         con.execute("insert into raw_data.orders values (61, 'DE', 99.0, date '2026-11-30')")

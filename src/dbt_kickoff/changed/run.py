@@ -16,6 +16,7 @@ from dbt_kickoff.changed.history import History, find_history
 from dbt_kickoff.changed.inputs import InputChanges, input_changes, inputs_now
 from dbt_kickoff.changed.listing import NodeLister
 from dbt_kickoff.changed.selection import BUILT_TYPES, Criterion, node_selector, reasons_by_node, selectors_of
+from dbt_kickoff.changed.snapshot import changed_only_flag
 from dbt_kickoff.changed.source_state import (
     ask_warehouse,
     dbt_freshness,
@@ -80,6 +81,8 @@ def check_arguments(cmd_params: Sequence[str]) -> None:
 def build_changed(call: Call, store: RecordStore | None, *, cmd_params: Sequence[str], full_refresh: bool,
                   always_build: str | None, source_tests_selector: str | None = None) -> CallOutcome:
     """See ``PackageRunner.build`` (``changed_only``); ``call.name`` is ``"build"`` or ``"run_all"``."""
+    if store is not None and not store.has_flag(changed_only_flag(call.project)):
+        store.set_flag(changed_only_flag(call.project))  # from now on full builds measure the sources too
     changes = call.report.changed = ChangeSummary()
     started = time.perf_counter()
     activity = call.dbt_activity()

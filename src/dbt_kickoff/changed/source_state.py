@@ -13,51 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from dbt_kickoff.changed.dlt_loads import DltCheck, check_dlt, newest_loads
-from dbt_kickoff.changed.inputs import inputs_now
 from dbt_kickoff.changed.loaded_at import count_rows, freshness_sql, measurable_here, measure_loaded_at
 from dbt_kickoff.changed.sources import Source, loaded_at_in, sources_of_manifest
 from dbt_kickoff.changed.state import State
 from dbt_kickoff.changed.warehouse import connect, count_with_dbt
 from dbt_kickoff.core.call import Call
-from dbt_kickoff.core.hooks import CallHooks
-from dbt_kickoff.core.invocations import narrows_nodes
 from dbt_kickoff.engines.artifacts import read_artifact
 from dbt_kickoff.results import parse_timestamp
 
 logger = logging.getLogger("dbt_kickoff.changed")
-
-FULL_BUILDS = {"build": "cmd_params", "run_all": "run_params"}
-"""The calls that may bring every node up to date, and the parameter holding their own dbt arguments."""
-
-
-class SourcesSnapshot(CallHooks):
-    """Before a full build that leaves a record: keep in it (``sources_before``) what the project's other inputs
-    are (:func:`~dbt_kickoff.changed.inputs.inputs_now`), dlt's newest load of each schema, and the freshness and
-    row count of the sources of the manifest dbt left in the target folder (each with the query that measured
-    it), so that the next changed-only call rebuilds only what changed since. Best effort, without dbt."""
-
-    name = "sources' snapshot"
-
-    def before_dbt(self, call: Call) -> None:
-        own_args = call.params.get(FULL_BUILDS.get(call.name, ""), None)
-        if call.name not in FULL_BUILDS or call.params.get("changed_only") or narrows_nodes(own_args or ()):
-            return
-        snapshot: dict[str, Any] = {"inputs": inputs_now(call.project)}
-        call.record_extras["sources_before"] = snapshot
-        try:
-            with connect(call.profile) as warehouse:
-                if warehouse is None:
-                    return
-                snapshot["dlt"] = newest_loads(warehouse)
-                manifest = call.manifest()  # none before the first parse: freshness not recorded
-                if manifest is not None:
-                    sources = sources_of_manifest(manifest)
-                    loaded_at = measure_loaded_at(warehouse, sources)
-                    rows = count_rows(warehouse, [s for s in sources if s.has_freshness])
-                    snapshot.update(loaded_at_snapshot(sources, loaded_at, set(loaded_at), rows))
-        except Exception as exc:  # the next changed-only call then rebuilds what reads these sources
-            logger.info("the sources' state was not recorded (%s)", call.redact(f"{type(exc).__name__}: {exc}"))
-
 
 def loaded_at_snapshot(sources: Sequence[Source], loaded_at: Mapping[str, datetime | None],
                        measured_here: Collection[str], rows: Mapping[str, int | None]) -> dict[str, Any]:
@@ -76,6 +40,22 @@ class WarehouseReading:
     dlt: DltCheck = field(default_factory=DltCheck)
     loaded_at: dict[str, datetime | None] = field(default_factory=dict)
     rows: dict[str, int | None] = field(default_factory=dict)
+
+
+def measure_sources_before(call: Call, snapshot: dict[str, Any]) -> None:
+    """What a full build keeps before dbt starts, read over a short read-only connection: dlt's newest load of
+    each schema, and the freshness and row count of the sources of the manifest dbt left in the target folder
+    (none before the first parse: then not recorded)."""
+    with connect(call.profile) as warehouse:
+        if warehouse is None:
+            return
+        snapshot["dlt"] = newest_loads(warehouse)
+        manifest = call.manifest()
+        if manifest is not None:
+            sources = sources_of_manifest(manifest)
+            loaded_at = measure_loaded_at(warehouse, sources)
+            rows = count_rows(warehouse, [s for s in sources if s.has_freshness])
+            snapshot.update(loaded_at_snapshot(sources, loaded_at, set(loaded_at), rows))
 
 
 def ask_warehouse(call: Call, sources: Sequence[Source], state: State | None) -> WarehouseReading:

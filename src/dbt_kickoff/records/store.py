@@ -172,6 +172,19 @@ class RecordStore:
                 target.write_bytes(self.read_bytes(name, file))
         return destination
 
+    # -- flags --------------------------------------------------------------------------------------------------
+    def set_flag(self, key: str) -> None:
+        """Leave ``flags/<key>`` in the store (a fact about the store's packages, e.g. changed-only calls ran)."""
+        if self._local is not None:
+            write_atomically(self._local / "flags" / key, b"", private=False)
+        else:
+            self._fs.pipe_file(f"{self._root}/flags/{key}", b"")
+
+    def has_flag(self, key: str) -> bool:
+        if self._local is not None:
+            return (self._local / "flags" / key).is_file()
+        return bool(self._fs.exists(f"{self._root}/flags/{key}"))
+
     # -- refs ---------------------------------------------------------------------------------------------------
     def write_ref(self, key: str, name: str) -> None:
         """Point ``refs/<key>`` at a record (atomic: a local rename, a single object PUT)."""
