@@ -5,6 +5,7 @@ Serves dbt executables that are not Python dbt v1 (the dbt v2 engine) and is the
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import json
@@ -128,7 +129,7 @@ class SubprocessEngine:
             self._process, self._cancel_reason, self._kill_at = process, None, None
         try:
             with cancel_listener(invocation, self.cancel):
-                code = self._wait(process, invocation.timeout, collector)
+                code = self._wait(process, reader, invocation.timeout, collector)
         except BaseException:  # KeyboardInterrupt, SystemExit, an orchestrator's interrupt: stop dbt, then go on
             self.cancel("interrupted")
             stop_process(process, max(0.0, (self._kill_at or 0) - time.monotonic()), group=True, interrupted=True)
@@ -164,13 +165,20 @@ class SubprocessEngine:
             for node in manifest.get("sources", {}).values()
         ]
 
-    def _wait(self, process: subprocess.Popen[str], timeout: float | None, collector: OutcomeCollector) -> int:
+    def _wait(self, process: subprocess.Popen[str], reader: threading.Thread, timeout: float | None,
+              collector: OutcomeCollector) -> int:
+        """dbt's exit status, seen as soon as its output ends (no polling delay); meanwhile the timeout, the cancel
+        and the kill after the grace period are watched."""
         deadline = time.monotonic() + timeout if timeout else None
         while True:
-            try:
-                return process.wait(timeout=0.1)
-            except subprocess.TimeoutExpired:
-                pass
+            if reader.is_alive():
+                reader.join(timeout=0.1)  # returns at once when dbt closes its output: it exited
+            else:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    return process.wait(timeout=0.1)
+            code = process.poll()
+            if code is not None and not reader.is_alive():
+                return code
             now = time.monotonic()
             if deadline is not None and now >= deadline and self._cancel_reason is None:
                 self.cancel(f"timed out after {timeout:g}s")

@@ -110,7 +110,7 @@ class RecordStore:
     def mark_started(self, name: str, content: bytes) -> None:
         """Write the record's ``started.json`` now (before dbt starts), so a call killed later is seen."""
         if self._local is not None:
-            write_atomically(self.staging_dir(name) / STARTED_FILE, content, durable=True)
+            write_atomically(self.staging_dir(name) / STARTED_FILE, content)  # a killed process leaves it
         else:
             self._fs.pipe_file(f"{self._root}/{name}/{STARTED_FILE}", content)
 
