@@ -34,7 +34,7 @@ from dbt_kickoff.records.store import RecordStore
 from dbt_kickoff.redaction import Redactor
 from dbt_kickoff.reports import RunReport, StepReport
 from dbt_kickoff.sources import LocalSource, PackageSource, ResolvedPackage, open_source
-from dbt_kickoff.validation import validated, validated_methods
+from dbt_kickoff.validation import unchecked, validated, validated_methods
 
 logger = logging.getLogger("dbt_kickoff")
 
@@ -527,7 +527,7 @@ def package(
         return resolve_destination(value, dataset_name=dataset_name, threads=threads, connect_timeout=connect_timeout)
 
     factory = (lambda: resolve(destination())) if callable(destination) else None
-    runner = PackageRunner(
+    runner = unchecked(PackageRunner)(  # package() checked these options already
         source=source,
         profile=factory() if factory else resolve(destination),
         destination_factory=factory,
