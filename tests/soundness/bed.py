@@ -24,6 +24,7 @@ from typing import Any
 
 import psutil
 from bench.branch_loads import Warehouse
+
 from tests.soundness.package import PROJECT, SCHEMA, SOURCE_SCHEMAS
 from tests.soundness.tables import duckdb_differences, postgres_differences
 
@@ -131,11 +132,14 @@ class Bed:
             else:
                 raise AssertionError(f"{when_started} never started; the call printed {seen}")
             time.sleep(after_seconds)
+            assert process.poll() is None, f"the call ended before it could be killed: {seen}"
             children = psutil.Process(process.pid).children(recursive=True)
             os.kill(process.pid, signal.SIGKILL)
             process.wait(timeout=30)
             _, alive = psutil.wait_procs(children, timeout=120)
             assert not alive, f"dbt processes left running after the task was killed: {alive}"
+            rest = process.stdout.read()
+            assert '"outcome"' not in rest, f"the call finished before it was killed: {rest}"
         finally:
             if process.poll() is None:
                 process.kill()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from bench.branch_loads import Warehouse
+
 from tests.soundness.bed import Bed
 from tests.soundness.package import TABLE_MODELS, load_sources, write_package
 
