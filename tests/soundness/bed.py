@@ -71,7 +71,8 @@ class Checked:
 
 @dataclass
 class Bed:
-    """One package folder (``root``/project, beside its ``shared_macros``), one warehouse, one records store."""
+    """One package (``root``/project, beside the folders it reads outside it), one warehouse, one records
+    store (``root``/records)."""
 
     root: Path
     warehouse: Warehouse
@@ -127,7 +128,7 @@ class Bed:
         try:
             for line in process.stdout:
                 seen.append(line)
-                if json.loads(line).get("started") == when_started:
+                if line.startswith("{") and json.loads(line).get("started") == when_started:
                     break
             else:
                 raise AssertionError(f"{when_started} never started; the call printed {seen}")
@@ -176,7 +177,7 @@ class Bed:
         for folder in self.root.iterdir():
             if folder.is_dir() and folder.name not in _NOT_PACKAGE:
                 shutil.copytree(folder, copy / folder.name, symlinks=True,
-                                ignore=shutil.ignore_patterns("target", "logs"))
+                                ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
         profiles = self.reference_root / "profiles"
         profiles.mkdir(parents=True, exist_ok=True)
         output = {**self.destination(warehouse), "schema": schema, "threads": THREADS}
@@ -186,12 +187,12 @@ class Bed:
             output["password"] = "{{ env_var('SOUND_REFERENCE_PASSWORD') }}"
         (profiles / "profiles.yml").write_text(json.dumps(
             {PROJECT: {"target": "reference", "outputs": {"reference": output}}}), encoding="utf-8")
-        command = [str(DBT), "build", "--project-dir", str(copy / "project"), "--profiles-dir", str(profiles),
-                   *args]
+        where = ["--project-dir", str(copy / "project"), "--profiles-dir", str(profiles)]
         if (copy / "project" / "packages.yml").exists():
-            subprocess.run([str(DBT), "deps", *command[2:6]], check=True, capture_output=True, text=True,
+            subprocess.run([str(DBT), "deps", *where], check=True, capture_output=True, text=True,
                            timeout=CALL_TIMEOUT, env=env, cwd=copy)
-        built = subprocess.run(command, capture_output=True, text=True, timeout=CALL_TIMEOUT, env=env, cwd=copy)
+        built = subprocess.run([str(DBT), "build", *where, *args], capture_output=True, text=True,
+                               timeout=CALL_TIMEOUT, env=env, cwd=copy)
         assert built.returncode == 0, f"the reference full build failed:\n{built.stdout[-4000:]}"
         return built
 

@@ -4,9 +4,9 @@ a copy of it, made as a template)."""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import psycopg2
 import pytest
@@ -23,26 +23,42 @@ SLOW_POSTGRES_MODEL = ("{{ config(materialized='table') }}\n"
                        "select count(*) as orders from {{ ref('orders') }} cross join (select pg_sleep(120)) as s\n")
 
 
-@pytest.fixture
-def database(postgres: PostgresServer) -> Iterator[dict[str, Any]]:
-    """A database of its own on the session's server, dropped afterwards with its copies."""
+DATABASES = ("sound_a", "sound_pristine", "sound_b", "sound_a_reference", "sound_b_reference")
+
+
+@pytest.fixture(scope="module")
+def built_pg_bed(postgres: PostgresServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The package built once into database sound_a (checked against a full build), kept as the folder
+    ``pristine`` and the database sound_pristine (a template copy) for each test to start from."""
     credentials = {k: v for k, v in postgres.credentials().items() if k != "type"}
+    base = tmp_path_factory.mktemp("soundness_pg")
     create_database(credentials, "sound_a")
-    yield {**credentials, "dbname": "sound_a"}
-    con = psycopg2.connect(**credentials)
-    con.autocommit = True
-    with con.cursor() as cur:
-        for name in ("sound_a", "sound_b", "sound_a_reference", "sound_b_reference"):
-            cur.execute(f'drop database if exists "{name}" with (force)')
-    con.close()
+    try:
+        first_build(new_bed(base / "bed", Warehouse(postgres={**credentials, "dbname": "sound_a"}),
+                            big_seed=False))
+        shutil.copytree(base / "bed", base / "pristine", symlinks=True)
+        create_database(credentials, "sound_pristine", template="sound_a")
+        yield base
+    finally:
+        con = psycopg2.connect(**credentials)
+        con.autocommit = True
+        with con.cursor() as cur:
+            for name in DATABASES:
+                cur.execute(f'drop database if exists "{name}" with (force)')
+        con.close()
 
 
 @pytest.fixture
-def pg_bed(tmp_path: Path, database: dict[str, Any]) -> Bed:
-    """The package built once into database sound_a (checked against a full build)."""
-    bed = new_bed(tmp_path / "bed", Warehouse(postgres=database), big_seed=False)
-    first_build(bed)
-    return bed
+def pg_bed(built_pg_bed: Path, postgres: PostgresServer) -> Bed:
+    """The PostgreSQL bed as it was after its first build: database sound_a (same name, so its records
+    match), package and records."""
+    credentials = {k: v for k, v in postgres.credentials().items() if k != "type"}
+    root = built_pg_bed / "bed"
+    shutil.rmtree(root)
+    shutil.rmtree(root.with_name(f"{root.name}_reference"), ignore_errors=True)
+    shutil.copytree(built_pg_bed / "pristine", root, symlinks=True)
+    create_database(credentials, "sound_a", template="sound_pristine")
+    return Bed(root, Warehouse(postgres={**credentials, "dbname": "sound_a"}))
 
 
 @pytest.mark.xfail(strict=True, reason="issue 19: a record's target has no database: a fresh database with the "
