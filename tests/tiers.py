@@ -66,6 +66,7 @@ MODULE_MARKERS: dict[str, tuple[str, ...]] = {
     # folders that exist to run dbt (a file name ending in "/" is a folder)
     "changed_core/": ("dbt",),
     "changed_scale/": ("dbt",),
+    "soundness/": ("dbt",),
     "stopping/": ("dbt",),
     "core/": ("dbt",),
     "core/test_engines.py": ("venv",),  # a bare venv without dbt

@@ -21,6 +21,8 @@ from dbt_kickoff.errors import ConfigurationError
 
 # Options the runner appends after a call's own dbt arguments (see PackageRunner._command_line).
 _RUNNER_OPTIONS_START = "--project-dir"
+STOPPED_OUTCOMES = frozenset({"cancelled", "timeout"})
+"""Outcomes of a call stopped mid-step: that step runs again whole."""
 RETRYABLE_COMMANDS = frozenset({"build", "run", "test", "seed", "snapshot", "compile", "run-operation", "retry"})
 
 
@@ -96,6 +98,8 @@ def plan_retry(data: Mapping[str, Any], package: PackageShape | None = None) -> 
     call = data.get("call")
     last = steps[-1] if steps else None
     failed_last = last is not None and last.get("success") is False
+    if last is not None and outcome in STOPPED_OUTCOMES:
+        last = {**last, "has_run_results": False}  # what a stopped dbt left is no state to retry from: run it again
     if call == "retry":
         return _finish_chain(data, last if failed_last else None)
     if call == "run_all":
