@@ -42,12 +42,18 @@ def env_var_names(text: str) -> set[str]:
 
 
 def _files(root: Path, skip_top: Iterable[str]) -> list[tuple[str, str]]:
-    """(relative path, full path) of every file below ``root``, sorted; hidden folders and ALWAYS_SKIPPED are left
-    out at every level, ``skip_top`` at the top."""
+    """(relative path, full path) of every file below ``root``, sorted, linked folders followed (once each);
+    hidden folders and ALWAYS_SKIPPED are left out at every level, ``skip_top`` at the top."""
     skipped = set(skip_top)
     found: list[tuple[str, str]] = []
     root_text = str(root)
-    for folder, dirs, files in os.walk(root):
+    seen: set[str] = set()
+    for folder, dirs, files in os.walk(root, followlinks=True):  # dbt deps links a local: package in
+        real = os.path.realpath(folder)
+        if real in seen:  # a link back up: each folder is read once
+            dirs[:] = []
+            continue
+        seen.add(real)
         at_top = folder == root_text
         dirs[:] = sorted(d for d in dirs if d not in ALWAYS_SKIPPED and not d.startswith(".")
                          and not (at_top and d in skipped))

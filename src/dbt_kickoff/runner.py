@@ -229,7 +229,7 @@ class PackageRunner:
         if changed_only:
             from dbt_kickoff.changed.run import build_changed, check_arguments  # the decision, when asked for
 
-            check_arguments(run_params or ())
+            check_arguments(run_params or (), full_refresh)
 
             def strategy(call: Call) -> CallOutcome:
                 return build_changed(call, self.records_store(), cmd_params=run_params or (),
@@ -263,7 +263,7 @@ class PackageRunner:
             return self._single("build", ["build", *cmd_params], locals())
         from dbt_kickoff.changed.run import build_changed, check_arguments  # the decision, when asked for
 
-        check_arguments(cmd_params)
+        check_arguments(cmd_params, full_refresh)
         params = {"cmd_params": cmd_params, "additional_vars": additional_vars,
                   "destination_dataset_name": destination_dataset_name, "full_refresh": full_refresh,
                   "changed_only": changed_only, "always_build": always_build}

@@ -1,6 +1,7 @@
 """What decides a node's result besides its code, where dbt's ``state:modified`` does not look: the vars set in
-``dbt_project.yml`` (dbt compares none), the values of the ``env_var()`` a node, a macro it uses or a YAML file
-reads, and the content of seeds over 1 MiB (dbt keeps only their path as checksum).
+``dbt_project.yml`` (dbt compares none), its ``on-run-start``/``on-run-end`` hooks (no node holds them), the
+values of the ``env_var()`` a node, a macro it uses or a YAML file reads, and the content of seeds over 1 MiB
+(dbt keeps only their path as checksum).
 
 :func:`inputs_now` is what a record keeps (hashes only: no var or env var value is written anywhere);
 :func:`input_changes` compares it with the good run's and says which nodes must be built, and why.
@@ -35,13 +36,17 @@ def checkable(name: str) -> bool:
     return name != DYNAMIC and not name.startswith(SECRET_ENV_PREFIX) and not is_secret_key(name)
 
 
-def _project_vars(project: Project) -> str:
-    """A hash of the ``vars`` of ``dbt_project.yml`` and of each installed package's."""
-    found: dict[str, Any] = {"": project.data.get("vars")}
+PROJECT_HOOKS = ("on-run-start", "on-run-end")
+
+
+def _project_settings(project: Project, keys: tuple[str, ...]) -> str:
+    """A hash of the ``keys`` of ``dbt_project.yml`` and of each installed package's."""
+    found: dict[str, Any] = {"": [project.data.get(key) for key in keys]}
     packages = project.packages_dir
     for path in sorted(packages.glob("*/dbt_project.yml")) if packages.is_dir() else ():
         try:
-            found[path.parent.name] = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("vars")
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            found[path.parent.name] = [data.get(key) for key in keys]
         except (OSError, yaml.YAMLError, AttributeError):
             found[path.parent.name] = path.read_bytes().hex()
     return short_hash(found)
@@ -52,7 +57,8 @@ def inputs_now(project: Project) -> dict[str, Any]:
     value, and each large file's content hash."""
     files = project.files
     return {
-        "project_vars": _project_vars(project),
+        "project_vars": _project_settings(project, ("vars",)),
+        "project_hooks": _project_settings(project, PROJECT_HOOKS),
         "env_vars": {name: short_hash([name, os.environ.get(name)]) for name in sorted(files.env_vars)
                      if checkable(name)},
         "large_files": dict(files.large_files),
@@ -119,6 +125,8 @@ def input_changes(project: Project, then: Mapping[str, Any] | None, now: Mapping
         return InputChanges(everything=texts.INPUTS_NOT_RECORDED)
     if then.get("project_vars") != now["project_vars"]:
         return InputChanges(everything=texts.PROJECT_VARS_CHANGED)
+    if then.get("project_hooks") != now["project_hooks"]:
+        return InputChanges(everything=texts.PROJECT_HOOKS_CHANGED)
     changes = InputChanges()
     files = project.files
     recorded_env = then.get("env_vars") or {}
@@ -138,3 +146,18 @@ def input_changes(project: Project, then: Mapping[str, Any] | None, now: Mapping
         if recorded_large.get(path) != content and path in seeds:
             changes.nodes.setdefault(seeds[path], texts.LARGE_SEED_CHANGED)
     return changes
+
+
+def relations_moved(then: Mapping[str, Any], now: Mapping[str, Any]) -> dict[str, str]:
+    """unique_id -> reason for each node whose relation (database, schema, alias as dbt resolved them: a new
+    ``generate_schema_name`` moves every node, yet no node lists it) differs from the good run's manifest."""
+    before = then.get("nodes") or {}
+    moved: dict[str, str] = {}
+    for uid, node in (now.get("nodes") or {}).items():
+        old = before.get(uid)
+        if old is None or node.get("resource_type") not in BUILT_TYPES:
+            continue
+        if [node.get(k) for k in ("relation_name", "database", "schema", "alias")] != \
+                [old.get(k) for k in ("relation_name", "database", "schema", "alias")]:
+            moved[uid] = texts.RELATION_MOVED
+    return moved

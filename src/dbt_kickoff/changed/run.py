@@ -13,7 +13,7 @@ from typing import Any
 
 from dbt_kickoff.changed import summary as texts
 from dbt_kickoff.changed.history import History, find_history
-from dbt_kickoff.changed.inputs import InputChanges, input_changes, inputs_now
+from dbt_kickoff.changed.inputs import InputChanges, input_changes, inputs_now, relations_moved
 from dbt_kickoff.changed.listing import NodeLister
 from dbt_kickoff.changed.selection import BUILT_TYPES, Criterion, node_selector, reasons_by_node, selectors_of
 from dbt_kickoff.changed.snapshot import changed_only_flag
@@ -69,8 +69,14 @@ class Decision:
         return ["--select", *self.selectors, *(["--state", str(self.state_dir)] if self.state_dir else [])]
 
 
-def check_arguments(cmd_params: Sequence[str]) -> None:
-    """A changed-only call chooses the nodes itself: refuse dbt arguments that choose them too."""
+def check_arguments(cmd_params: Sequence[str], full_refresh: bool = False) -> None:
+    """A changed-only call chooses the nodes itself: refuse dbt arguments that choose them too, and a full
+    refresh (it rebuilds every incremental model from scratch: a full build)."""
+    if full_refresh or "--full-refresh" in cmd_params:
+        raise ConfigurationError(
+            "changed_only=True builds only what changed, full_refresh rebuilds every incremental model from scratch: "
+            "for a full refresh call build(full_refresh=True) (or run_all) without changed_only"
+        )
     if chooses_nodes(cmd_params):
         raise ConfigurationError(
             "changed_only=True chooses the nodes itself: drop --select/--selector from the dbt arguments (--exclude "
@@ -186,6 +192,9 @@ def decide(call: Call, store: RecordStore | None, changes: ChangeSummary, always
         return Decision(default_reason=texts.no_usable_run(changes.full_build_reason), freshness_file=freshness_file)
     code_manifest = state.manifest if code_unchanged else call.manifest() or state.manifest
     other_inputs = input_changes(call.project, state.snapshot.get("inputs"), inputs, code_manifest)
+    if not code_unchanged:
+        for uid, reason in relations_moved(state.manifest, code_manifest).items():
+            other_inputs.nodes.setdefault(uid, reason)
     if other_inputs.everything is not None:
         changes.full_build_reason = other_inputs.everything
         return Decision(default_reason=other_inputs.everything, freshness_file=freshness_file)

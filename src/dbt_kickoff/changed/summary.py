@@ -11,6 +11,8 @@ SKIPPED_LAST_TIME = "skipped last time"
 ALWAYS_BUILD = "always_build"
 NO_USABLE_RUN = "no usable previous run"
 PROJECT_VARS_CHANGED = "vars in dbt_project.yml changed (dbt compares no vars: every node may read them)"
+PROJECT_HOOKS_CHANGED = "on-run-start/on-run-end hooks in dbt_project.yml changed (they belong to no node)"
+RELATION_MOVED = "its relation moved (database, schema or alias: generate_schema_name...)"
 INPUTS_NOT_RECORDED = "the last good run recorded no vars, env vars or large seeds to compare with"
 LARGE_SEED_CHANGED = "seed over 1 MiB changed (compared by content: dbt compares only its path)"
 

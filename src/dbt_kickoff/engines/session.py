@@ -127,11 +127,16 @@ class DbtSession:
         self.profiles.clear()
 
     def close_engine(self) -> None:
-        self._finish_warm_up()
+        """Close the engine; one still starting in the background (a warm start nobody used: a changed-only call
+        that found nothing to do) is stopped at once instead of waited for."""
+        with self._lock:
+            warming, self._warming = self._warming, None
         self._last_dbt_version = self.dbt_version
         engine, self.engine = self.engine, None
         if engine is not None:
             engine.close()
+        if warming is not None:
+            warming.join()
 
     def release(self) -> None:
         """Stop the engine (a running command is cancelled first) and remove the generated profiles."""

@@ -71,6 +71,7 @@ class WorkerEngine:
         self.commands_run = 0
         self.last_rss: int | None = None
         self._process: subprocess.Popen[str] | None = None
+        self._starting = False
         self._messages: queue.Queue[Any] = queue.Queue()
         self._stderr_tail: collections.deque[str] = collections.deque(maxlen=60)
         self._next_id = 0
@@ -105,33 +106,37 @@ class WorkerEngine:
         self._messages = queue.Queue()
         self._stderr_tail.clear()
         started = time.perf_counter()
-        self._process = subprocess.Popen(
-            [str(self.python), "-X", "utf8", str(worker_script_path())],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=self.cwd,
-            env=self.env,
-            text=True,
-            encoding="utf-8",
-            errors="replace",
-            start_new_session=True,  # a Ctrl-C or a group signal reaches the host, which decides what dbt gets
-        )
-        self._stdout_pump = threading.Thread(target=self._pump_stdout, args=(self._process.stdout,), daemon=True)
-        self._stdout_pump.start()
-        self._stderr_pump = threading.Thread(target=self._pump_stderr, args=(self._process.stderr,), daemon=True)
-        self._stderr_pump.start()
-        message = self._startup_message(deadline=time.monotonic() + self.startup_timeout)
-        if message.get("type") == "fatal":
-            self._reap()
-            raise PrerequisitesException(
-                f"dbt cannot be imported in {self.description}: {self.redact(message.get('error'))}. "
-                "Install dbt-core with your adapter there (for example: pip install 'dbt-core>=1.8,<1.12' "
-                "dbt-duckdb), or let dbt-kickoff make an isolated one: dbt_kickoff.get_venv(destination)."
+        self._starting = True
+        try:
+            self._process = subprocess.Popen(
+                [str(self.python), "-X", "utf8", str(worker_script_path())],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=self.cwd,
+                env=self.env,
+                text=True,
+                encoding="utf-8",
+                errors="replace",
+                start_new_session=True,  # a Ctrl-C or a group signal reaches the host, which decides what dbt gets
             )
-        if message.get("type") != "ready":
-            self._reap()
-            raise WorkerCrashed(f"dbt worker sent an unexpected first message: {message.get('type')!r}")
+            self._stdout_pump = threading.Thread(target=self._pump_stdout, args=(self._process.stdout,), daemon=True)
+            self._stdout_pump.start()
+            self._stderr_pump = threading.Thread(target=self._pump_stderr, args=(self._process.stderr,), daemon=True)
+            self._stderr_pump.start()
+            message = self._startup_message(deadline=time.monotonic() + self.startup_timeout)
+            if message.get("type") == "fatal":
+                self._reap()
+                raise PrerequisitesException(
+                    f"dbt cannot be imported in {self.description}: {self.redact(message.get('error'))}. "
+                    "Install dbt-core with your adapter there (for example: pip install 'dbt-core>=1.8,<1.12' "
+                    "dbt-duckdb), or let dbt-kickoff make an isolated one: dbt_kickoff.get_venv(destination)."
+                )
+            if message.get("type") != "ready":
+                self._reap()
+                raise WorkerCrashed(f"dbt worker sent an unexpected first message: {message.get('type')!r}")
+        finally:
+            self._starting = False
         self.dbt_version = message.get("dbt_version")
         logger.debug(
             "dbt worker pid %s ready in %.2fs (dbt %s, %s)",
@@ -155,7 +160,10 @@ class WorkerEngine:
         process, self._process = self._process, None
         if process is None:
             return
-        if process.poll() is None:
+        if self._starting:  # still importing dbt (a warm start nobody used): it reads no request yet
+            kill_process(process)
+            process.wait()
+        elif process.poll() is None:
             try:
                 assert process.stdin is not None
                 process.stdin.write(json.dumps({"op": "exit"}) + "\n")
