@@ -116,6 +116,9 @@ def build_changed(call: Call, store: RecordStore | None, *, cmd_params: Sequence
     except (DBTProcessingError, DbtCancelled) as exc:
         _annotate(call, decision, exc)
         raise
+    finally:
+        if any(step.command == "deps" for step in call.report.steps):  # the packages dbt read from then on
+            changes.snapshot["inputs"] = inputs_now(call.project)
     _annotate(call, decision, None)
     return CallOutcome(call.report.results)
 

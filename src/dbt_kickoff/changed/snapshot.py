@@ -11,6 +11,7 @@ from dbt_kickoff.core.hooks import CallHooks
 from dbt_kickoff.core.invocations import narrows_nodes, package_key
 from dbt_kickoff.core.project import Project
 from dbt_kickoff.records.store import RecordStore
+from dbt_kickoff.reports import StepReport
 
 logger = logging.getLogger("dbt_kickoff.changed")
 
@@ -53,3 +54,11 @@ class SourcesSnapshot(CallHooks):
             measure_sources_before(call, snapshot)
         except Exception as exc:  # the next changed-only call then rebuilds what reads these sources
             logger.info("the sources' state was not recorded (%s)", call.redact(f"{type(exc).__name__}: {exc}"))
+
+    def step_done(self, call: Call, step: StepReport) -> None:
+        """``dbt deps`` changed the installed packages: the inputs are those the build reads from now on."""
+        snapshot = call.record_extras.get("sources_before")
+        if step.command == "deps" and isinstance(snapshot, dict):
+            from dbt_kickoff.changed.inputs import inputs_now
+
+            snapshot["inputs"] = inputs_now(call.project)
