@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from dbt_kickoff.changed.history import find_history
-from dbt_kickoff.changed.inputs import input_changes, inputs_now
+from dbt_kickoff.changed.inputs import input_changes, inputs_now, relations_moved
 from dbt_kickoff.core.invocations import RecordIdentity
 from dbt_kickoff.core.project import Project
 from dbt_kickoff.fingerprint import DYNAMIC, LARGE_FILE
@@ -172,3 +172,28 @@ def test_a_call_that_started_dbt_and_left_no_record_makes_the_next_decide_build_
     history = find_history(store, here)
     assert history.baseline is None and "stopped before its record was complete" in (history.why or "")
     assert find_history(store, identity("file-a", dataset="other")).baseline is None  # no good run there
+
+
+def test_hooks_and_moved_relations_and_linked_packages(tmp_path: Path) -> None:
+    project = make_project(tmp_path)
+    then = inputs_now(project)
+    (project.dir / "dbt_project.yml").write_text(PROJECT + "on-run-start: [\"create table if not exists x (a int)\"]\n")
+    assert input_changes(fresh(project), then, inputs_now(fresh(project)), manifest_for(project)).everything == (
+        "on-run-start/on-run-end hooks in dbt_project.yml changed (they belong to no node)")
+
+    before = {"nodes": {"model.shop.a": {"resource_type": "model", "relation_name": '"db"."main"."a"',
+                                          "schema": "main", "database": "db", "alias": "a"}}}
+    after = {"nodes": {"model.shop.a": {**before["nodes"]["model.shop.a"], "schema": "main_v2",
+                                        "relation_name": '"db"."main_v2"."a"'}}}
+    assert relations_moved(before, after) == {"model.shop.a": "its relation moved (database, schema or alias: "
+                                                               "generate_schema_name...)"}
+    assert relations_moved(before, before) == {}
+
+    shared = tmp_path / "shared_pkg"
+    (shared / "macros").mkdir(parents=True)
+    (shared / "macros" / "m.sql").write_text("{% macro m() %}1{% endmacro %}\n")
+    (project.dir / "dbt_packages").mkdir()
+    (project.dir / "dbt_packages" / "shared_pkg").symlink_to(shared)  # what dbt deps does for a local: package
+    linked = fresh(project).fingerprint
+    (shared / "macros" / "m.sql").write_text("{% macro m() %}2{% endmacro %}\n")
+    assert fresh(project).fingerprint != linked
