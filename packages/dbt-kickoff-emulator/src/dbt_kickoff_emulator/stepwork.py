@@ -54,14 +54,16 @@ def advance_nodes(step: Step, progress: float, now: datetime) -> bool:
     runs = step.node_runs
     target = min(len(runs), int(progress * len(runs)))
     pending = [r for r in runs[:target] if not r.finished]
-    running = runs[target] if target < len(runs) and runs[target].started_at is None else None
+    upcoming = runs[target] if target < len(runs) else None
+    running = upcoming if upcoming is not None and upcoming.started_at is None and upcoming.status != "skipped" \
+        else None  # dbt never starts a node it skips: it only reports it, when its turn has passed
     if not pending and running is None:
         return False
     since = step.progressed_at or now
     share = (now - since) / max(1, len(pending))
     for number, node in enumerate(pending, start=1):
         _finish_node(step, node, since + share * (number - 1), since + share * number)
-    if running is not None and running.status != "skipped":
+    if running is not None:
         _start_node(step, running, now)
     step.progressed_at = now
     return True
