@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from typing import Any
 
 from dbt_kickoff.cli.report import add_records_argument, storage_options
@@ -71,6 +72,8 @@ def runner_for_record(record: Record, args: argparse.Namespace, on_event: Any = 
 
 def handle_retry(args: argparse.Namespace) -> int:
     record = open_record(args.record, args.records, storage_options(args))
+    if record.data.get("cloud"):
+        return retry_cloud_run(record, args)
     console = console_for(stderr=True)
     progress = NodeProgress(console) if not args.json else None
     runner = runner_for_record(record, args, on_event=progress)
@@ -91,4 +94,38 @@ def handle_retry(args: argparse.Namespace) -> int:
         console.print(f"nothing to retry: the run {record.name} ended with '{record.outcome}'")
     else:
         console_for().print(results_table(results, title=f"retry of {record.name}"))
+    return 0
+
+
+def retry_cloud_run(record: Record, args: argparse.Namespace) -> int:
+    """The record of a dbt Cloud run: rerun the run from failure in dbt Cloud (never twice), wait for it with live
+    progress, record it next to the retried record. The token comes from ``DBT_CLOUD__API_TOKEN``; the account and
+    host from the record unless the ``DBT_CLOUD__*`` variables say otherwise."""
+    from dbt_kickoff.cloud import DbtCloud, DbtCloudRunFailed, resolve_credentials
+
+    said = record.data["cloud"]
+    env = {"DBT_CLOUD__ACCOUNT_ID": str(said.get("account_id")), "DBT_CLOUD__BASE_URL": str(said.get("access_url")),
+           **os.environ}
+    console = console_for(stderr=True)
+    progress = NodeProgress(console) if not args.json else None
+    with DbtCloud(resolve_credentials(None, environ=env), records=record.store.location,
+                  records_options=storage_options(args)) as cloud:
+        try:
+            if progress is not None:
+                with progress:
+                    rerun = cloud.retry(record=record, on_event=progress)
+            else:
+                rerun = cloud.retry(record=record)
+        except DbtCloudRunFailed as failed:
+            if args.json:
+                print(cloud.client.scrub(json.dumps({"outcome": "failed", "run": failed.run}, default=str)))
+            raise
+        results = cloud.node_results(rerun) if rerun["id"] != said.get("run_id") else []
+    if args.json:
+        print(cloud.client.scrub(json.dumps({"outcome": "success" if results else "nothing to retry", "run": rerun,
+                                             "results": [r.to_dict() for r in results]}, indent=2, default=str)))
+    elif not results:
+        console.print(f"nothing to retry: dbt Cloud run {said.get('run_id')} ended with '{record.outcome}'")
+    else:
+        console_for().print(results_table(results, title=f"rerun {rerun['id']} of dbt Cloud run {said.get('run_id')}"))
     return 0
