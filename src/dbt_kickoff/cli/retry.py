@@ -8,11 +8,15 @@ import os
 from typing import Any
 
 from dbt_kickoff.cli.report import add_records_argument, storage_options
+from dbt_kickoff.cloud import DbtCloud, DbtCloudRunFailed, resolve_credentials
+from dbt_kickoff.cloud.options import CLOUD_OPTIONS
+from dbt_kickoff.cloud.wait import DEFAULT_POLL_INTERVAL
 from dbt_kickoff.errors import ConfigurationError, DBTProcessingError
 from dbt_kickoff.progress import NodeProgress, console_for, results_table
 from dbt_kickoff.records import Record, open_record
 from dbt_kickoff.redaction import MASK
 from dbt_kickoff.runner import PackageRunner, package
+from dbt_kickoff.validation import cli_type
 
 
 def register(subparsers: Any) -> None:
@@ -21,13 +25,17 @@ def register(subparsers: Any) -> None:
         description="Rerun what a recorded run left failed, skipped or undone, with dbt's retry. RECORD is a "
                     "record folder or URL, a record name (with --records), or 'latest' (the default). The package "
                     "and destination come from the record unless given; a destination with a password must be "
-                    "given again (records never hold secrets).",
+                    "given again (records never hold secrets). The record of a dbt Cloud run is rerun from failure "
+                    "in dbt Cloud (once: a second retry reattaches to the rerun), with the token from "
+                    "DBT_CLOUD__API_TOKEN.",
     )
     parser.add_argument("record", nargs="?", default="latest", help="record folder/URL, name, or 'latest'")
     add_records_argument(parser)
     parser.add_argument("--package-location", help="the package (default: the record's)")
     parser.add_argument("--destination", help="connection URL (default: the record's, when it holds no secret)")
     parser.add_argument("--dbt-version", help="run in a cached virtual environment with this dbt version")
+    parser.add_argument("--poll-interval", type=cli_type(CLOUD_OPTIONS, "poll_interval", "--poll-interval"),
+                        default=DEFAULT_POLL_INTERVAL, help="a dbt Cloud record: seconds between status checks")
     parser.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
     parser.set_defaults(handler=handle_retry)
 
@@ -101,7 +109,6 @@ def retry_cloud_run(record: Record, args: argparse.Namespace) -> int:
     """The record of a dbt Cloud run: rerun the run from failure in dbt Cloud (never twice), wait for it with live
     progress, record it next to the retried record. The token comes from ``DBT_CLOUD__API_TOKEN``; the account and
     host from the record unless the ``DBT_CLOUD__*`` variables say otherwise."""
-    from dbt_kickoff.cloud import DbtCloud, DbtCloudRunFailed, resolve_credentials
 
     said = record.data["cloud"]
     env = {"DBT_CLOUD__ACCOUNT_ID": str(said.get("account_id")), "DBT_CLOUD__BASE_URL": str(said.get("access_url")),
@@ -113,9 +120,9 @@ def retry_cloud_run(record: Record, args: argparse.Namespace) -> int:
         try:
             if progress is not None:
                 with progress:
-                    rerun = cloud.retry(record=record, on_event=progress)
+                    rerun = cloud.retry(record=record, on_event=progress, poll_interval=args.poll_interval)
             else:
-                rerun = cloud.retry(record=record)
+                rerun = cloud.retry(record=record, poll_interval=args.poll_interval)
         except DbtCloudRunFailed as failed:
             if args.json:
                 print(cloud.client.scrub(json.dumps({"outcome": "failed", "run": failed.run}, default=str)))

@@ -57,9 +57,25 @@ class StepState:
         return sum(1 for item in self.seen if item.startswith("f"))
 
 
+@dataclass(frozen=True)
+class NodeUpdate:
+    """A node event not delivered yet, with what delivering it changes in the follower's state (see
+    :meth:`RunFollower.commit`): the ``mark`` of its line (``s<N>`` or ``f<N>``, ``""`` when it came from an
+    artifact) and the ``keys`` a finished node is known by."""
+
+    step: int
+    mark: str
+    keys: tuple[str, ...]
+    event: DbtEvent
+
+
 class RunFollower:
-    """Turns a run's step logs into node events, each once (see the module docstring). ``redact`` masks what
-    dbt Cloud's text may echo (the token, known secrets)."""
+    r"""Turns a run's step logs into node events, each once (see the module docstring). ``redact`` masks what
+    dbt Cloud's text may echo (the token, known secrets).
+
+    :meth:`observe` and :meth:`fill` return updates without changing what counts as delivered; the caller
+    delivers each update's event, then :meth:`commit`\ s it, so a delivery that fails (or a worker stopped
+    midway) leaves the state saying exactly what was delivered."""
 
     def __init__(self, redact: Callable[[str], str] = str, state: Mapping[str, Any] | None = None) -> None:
         self.redact = redact
@@ -81,39 +97,48 @@ class RunFollower:
         steps = sorted(run.get("run_steps") or [], key=lambda s: int(s.get("index") or 0))
         return [s for s in steps if step_command(s) in FOLLOWED and s.get("index") is not None]
 
-    def observe(self, run: Mapping[str, Any]) -> list[DbtEvent]:
-        """The events of the lines of ``run``'s steps not delivered yet, in log order."""
-        events: list[DbtEvent] = []
+    def observe(self, run: Mapping[str, Any]) -> list[NodeUpdate]:
+        """The updates of the lines of ``run``'s steps not delivered yet, in log order."""
+        updates: list[NodeUpdate] = []
         for step in self.followed_steps(run):
-            state = self.steps.setdefault(int(step["index"]), StepState())
+            index = int(step["index"])
+            state = self.steps.setdefault(index, StepState())
             if state.closed:
                 continue
             text = step.get("truncated_debug_logs")
             if text is None:
                 text = step.get("logs")
+            batch: set[str] = set()
             for raw in str(text or "").splitlines():
-                events.extend(self._read(state, raw))
-        return events
+                update = self._read(index, state, batch, raw)
+                if update is not None:
+                    updates.append(update)
+        return updates
 
-    def _read(self, state: StepState, raw: str) -> list[DbtEvent]:
+    def commit(self, update: NodeUpdate) -> None:
+        """Count ``update`` as delivered."""
+        state = self.steps.setdefault(update.step, StepState())
+        if update.mark:
+            state.seen.add(update.mark)
+        state.finished.update(update.keys)
+
+    def _read(self, step: int, state: StepState, batch: set[str], raw: str) -> NodeUpdate | None:
         line = parse_line(raw)
         if line is None:
             total = done_total(raw)
             if total is not None:
                 state.total = total
-            return []
+            return None
         state.total = line.total
         mark = f"{'s' if line.started else 'f'}{line.index}"
-        if mark in state.seen:
-            return []
-        state.seen.add(mark)
+        done = state.seen | batch
+        if mark in done or (line.started and f"f{line.index}" in done):
+            return None  # delivered; or a start whose result is known already: never start it after
+        batch.add(mark)
         node = self.index.of_line(line)
-        if line.started:
-            if f"f{line.index}" in state.seen:
-                return []  # its result came first (a line that just entered the window): never start it after
-            return [self._event("NodeStart", line, node.unique_id, node.name, node.resource_type)]
-        state.finished.update(_keys_of_line(line, node.unique_id))
-        return [self._event("NodeFinished", line, node.unique_id, node.name, node.resource_type)]
+        name = "NodeStart" if line.started else "NodeFinished"
+        keys = () if line.started else tuple(_keys_of_line(line, node.unique_id))
+        return NodeUpdate(step, mark, keys, self._event(name, line, node.unique_id, node.name, node.resource_type))
 
     def _event(self, name: str, line: NodeLine, unique_id: str, node_name: str, resource_type: str) -> DbtEvent:
         status = line.status
@@ -141,35 +166,39 @@ class RunFollower:
                 wanted.append((int(step["index"]), results_file(step_command(step))))
         return wanted
 
-    def fill(self, step_index: int, document: bytes | None) -> list[DbtEvent]:
+    def fill(self, step_index: int, document: bytes | None) -> list[NodeUpdate]:
         """The nodes of a finished step's results file (its ``run_results.json`` or ``sources.json``; ``None``:
-        it has none) that no log line showed; the step is closed."""
+        it has none) that no log line showed. :meth:`close` the step once they are delivered."""
         state = self.steps.setdefault(step_index, StepState())
-        state.closed = True
         if not document:
             return []
         try:
             entries = json.loads(document).get("results") or []
         except (ValueError, AttributeError, UnicodeDecodeError):
             return []
-        events = []
+        updates = []
+        batch: set[str] = set()
         for entry in entries:
             keys = self.index.keys_of_result(entry)
-            if keys & state.finished:
+            if keys & (state.finished | batch):
                 continue
-            state.finished.update(keys)
+            batch.update(keys)
             result = node_result_from_artifact(entry)
             name = self.index.name_of(result.unique_id) or result.model_name
             status = result.status
             level = "error" if status in FAILURE_STATUSES else "warn" if status == "warn" else "info"
-            events.append(DbtEvent(
+            updates.append(NodeUpdate(step_index, "", tuple(keys), DbtEvent(
                 name="NodeFinished", level=level,
                 message=self.redact(f"{status} {result.resource_type} {name} (from the step's artifacts)"),
                 node=NodeEvent(unique_id=result.unique_id, name=name, resource_type=result.resource_type,
                                status=status, execution_time=result.time,
                                message=self.redact(result.message) if result.message else None),
-            ))
-        return events
+            )))
+        return updates
+
+    def close(self, step_index: int) -> None:
+        """The step has nothing more to deliver."""
+        self.steps.setdefault(step_index, StepState()).closed = True
 
 
 def _keys_of_line(line: NodeLine, unique_id: str) -> Iterable[str]:

@@ -20,7 +20,7 @@ from dbt_kickoff.cloud.base import CloudBase
 from dbt_kickoff.cloud.cursors import EventCursors
 from dbt_kickoff.cloud.errors import DbtCloudAPIError, DbtCloudNotFoundError
 from dbt_kickoff.cloud.flows import Flow, call
-from dbt_kickoff.cloud.follow import RunFollower
+from dbt_kickoff.cloud.follow import NodeUpdate, RunFollower
 from dbt_kickoff.engines.base import DbtEvent
 from dbt_kickoff.results import FAILURE_STATUSES
 
@@ -62,6 +62,7 @@ class RunWatch:
     _cursors: EventCursors | None = None
     _manifest_read: bool = False
     _cancel_requested: bool = False
+    _unsaved: int = 0
     polls: int = 0
 
     related = POLL_RELATED
@@ -78,39 +79,46 @@ class RunWatch:
         return self._follower
 
     def after_poll(self, run: Mapping[str, Any]) -> Flow[None]:
-        """Deliver the new node events of ``run`` (a poll's answer, with its steps), then act on them."""
+        """Deliver the new node events of ``run`` (a poll's answer, with its steps), then act on them. What was
+        delivered is saved even when a delivery raises (the exception then goes on)."""
         self.polls += 1
         follower = self._start()
         if not self._manifest_read and follower.followed_steps(run):
             self._manifest_read = True
             follower.use_manifest((yield from self._job_manifest()))
-        delivered = self._deliver(follower.observe(run))
-        for step, name in follower.to_fill(run):
-            content = yield from self._artifact(step, name)
-            delivered += self._deliver(follower.fill(step, content))
+        try:
+            self._deliver(follower, follower.observe(run))
+            for step, name in follower.to_fill(run):
+                content = yield from self._artifact(step, name)
+                self._deliver(follower, follower.fill(step, content))
+                follower.close(step)
+        finally:
+            if self._unsaved or self.failed_fast is not None:
+                self._save(follower)
         if self.failed_fast is not None and not self._cancel_sent(run):
             logger.warning("%s", self.failed_fast.describe(self.run_id))
-            yield call("cancel_run", self.run_id)
             self._cancel_requested = True
-        if delivered or self.failed_fast is not None:
-            self._save(follower)
+            yield call("cancel_run", self.run_id)
 
     def _cancel_sent(self, run: Mapping[str, Any]) -> bool:
         return self._cancel_requested or int(run.get("status") or 0) in (10, 20, 30)
 
-    def _deliver(self, events: list[DbtEvent]) -> int:
-        for event in events:
+    def _deliver(self, follower: RunFollower, updates: list[NodeUpdate]) -> None:
+        for update in updates:
+            event = update.event
             if self.on_event is not None:
                 self.on_event(event)
+            follower.commit(update)
+            self._unsaved += 1
             node = event.node
             if (self.fail_fast and self.failed_fast is None and event.finished and node is not None
                     and node.status in FAILURE_STATUSES):
                 self.failed_fast = FailFast(f"{node.resource_type} {node.name}", node.status, node.message)
-        return len(events)
 
     def _save(self, follower: RunFollower) -> None:
         if self._cursors is None or self.marker is None:
             return
+        self._unsaved = 0
         state = follower.to_dict()
         if self.failed_fast is not None:
             state["fail_fast"] = vars(self.failed_fast)
