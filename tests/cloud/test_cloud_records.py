@@ -13,6 +13,7 @@ import pytest
 
 from dbt_kickoff.cli.main import main
 from dbt_kickoff.cloud import DbtCloudRunFailed
+from dbt_kickoff.errors import ConfigurationError
 from dbt_kickoff.records import open_record
 from dbt_kickoff.records.identity import LATEST_REF, last_ref
 from dbt_kickoff.report import report_data, write_html
@@ -42,7 +43,7 @@ def failed_run(emulator: DbtCloudEmulator, make_cloud: Callable[..., Any], tmp_p
 def test_a_cloud_run_leaves_a_record_in_the_core_format(failed_run: Path, emulator: DbtCloudEmulator) -> None:
     record = open_record("latest", failed_run)
     data = record.data
-    assert CORE_KEYS <= set(data) and data["format"] == 1
+    assert set(data) >= CORE_KEYS and data["format"] == 1
     assert (data["call"], data["outcome"]) == ("cloud_run", "failed")
     [run_id] = emulator.run_ids(JOB)
     cloud = data["cloud"]
@@ -150,7 +151,7 @@ def test_retry_reruns_from_failure_once_and_its_record_merges_every_node(
 def test_a_core_record_is_not_retried_as_a_cloud_run(failed_run: Path, make_cloud: Callable[..., Any]) -> None:
     record = open_record("latest", failed_run)
     record.data.pop("cloud")
-    with pytest.raises(Exception, match="record .* is of a dbt Core call"):
+    with pytest.raises(ConfigurationError, match=r"record .* is of a dbt Core call"):
         make_cloud().retry(record=record)
 
 

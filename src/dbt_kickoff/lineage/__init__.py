@@ -3,8 +3,9 @@
 For each public call (and each dbt Cloud run waited for): a wrapping dbt run START, then per dbt step the
 per-node START/COMPLETE/FAIL events with their input and output datasets (``openlineage-dbt``'s artifact
 processor reading the step's ``run_results.json`` and the record's ``manifest.json``), then the wrapping COMPLETE
-or FAIL — the same shape ``dbt-ol`` sends. Events go through ``openlineage-python``'s client (any of its transports). Optional extra:
-``pip install 'dbt-kickoff[lineage]'``.
+or FAIL — the same shape ``dbt-ol`` sends. Events go through ``openlineage-python``'s client (any of its
+transports). Optional extra: ``pip install 'dbt-kickoff[lineage]'``. A dbt Cloud run's events have the job
+namespace of its account and project (:func:`cloud_job_namespace`); its datasets are named from its manifest.
 
 ``openlineage=`` of :func:`dbt_kickoff.package`: ``None`` emits when the client is configured by its own
 means (``OPENLINEAGE_URL``, ``OPENLINEAGE__TRANSPORT__*``, ``OPENLINEAGE_CONFIG``, ``openlineage.yml``);
