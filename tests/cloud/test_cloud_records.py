@@ -174,3 +174,18 @@ def test_the_cli_retries_a_cloud_record_and_reports_it(
     assert len(live.run_ids(JOB)) == 2 and live.route_counts["retry"] == 1
     assert main(["report", "latest", "--records", str(records), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["call"] == "cloud_retry"
+
+
+def test_a_wait_that_timed_out_records_what_finished(
+    emulator: DbtCloudEmulator, make_cloud: Callable[..., Any], tmp_path: Path
+) -> None:
+    from dbt_kickoff.cloud import DbtCloudWaitTimeout
+
+    emulator.script_next_run(JOB, RunScript(queued_polls=0, starting_polls=0, running_polls=0, running_seconds=600,
+                                            cancel_polls=0))
+    with pytest.raises(DbtCloudWaitTimeout):
+        make_cloud(records=tmp_path / "records").run_job(JOB, timeout=400, cancel_on_timeout=True)
+    data = open_record("latest", tmp_path / "records").data
+    assert (data["outcome"], data["cloud"]["status"]) == ("timeout", 30)
+    assert [s["command"] for s in data["steps"]][:2] == ["deps", "seed"]  # what ran before the wait gave up
+    assert "did not finish within 400s" in data["error"]

@@ -22,7 +22,7 @@ from typing import Any
 from dbt_kickoff.cloud.artifacts import node_results_flow
 from dbt_kickoff.cloud.base import CloudBase, human, run_id_of
 from dbt_kickoff.cloud.collect import RECORD_RELATED, collect_flow
-from dbt_kickoff.cloud.errors import DbtCloudError, DbtCloudRunFailed, DbtCloudWaitTimeout
+from dbt_kickoff.cloud.errors import DbtCloudError, DbtCloudRunCancelled, DbtCloudRunFailed, DbtCloudWaitTimeout
 from dbt_kickoff.cloud.flows import Flow, Offload, call
 from dbt_kickoff.cloud.ledger import idempotency_marker
 from dbt_kickoff.cloud.rerun import rerun_flow, retry_marker
@@ -145,8 +145,10 @@ def _write(record: CloudRecord, observers: Observers, watch: RunWatch, final: Ma
     """Read what the record needs and write it, then send its OpenLineage events; a failure is one warning."""
     try:
         run, steps, manifest = yield from collect_flow(final, known, watch.files)
+        timed_out = isinstance(error, DbtCloudWaitTimeout) or (
+            isinstance(error, DbtCloudRunCancelled) and error.timed_out)
         yield Offload(record.write, (run, [CloudStep(**step) for step in steps], manifest, error,
-                                     list(observers.previous)))
+                                     list(observers.previous), timed_out))
     except DbtCloudError as exc:
         logger.warning("the record of dbt Cloud run %s could not be written (the run itself is not affected): %s",
                        record.run_id, exc)

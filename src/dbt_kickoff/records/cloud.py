@@ -94,14 +94,16 @@ def cloud_record_name(access_url: str, account_id: int, run: Mapping[str, Any]) 
     return record_name(created.astimezone(timezone.utc), str(record_id))
 
 
-def _outcome(status: int, error: BaseException | None) -> str:
+def _outcome(status: int, error: BaseException | None, timed_out: bool) -> str:
+    """Core's outcomes: ``success``, ``failed`` (status 20), ``cancelled``, ``timeout`` (the wait's or dbt
+    Cloud's own), ``error``."""
+    if timed_out:
+        return "timeout"
     if status == 10 and error is None:
         return "success"
     if status == 20:
         return "failed"
-    if status == 30:
-        return "timeout" if "timed out" in str(error or "").lower() else "cancelled"
-    return "timeout" if error is not None else "error"
+    return "cancelled" if status == 30 else "error"
 
 
 class CloudRecord:
@@ -149,11 +151,13 @@ class CloudRecord:
         self.store.mark_started(self.name, json.dumps(content).encode())
 
     def write(self, run: Mapping[str, Any], steps: Sequence[CloudStep], manifest: bytes | None,
-              error: BaseException | None, previous_results: Sequence[NodeResult] = ()) -> None:
+              error: BaseException | None, previous_results: Sequence[NodeResult] = (),
+              timed_out: bool = False) -> None:
         """Write the record of ``run`` (as dbt Cloud describes it, with ``trigger`` and ``job``): its ``steps``,
-        the ``manifest`` of its last step, ``error`` (what the wait raised, if anything). A retry's record merges
-        ``previous_results`` (the retried run's nodes) with its own."""
-        self._guard(self._write, run, steps, manifest, error, previous_results)
+        the ``manifest`` of its last step, ``error`` (what the wait raised, if anything; ``timed_out``: the wait
+        or dbt Cloud gave up on time). A retry's record merges ``previous_results`` (the retried run's nodes)
+        with its own."""
+        self._guard(self._write, run, steps, manifest, error, previous_results, timed_out)
 
     def _staging(self) -> Path:
         if self.store is not None and self.store.local_root is not None:
@@ -161,7 +165,7 @@ class CloudRecord:
         return Path(tempfile.mkdtemp(prefix="dbt-kickoff-cloud-record-")) / self.name
 
     def _write(self, run: Mapping[str, Any], steps: Sequence[CloudStep], manifest: bytes | None,
-               error: BaseException | None, previous_results: Sequence[NodeResult]) -> None:
+               error: BaseException | None, previous_results: Sequence[NodeResult], timed_out: bool) -> None:
         staging = self._staging()
         staging.mkdir(parents=True, exist_ok=True)
         step_reports, step_dirs = self._steps(staging, steps)
@@ -179,7 +183,7 @@ class CloudRecord:
             adapter = metadata.get("adapter_type")
         log = "\n".join(f"=== step {s.index}: {s.name} ===\n{s.logs}" for s in steps if s.logs)
         (staging / "dbt.log").write_text(self.redact(log), encoding="utf-8")
-        data = self._report(run, step_reports, step_dirs, error, project_name, adapter, previous_results)
+        data = self._report(run, step_reports, step_dirs, error, project_name, adapter, previous_results, timed_out)
         for step, folder in zip(data["steps"], step_dirs, strict=True):
             step["record_dir"] = folder
             step["has_run_results"] = (staging / folder / "run_results.json").is_file()
@@ -225,7 +229,7 @@ class CloudRecord:
 
     def _report(self, run: Mapping[str, Any], steps: list[StepReport], step_dirs: list[str],
                 error: BaseException | None, project_name: str, adapter: str | None,
-                previous_results: Sequence[NodeResult]) -> dict[str, Any]:
+                previous_results: Sequence[NodeResult], timed_out: bool) -> dict[str, Any]:
         trigger: Mapping[str, Any] = run.get("trigger") or {}
         job: Mapping[str, Any] = run.get("job") or {}
         job_id = int(run.get("job_definition_id") or run.get("job_id") or 0)
@@ -236,7 +240,7 @@ class CloudRecord:
         report = RunReport(
             steps=steps, commit_sha=run.get("git_sha"),
             call=CLOUD_RETRY_CALL if self.retried_run else CLOUD_RUN_CALL, started_at=started,
-            finished_at=finished or datetime.now(timezone.utc), outcome=_outcome(status, error),
+            finished_at=finished or datetime.now(timezone.utc), outcome=_outcome(status, error, timed_out),
             error=self.redact(str(error)) if error is not None else None,
             record=self.store.uri(self.name) if self.store else None,
         )
