@@ -101,7 +101,8 @@ def observed_wait_flow(
         return (yield from _wait(cloud, run, wait, None))
     known: Mapping[str, Any] = run if isinstance(run, Mapping) else {}
     if not (known.get("created_at") and (known.get("job") or not observers.recording)):
-        known = yield call("get_run", run_id, RECORD_RELATED)
+        retries = cloud.client.retry.not_found_retries if wait.just_triggered else 0  # dbt Cloud's brief 404
+        known = yield call("get_run", run_id, RECORD_RELATED, not_found_retries=retries)
     job = known.get("job_definition_id") or known.get("job_id")
     marker = None
     if observers.resume_key is not None and job:

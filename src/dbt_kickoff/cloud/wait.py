@@ -100,7 +100,9 @@ def wait_flow(
             logger.warning("could not read the steps of dbt Cloud run %s: %s", run_id, exc)
         else:
             yield from watch.after_poll(current)
-    because = watch.failed_fast.describe(run_id) if watch is not None and watch.failed_fast else None
+    because = None
+    if watch is not None and watch.failed_fast is not None and watch.cancelled_fast:
+        because = watch.failed_fast.describe(run_id)
     return (yield from finish_flow(cloud, current, raise_on_failure, because))
 
 

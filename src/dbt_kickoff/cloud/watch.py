@@ -100,6 +100,11 @@ class RunWatch:
             self._cancel_requested = True
             yield call("cancel_run", self.run_id)
 
+    @property
+    def cancelled_fast(self) -> bool:
+        """True once ``fail_fast`` asked dbt Cloud to cancel the run."""
+        return self._cancel_requested
+
     def _cancel_sent(self, run: Mapping[str, Any]) -> bool:
         return self._cancel_requested or int(run.get("status") or 0) in (10, 20, 30)
 
