@@ -42,7 +42,7 @@ def model(dbt, session):
 
 @pytest.fixture(scope="module")
 def dagster_python() -> Path:
-    return orchestrator_python("dagster", ["dagster==1.13.*"])
+    return orchestrator_python("dagster", ["dagster==1.13.*"], extras=("emulator",))  # the dbt Cloud scenario
 
 
 def materializations(run: dict[str, Any]) -> list[str]:
