@@ -27,8 +27,8 @@ LAYERS: dict[str, int] = {
     "core": 2,
     # L3 features
     "changed": 3, "records": 3, "lineage": 3, "report": 3, "row_counts": 3,
-    # L4 the runner facade
-    "runner": 4,
+    # L4 the runner facade; the dbt Cloud runners that leave records and lineage (their client side stays a box)
+    "runner": 4, "cloud.__init__": 4, "cloud.api": 4, "cloud.runs": 4, "cloud.async_runs": 4, "cloud.observed": 4,
     # L5 shells
     "cycles": 5, "cli": 5, "integrations": 5, "demo": 5, "progress": 5, "": 5,
 }
@@ -53,8 +53,11 @@ def module_name(path: Path) -> str:
 
 
 def layer_of(module: str) -> int:
-    """The layer of ``dbt_kickoff.x.y``: the longest key of LAYERS that prefixes ``x.y``."""
+    """The layer of ``dbt_kickoff.x.y``: the longest key of LAYERS that prefixes ``x.y``; a key ``x.__init__``
+    names the package ``x`` itself (its ``__init__.py``), which may sit above its own modules."""
     inner = module.removeprefix(PACKAGE).lstrip(".")
+    if f"{inner}.__init__" in LAYERS and (SRC / PACKAGE / inner.replace(".", "/") / "__init__.py").is_file():
+        return LAYERS[f"{inner}.__init__"]
     for key in sorted(LAYERS, key=len, reverse=True):
         if inner == key or inner.startswith(key + ".") or key == "":
             return LAYERS[key]

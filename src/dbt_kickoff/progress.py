@@ -43,6 +43,7 @@ class NodeProgress:
         self.finished = 0
         self.running: dict[str, str] = {}
         self._status: Status | None = None
+        self._note = ""
 
     def __enter__(self) -> NodeProgress:
         if self.console.is_terminal:
@@ -69,9 +70,18 @@ class NodeProgress:
                 f"[{style}]{node.status:>8}[/] {node.resource_type:<9} {node.name}  [dim]{seconds}[/]",
                 highlight=False, soft_wrap=not self.console.is_terminal,
             )
+        self._refresh()
+
+    def note(self, text: str) -> None:
+        """Show ``text`` (a dbt Cloud run's status…) at the head of the status line."""
+        self._note = text
+        self._refresh()
+
+    def _refresh(self) -> None:
         if self._status is not None:
             now = ", ".join(list(self.running.values())[:3]) or "…"
-            self._status.update(f"{self.finished} node(s) done; running: {now}")
+            head = f"{self._note}: " if self._note else ""
+            self._status.update(f"{head}{self.finished} node(s) done; running: {now}")
 
 
 def first_line(message: str | None) -> str:

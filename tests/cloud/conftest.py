@@ -25,6 +25,12 @@ ACCOUNT = 7
 JOB = 70403103900042
 
 
+@pytest.fixture(autouse=True)
+def private_state_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The user's state folder (idempotency ledger, event cursors, run records) is the test's own."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))
+
+
 @pytest.fixture
 def fake_clock() -> FakeClock:
     return FakeClock()

@@ -522,3 +522,76 @@ def test_concurrent_clients_get_consistent_runs(emu: DbtCloudEmulator) -> None:
     assert sorted(finished) == emu.run_ids(JOB + 9)
     assert len(set(finished)) == 18
     assert emu.internal_errors == []
+
+
+# --- step logs that grow, node by node ------------------------------------------------------------
+
+NODES = ["seed.analytics.raw_orders", "model.analytics.stg_orders", "test.analytics.not_null_stg_orders_id.a1",
+         "model.analytics.orders", "model.analytics.revenue", "test.analytics.unique_orders_id.b2",
+         "source.analytics.raw.orders"]
+
+
+def test_a_running_step_logs_each_node_in_dbts_line_shapes(emu: DbtCloudEmulator, api: httpx.Client) -> None:
+    emu.script_next_run(JOB, RunScript(nodes=NODES, running_polls=40, outcome="error", failing_step=5,
+                                       node_statuses={"model.analytics.orders": "error",
+                                                      "model.analytics.revenue": "skipped",
+                                                      "test.analytics.not_null_stg_orders_id.a1": "warn"}))
+    run_id = trigger(api)["id"]
+    seen = poll_until_done(api, run_id, limit=60)
+    build = [next(s for s in r["run_steps"] if s["index"] == 5) for r in seen if len(r["run_steps"]) >= 5]
+    lines = [len(step["logs"].splitlines()) for step in build]
+    assert lines == sorted(lines) and len(set(lines)) > 3  # the log grew poll after poll
+    logs = build[-1]["logs"]
+    for expected in (
+        "1 of 6 START seed file dbt_prod.raw_orders ..",
+        "1 of 6 OK loaded seed file dbt_prod.raw_orders ..",
+        "2 of 6 OK created sql table model dbt_prod.stg_orders ..",
+        "3 of 6 WARN 1 not_null_stg_orders_id ..",
+        "4 of 6 ERROR creating sql table model dbt_prod.orders ..",
+        "5 of 6 SKIP relation dbt_prod.revenue ..",
+        "6 of 6 PASS unique_orders_id ..",
+        "Completed with 1 error, 0 partial successes, and 1 warning:",
+        "Done. PASS=3 WARN=1 ERROR=1 SKIP=1 NO-OP=0 TOTAL=6",
+    ):
+        assert expected in logs, expected
+    assert "START sql table model dbt_prod.revenue" not in logs  # dbt never starts a node it skips
+    assert "[SELECT 4 in " in logs and "[SKIP]" in logs and "[ERROR in " in logs
+    debug = build[-1]["truncated_debug_logs"]
+    assert "[debug] [Thread-2 (]: Began running node model.analytics.stg_orders" in debug
+    results = api.get(f"/runs/{run_id}/artifacts/run_results.json", params={"step": 5}).json()["results"]
+    timings = [(r["timing"][-1]["started_at"], r["timing"][-1]["completed_at"]) for r in results if r["timing"]]
+    assert timings == sorted(timings) and all(start <= end for start, end in timings)  # the emulator clock's
+    assert [r["status"] for r in results] == ["success", "success", "warn", "error", "skipped", "pass"]
+
+
+def test_the_truncated_debug_log_is_a_window_of_the_last_1000_lines(
+    emu: DbtCloudEmulator, api: httpx.Client
+) -> None:
+    many = [f"model.analytics.m{i:04d}" for i in range(300)]
+    emu.script_next_run(JOB, RunScript(nodes=many))
+    run_id = trigger(api)["id"]
+    step = poll_until_done(api, run_id)[-1]["run_steps"][4]
+    window = step["truncated_debug_logs"].splitlines()
+    full = api.get(f"/steps/{step['id']}/", params={"include_related": "debug_logs"}).json()["data"]["debug_logs"]
+    assert len(window) == 1000 and len(full.splitlines()) > 2000 and full.splitlines()[-1000:] == window
+    assert ": 1 of 300 START" in full and ": 1 of 300 START" not in step["truncated_debug_logs"]
+
+
+def test_freshness_writes_sources_json_and_rerun_from_failure_runs_only_what_did_not_succeed(
+    emu: DbtCloudEmulator, api: httpx.Client
+) -> None:
+    emu.add_job(1, JOB + 1, "With freshness", execute_steps=["dbt build"], run_generate_sources=True)
+    emu.script_next_run(JOB + 1, RunScript(nodes=NODES, outcome="error", failing_step=5,
+                                           node_statuses={"model.analytics.orders": "error",
+                                                          "model.analytics.revenue": "skipped"}))
+    failed = trigger(api, JOB + 1)["id"]
+    steps = poll_until_done(api, failed)[-1]["run_steps"]
+    assert [s["name"] for s in steps[3:]] == ["Invoke dbt with `dbt source freshness`", "Invoke dbt with `dbt build`"]
+    sources = api.get(f"/runs/{failed}/artifacts/sources.json", params={"step": 4}).json()
+    assert [r["unique_id"] for r in sources["results"]] == ["source.analytics.raw.orders"]
+    assert "1 of 1 PASS freshness of raw.orders" in steps[3]["logs"]
+    rerun = api.post(f"/runs/{failed}/retry/").json()["data"]
+    poll_until_done(api, rerun["id"])
+    results = api.get(f"/runs/{rerun['id']}/artifacts/run_results.json", params={"step": 4}).json()["results"]
+    assert [r["unique_id"] for r in results] == ["model.analytics.orders", "model.analytics.revenue"]
+    assert {r["status"] for r in results} == {"success"}

@@ -31,10 +31,13 @@ def test_cloud_demo_loads_data_and_reports_every_node(
         assert node.split(".")[-1] in out
     assert "0 failed" in out
     assert "synthetic" in out  # the emulator describes nodes it did not run: the demo says so
+    assert "success model     stg_orders" in out  # printed while the run ran, from its logs
+    assert len(list((tmp_path / "cloud-records").rglob("report.json"))) == 1  # the run's record
     database = tmp_path / "cloud-demo.duckdb"
     with duckdb.connect(str(database), read_only=True) as con:
         (orders,) = con.execute(f"select count(*) from {DATASET_NAME}.orders").fetchone()
     assert orders > 0
     assert run_cloud_demo(tmp_path) == 0  # a second run starts over instead of appending the same day again
+    assert len(list((tmp_path / "cloud-records").rglob("report.json"))) == 2
     with duckdb.connect(str(database), read_only=True) as con:
         assert con.execute(f"select count(*) from {DATASET_NAME}.orders").fetchone() == (orders,)

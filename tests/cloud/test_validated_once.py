@@ -26,6 +26,9 @@ RUN_JOB_OPTIONS = {
     "rerun_from_failure": False,
     "on_poll": print,
     "cancel_on_stop": True,
+    "on_event": print,
+    "fail_fast": True,
+    "records": False,
 }
 
 
@@ -49,7 +52,8 @@ def test_run_dbt_cloud_job_checks_each_option_once(
     options = {"data": {"git_branch": "main"}, "wait_for_outcome": True, "wait_seconds": 5, "timeout": 3600,
                "cancel_on_timeout": True, "raise_on_failure": True, "idempotency_key": "nightly-2026-01-05",
                "attach_to_running": False, "rerun_from_failure": False, "on_poll": print, "http_timeout": 5,
-               "state_dir": state_dir, "cancel_on_stop": True}
+               "state_dir": state_dir, "cancel_on_stop": True, "on_event": print, "fail_fast": True,
+               "records": state_dir / "records"}
     run = run_dbt_cloud_job(creds, JOB, clock=fake_clock, **options)
     assert run["status_humanized"] == "Success"  # the whole call ran: trigger, client, polls
     assert checks == Counter({"job_id": 1, **dict.fromkeys(options, 1)})
@@ -102,3 +106,21 @@ def test_a_client_made_alone_checks_its_timeout(checks: Counter[str], creds: dic
     with DbtCloudClient(resolve_credentials(creds), timeout=5):
         pass
     assert checks == Counter({"timeout": 1})
+
+
+@pytest.mark.parametrize(("option", "value", "said"), [
+    ("on_event", "print", "on_event must be a callable"),
+    ("fail_fast", "yes", "fail_fast must be True or False"),
+    ("records", 3, "records must be a folder or fsspec URL"),
+    ("records", "", "records must be a folder or fsspec URL"),
+])
+def test_the_new_wait_options_are_refused_before_any_request(
+    creds: dict[str, Any], fake_clock: FakeClock, emulator: Any, option: str, value: Any, said: str
+) -> None:
+    from dbt_kickoff.errors import ConfigurationError
+
+    with DbtCloud(creds, clock=fake_clock) as cloud, pytest.raises(ConfigurationError, match=said):
+        cloud.run_job(JOB, **{option: value})
+    with pytest.raises(ConfigurationError, match=said):
+        run_dbt_cloud_job(creds, JOB, clock=fake_clock, **{option: value})
+    assert emulator.requests == []

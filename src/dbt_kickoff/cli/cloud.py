@@ -1,8 +1,10 @@
 """``dbt-kickoff cloud …``: trigger, watch and cancel dbt Cloud runs, and serve the local emulator.
 
 The token is read from ``DBT_CLOUD__API_TOKEN`` only (never from argv); account, job and host come from the
-other ``DBT_CLOUD__*`` variables or the flags. While waiting, SIGTERM and SIGINT cancel the run (unless
-``--no-cancel-on-stop``), print its status and exit 143 / 130.
+other ``DBT_CLOUD__*`` variables or the flags. While waiting, each node is printed as the run's logs show it
+finished (``--fail-fast`` cancels the run at the first failing one), and the run leaves a record
+(``--records``/``--no-records``) that ``dbt-kickoff report`` renders and ``dbt-kickoff retry`` reruns from
+failure. SIGTERM and SIGINT cancel the run (unless ``--no-cancel-on-stop``), print its status and exit 143 / 130.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from dbt_kickoff.cloud.options import CLOUD_OPTIONS
 from dbt_kickoff.cloud.runs import DbtCloud
 from dbt_kickoff.cloud.status import RunStatus
 from dbt_kickoff.errors import ConfigurationError
+from dbt_kickoff.progress import NodeProgress, console_for
 from dbt_kickoff.results import NodeResult
 from dbt_kickoff.validation import cli_text, cli_type
 
@@ -76,6 +79,7 @@ def register(subparsers: Any) -> None:
     run.add_argument(
         "--rerun-from-failure", action="store_true", help="rerun from failure if the last run failed"
     )
+    _watch_options(run)
     _stop_option(run)
     _common(run)
     run.set_defaults(handler=handle_run)
@@ -90,6 +94,7 @@ def register(subparsers: Any) -> None:
         default=10.0,
         help="seconds between status checks",
     )
+    _watch_options(status)
     _stop_option(status)
     _common(status)
     status.set_defaults(handler=handle_status)
@@ -107,6 +112,26 @@ def register(subparsers: Any) -> None:
     emulator.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     emulator.add_argument("--no-demo", action="store_true", help="start empty instead of with a demo account")
     emulator.set_defaults(handler=handle_emulator)
+
+
+def _watch_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--fail-fast", action="store_true",
+                        help="cancel the run as soon as a node fails (error or test failure)")
+    records = parser.add_mutually_exclusive_group()
+    records.add_argument("--records", type=cli_type(CLOUD_OPTIONS, "records", "--records"),
+                         help="where the run's record goes: a folder or fsspec URL (default: the state folder)")
+    records.add_argument("--no-records", action="store_true", help="leave no run record")
+    parser.add_argument("--keep-last", type=cli_type(CLOUD_OPTIONS, "keep_last", "--keep-last"), default=50,
+                        help="run records to keep (default 50)")
+    parser.add_argument("--openlineage", type=cli_text("--openlineage"),
+                        help="send the run's OpenLineage events to this HTTP endpoint")
+
+
+def _cloud(args: argparse.Namespace) -> DbtCloud:
+    """The runner for the command's account, with its record and lineage settings."""
+    records = False if getattr(args, "no_records", False) else getattr(args, "records", None)
+    return DbtCloud(_credentials(args), records=records, keep_last=getattr(args, "keep_last", 50),
+                    openlineage=getattr(args, "openlineage", None))
 
 
 def _stop_option(parser: argparse.ArgumentParser) -> None:
@@ -158,18 +183,26 @@ def _stderr() -> Console:
 
 
 @contextmanager
-def _live_status(console: Console, enabled: bool) -> Iterator[Callable[[dict[str, Any]], None] | None]:
-    """A status line on stderr updated at every poll."""
+def _live_progress(enabled: bool) -> Iterator[NodeProgress | None]:
+    """One line per node as the run's logs show it finished (on stderr), and a status line with the run's state
+    updated at every poll."""
     if not enabled:
         yield None
         return
-    with console.status("waiting for dbt Cloud…") as status:
+    with NodeProgress(console_for(stderr=True)) as progress:
+        progress.note("waiting for dbt Cloud")
+        yield progress
 
-        def update(run: dict[str, Any]) -> None:
-            duration = run.get("duration_humanized") or run.get("duration") or ""
-            status.update(f"dbt Cloud run {run.get('id')}: {run.get('status_humanized')} {duration}".rstrip())
 
-        yield update
+def _on_poll(progress: NodeProgress | None) -> Callable[[dict[str, Any]], None] | None:
+    if progress is None:
+        return None
+
+    def update(run: dict[str, Any]) -> None:
+        duration = run.get("duration_humanized") or run.get("duration") or ""
+        progress.note(f"dbt Cloud run {run.get('id')}: {run.get('status_humanized')} {duration}".rstrip())
+
+    return update
 
 
 def _outcome(run: dict[str, Any]) -> str:
@@ -290,7 +323,7 @@ def _finish(args: argparse.Namespace, cloud: DbtCloud, run_id: int, wait: Callab
 
 def handle_run(args: argparse.Namespace) -> int:
     data = _parse_data(args.data)
-    with DbtCloud(_credentials(args)) as cloud:
+    with _cloud(args) as cloud:
         run = cloud.trigger(
             args.job_id,
             data,
@@ -301,7 +334,7 @@ def handle_run(args: argparse.Namespace) -> int:
         if not args.wait:
             _emit(args, cloud, run, [], _outcome(run))
             return EXIT_OK
-        with _live_status(_stderr(), not args.json) as on_poll:
+        with _live_progress(not args.json) as progress:
             return _finish(
                 args,
                 cloud,
@@ -311,20 +344,23 @@ def handle_run(args: argparse.Namespace) -> int:
                     poll_interval=args.poll_interval,
                     timeout=args.timeout,
                     cancel_on_timeout=args.cancel_on_timeout,
-                    on_poll=on_poll,
+                    on_poll=_on_poll(progress),
                     just_triggered=True,
                     cancel_on_stop=args.cancel_on_stop,
+                    on_event=progress,
+                    fail_fast=args.fail_fast,
+                    idempotency_key=args.idempotency_key,
                 ),
             )
 
 
 def handle_status(args: argparse.Namespace) -> int:
-    with DbtCloud(_credentials(args)) as cloud:
+    with _cloud(args) as cloud:
         run = cloud.get_run(args.run_id)
         if not args.wait:
             _emit(args, cloud, run, _results(cloud, run), _outcome(run))
             return EXIT_FAILED if _outcome(run) in ("failed", "cancelled") else EXIT_OK
-        with _live_status(_stderr(), not args.json) as on_poll:
+        with _live_progress(not args.json) as progress:
             return _finish(
                 args,
                 cloud,
@@ -333,8 +369,10 @@ def handle_status(args: argparse.Namespace) -> int:
                     run,
                     poll_interval=args.poll_interval,
                     timeout=args.timeout,
-                    on_poll=on_poll,
+                    on_poll=_on_poll(progress),
                     cancel_on_stop=args.cancel_on_stop,
+                    on_event=progress,
+                    fail_fast=args.fail_fast,
                 ),
             )
 

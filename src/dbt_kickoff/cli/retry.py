@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from contextlib import nullcontext
 from typing import Any
 
 from dbt_kickoff.cli import destination
 from dbt_kickoff.cli.outcome import outcome_of, print_outcome, report_failure
 from dbt_kickoff.cli.report import add_records_argument, storage_options
+from dbt_kickoff.cloud import DbtCloud, DbtCloudRunFailed, resolve_credentials
+from dbt_kickoff.cloud.options import CLOUD_OPTIONS
+from dbt_kickoff.cloud.wait import DEFAULT_POLL_INTERVAL
 from dbt_kickoff.errors import ConfigurationError, DBTProcessingError
-from dbt_kickoff.progress import NodeProgress, console_for
+from dbt_kickoff.progress import NodeProgress, console_for, results_table
 from dbt_kickoff.records import Record, open_record
 from dbt_kickoff.redaction import MASK
 from dbt_kickoff.runner import PackageRunner, package
+from dbt_kickoff.validation import cli_type
 
 
 def register(subparsers: Any) -> None:
@@ -23,7 +28,9 @@ def register(subparsers: Any) -> None:
         description="Rerun what a recorded run left failed, skipped or undone, with dbt's retry. RECORD is a "
                     "record folder or URL, a record name (with --records), or 'latest' (the default). The package "
                     "and destination come from the record unless given; a destination with a password must be "
-                    "given again (records never hold secrets).",
+                    "given again (records never hold secrets). The record of a dbt Cloud run is rerun from failure "
+                    "in dbt Cloud (once: a second retry reattaches to the rerun), with the token from "
+                    "DBT_CLOUD__API_TOKEN.",
     )
     parser.add_argument("record", nargs="?", default="latest",
                         help="record folder/URL, name (see dbt-kickoff records), or 'latest'")
@@ -32,6 +39,8 @@ def register(subparsers: Any) -> None:
     destination.add_destination_arguments(
         parser, default=f"the record's when it holds no secret, else ${destination.DEFAULT_ENV}")
     parser.add_argument("--dbt-version", help="run in a cached virtual environment with this dbt version")
+    parser.add_argument("--poll-interval", type=cli_type(CLOUD_OPTIONS, "poll_interval", "--poll-interval"),
+                        default=DEFAULT_POLL_INTERVAL, help="a dbt Cloud record: seconds between status checks")
     parser.add_argument("--json", action="store_true", help="print the results as JSON on stdout")
     parser.set_defaults(handler=handle_retry)
 
@@ -81,6 +90,8 @@ def runner_for_record(record: Record, args: argparse.Namespace, on_event: Any = 
 
 def handle_retry(args: argparse.Namespace) -> int:
     record = open_record(args.record, args.records, storage_options(args))
+    if record.data.get("cloud"):
+        return retry_cloud_run(record, args)
     console = console_for(stderr=True)
     progress = NodeProgress(console) if not args.json else None
     runner = runner_for_record(record, args, on_event=progress)
@@ -99,4 +110,38 @@ def handle_retry(args: argparse.Namespace) -> int:
         console.print(f"nothing to retry: the run {record.name} ended with '{record.outcome}'")
     else:
         print_outcome(runner.last_report, outcome_of(runner.last_report, args, {}), title=f"retry of {record.name}")
+    return 0
+
+
+def retry_cloud_run(record: Record, args: argparse.Namespace) -> int:
+    """The record of a dbt Cloud run: rerun the run from failure in dbt Cloud (never twice), wait for it with live
+    progress, record it next to the retried record. The token comes from ``DBT_CLOUD__API_TOKEN``; the account and
+    host from the record unless the ``DBT_CLOUD__*`` variables say otherwise."""
+
+    said = record.data["cloud"]
+    env = {"DBT_CLOUD__ACCOUNT_ID": str(said.get("account_id")), "DBT_CLOUD__BASE_URL": str(said.get("access_url")),
+           **os.environ}
+    console = console_for(stderr=True)
+    progress = NodeProgress(console) if not args.json else None
+    with DbtCloud(resolve_credentials(None, environ=env), records=record.store.location,
+                  records_options=storage_options(args)) as cloud:
+        try:
+            if progress is not None:
+                with progress:
+                    rerun = cloud.retry(record=record, on_event=progress, poll_interval=args.poll_interval)
+            else:
+                rerun = cloud.retry(record=record, poll_interval=args.poll_interval)
+        except DbtCloudRunFailed as failed:
+            if args.json:
+                print(cloud.client.scrub(json.dumps({"outcome": "failed", "run": failed.run}, default=str)))
+            raise
+        results = cloud.node_results(rerun) if rerun["id"] != said.get("run_id") else []
+    if args.json:
+        print(cloud.client.scrub(json.dumps({"outcome": "success" if results else "nothing to retry", "run": rerun,
+                                             "results": [r.to_dict() for r in results]}, indent=2, default=str)))
+    elif not results:
+        console.print(f"nothing to retry: dbt Cloud run {said.get('run_id')} ended with '{record.outcome}'")
+    else:
+        title = f"rerun {rerun['id']} of dbt Cloud run {said.get('run_id')}"
+        console_for().print(results_table(results, title=title))
     return 0

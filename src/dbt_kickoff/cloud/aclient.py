@@ -144,6 +144,14 @@ class AsyncDbtCloudClient(ClientBase):
         """POST …/jobs/{job_id}/rerun/ (no body); may raise ``RequestOutcomeUnknown``."""
         return (await self.send(self._rerun_request(job_id)))["data"]
 
+    async def retry_run(self, run_id: int) -> dict[str, Any]:
+        """POST …/runs/{run_id}/retry/ (rerun from failure; no body); may raise ``RequestOutcomeUnknown``."""
+        return (await self.send(self._retry_request(run_id)))["data"]
+
+    async def get_job_artifact(self, job_id: int, path: str) -> bytes:
+        """An artifact of the job's latest successful run (``manifest.json``…)."""
+        return (await self.send(self._job_artifact_request(job_id, path))).content
+
     async def cancel_run(self, run_id: int) -> dict[str, Any]:
         return (await self.send(self._cancel_request(run_id)))["data"]
 

@@ -10,6 +10,7 @@ from dbt_kickoff.cloud.client import RetryPolicy
 from dbt_kickoff.cloud.clock import Clock
 from dbt_kickoff.cloud.options import CLOUD_OPTIONS
 from dbt_kickoff.cloud.runs import DbtCloud
+from dbt_kickoff.engines.base import DbtEvent
 from dbt_kickoff.errors import ConfigurationError
 from dbt_kickoff.validation import unchecked, validated
 
@@ -34,6 +35,10 @@ def run_dbt_cloud_job(
     clock: Clock | None = None,
     state_dir: Path | str | None = None,
     cancel_on_stop: bool = False,
+    on_event: Callable[[DbtEvent], None] | None = None,
+    fail_fast: bool = False,
+    records: str | Path | bool | None = None,
+    openlineage: Any = None,
 ) -> dict[str, Any]:
     """Trigger a dbt Cloud job run and return the run as dbt Cloud describes it.
 
@@ -52,10 +57,15 @@ def run_dbt_cloud_job(
     ``clock`` (a :class:`~dbt_kickoff.cloud.Clock`, e.g. the emulator's ``FakeClock``) replaces real time for
     tests. Every number is checked before any request (:class:`~dbt_kickoff.errors.ConfigurationError` naming
     the option).
+    ``on_event`` receives each node's start and end as the run goes (the Core runner's event types);
+    ``fail_fast`` cancels the run at its first failing node; ``records`` is where the run's record goes (a folder
+    or fsspec URL; ``None``: under the state folder; ``False``: none); ``openlineage`` emits its OpenLineage
+    events. See :meth:`DbtCloud.wait`.
     """
     # checked here once: the runner's own entry points are called without their checks
     with unchecked(DbtCloud)(
-        credentials, http_timeout=http_timeout, retry=retry, clock=clock, state_dir=state_dir
+        credentials, http_timeout=http_timeout, retry=retry, clock=clock, state_dir=state_dir, records=records,
+        openlineage=openlineage,
     ) as cloud:
         return unchecked(cloud.run_job)(
             job_id,
@@ -70,6 +80,8 @@ def run_dbt_cloud_job(
             rerun_from_failure=rerun_from_failure,
             on_poll=on_poll,
             cancel_on_stop=cancel_on_stop,
+            on_event=on_event,
+            fail_fast=fail_fast,
         )
 
 
@@ -93,11 +105,11 @@ def get_dbt_cloud_run_status(
 
     A failed or cancelled run is returned as is (a status is an answer) unless ``raise_on_failure=True``;
     ``timeout``/``cancel_on_timeout``/``cancel_on_stop`` work as in :func:`run_dbt_cloud_job`. ``run_id``
-    defaults to the credentials' ``run_id`` when they carry one.
+    defaults to the credentials' ``run_id`` when they carry one. A status read leaves no run record.
     """
     # checked here once (the credentials' run_id by resolve_credentials): the runner's entry points are called
     # without their checks
-    with unchecked(DbtCloud)(credentials, http_timeout=http_timeout, retry=retry, clock=clock) as cloud:
+    with unchecked(DbtCloud)(credentials, http_timeout=http_timeout, retry=retry, clock=clock, records=False) as cloud:
         chosen = run_id if run_id not in (None, "") else cloud.credentials.run_id
         if chosen is None:
             raise ConfigurationError("no dbt Cloud run id: pass run_id")

@@ -19,10 +19,13 @@ from dbt_kickoff.cloud.clock import Clock
 from dbt_kickoff.cloud.credentials import resolve_credentials
 from dbt_kickoff.cloud.flows import arun_flow
 from dbt_kickoff.cloud.jobs import find_job_flow
+from dbt_kickoff.cloud.observed import Observers, WaitOptions, observed_wait_flow, record_settings, retry_flow
 from dbt_kickoff.cloud.options import CLOUD_OPTIONS
 from dbt_kickoff.cloud.policy import RetryPolicy
 from dbt_kickoff.cloud.trigger import TriggerPlan, plan_trigger, trigger_flow
-from dbt_kickoff.cloud.wait import DEFAULT_POLL_INTERVAL, OnPoll, wait_flow
+from dbt_kickoff.cloud.wait import DEFAULT_POLL_INTERVAL, OnPoll
+from dbt_kickoff.cloud.watch import EventHandler
+from dbt_kickoff.records.recorder import DEFAULT_KEEP_LAST, RecordSettings
 from dbt_kickoff.results import NodeResult
 from dbt_kickoff.validation import unchecked, validated_methods
 
@@ -36,7 +39,8 @@ class AsyncDbtCloud(CloudBase):
     ...     run = await cloud.wait(run, timeout=3600, cancel_on_timeout=True)
     ...     results = await cloud.node_results(run)
 
-    Constructor arguments as :class:`~dbt_kickoff.cloud.runs.DbtCloud`. A cancelled task
+    Constructor arguments as :class:`~dbt_kickoff.cloud.runs.DbtCloud` (records, OpenLineage included: their
+    files are written in a worker thread). A cancelled task
     (``asyncio.CancelledError``, an anyio cancel scope) stops a wait like any other stop: with
     ``cancel_on_stop=True`` the run is cancelled first (shielded from the cancellation), then it propagates.
     ``on_poll`` is a plain (not async) callable. Every option is checked like the sync runner's
@@ -55,12 +59,18 @@ class AsyncDbtCloud(CloudBase):
         state_dir: Path | str | None = None,
         client: AsyncDbtCloudClient | None = None,
         secrets: Iterable[str] = (),
+        records: str | Path | bool | None = None,
+        keep_last: int | None = DEFAULT_KEEP_LAST,
+        records_options: Mapping[str, Any] | None = None,
+        openlineage: Any = None,
     ) -> None:
         resolved = resolve_credentials(credentials)
         client = client or unchecked(AsyncDbtCloudClient)(  # this constructor checked http_timeout
             resolved, timeout=http_timeout, retry=retry, clock=clock, secrets=secrets
         )
         super().__init__(resolved, client, state_dir)
+        self.record_settings = RecordSettings(records=records, keep_last=keep_last,
+                                              storage_options=dict(records_options or {}), openlineage=openlineage)
 
     async def aclose(self) -> None:
         await self.client.aclose()
@@ -106,20 +116,19 @@ class AsyncDbtCloud(CloudBase):
         on_poll: OnPoll | None = None,
         just_triggered: bool = False,
         cancel_on_stop: bool = False,
+        on_event: EventHandler | None = None,
+        fail_fast: bool = False,
+        records: str | Path | bool | None = None,
+        idempotency_key: str | None = None,
     ) -> dict[str, Any]:
-        """Poll a run until it finishes; see :meth:`DbtCloud.wait <dbt_kickoff.cloud.DbtCloud.wait>`."""
-        flow = wait_flow(
-            self,
-            run,
-            poll_interval=poll_interval,
-            timeout=timeout,
-            cancel_on_timeout=cancel_on_timeout,
-            raise_on_failure=raise_on_failure,
-            on_poll=on_poll,
-            just_triggered=just_triggered,
-            cancel_on_stop=cancel_on_stop,
-        )
-        return await arun_flow(flow, self.client)
+        """Poll a run until it finishes (with its node events, ``fail_fast`` and its record); see
+        :meth:`DbtCloud.wait <dbt_kickoff.cloud.DbtCloud.wait>`. ``on_event`` is a plain (not async) callable."""
+        observers = self._observers(on_event, fail_fast, records, idempotency_key,
+                                    {"run_id": run_id_of(run), "poll_interval": poll_interval, "timeout": timeout,
+                                     "fail_fast": fail_fast})
+        options = WaitOptions(poll_interval, timeout, cancel_on_timeout, raise_on_failure, on_poll, just_triggered,
+                              cancel_on_stop)
+        return await arun_flow(observed_wait_flow(self, run, options, observers), self.client)
 
     async def run_job(
         self,
@@ -136,25 +145,50 @@ class AsyncDbtCloud(CloudBase):
         rerun_from_failure: bool = False,
         on_poll: OnPoll | None = None,
         cancel_on_stop: bool = False,
+        on_event: EventHandler | None = None,
+        fail_fast: bool = False,
+        records: str | Path | bool | None = None,
     ) -> dict[str, Any]:
         """:meth:`trigger` then, with ``wait``, :meth:`wait` (every option is checked before the trigger)."""
-        run = await self._start(
-            plan_trigger(self, job_id, data, idempotency_key, attach_to_running, rerun_from_failure)
-        )
+        plan = plan_trigger(self, job_id, data, idempotency_key, attach_to_running, rerun_from_failure)
+        run = await self._start(plan)
         if not wait:
             return run
-        flow = wait_flow(
-            self,
-            run,
-            poll_interval=poll_interval,
-            timeout=timeout,
-            cancel_on_timeout=cancel_on_timeout,
-            raise_on_failure=raise_on_failure,
-            on_poll=on_poll,
-            just_triggered=True,
-            cancel_on_stop=cancel_on_stop,
-        )
-        return await arun_flow(flow, self.client)
+        observers = self._observers(on_event, fail_fast, records, idempotency_key,
+                                    {"job_id": plan.job, "data": dict(data or {}), "poll_interval": poll_interval,
+                                     "timeout": timeout, "fail_fast": fail_fast, "idempotency_key": idempotency_key})
+        options = WaitOptions(poll_interval, timeout, cancel_on_timeout, raise_on_failure, on_poll, True,
+                              cancel_on_stop)
+        return await arun_flow(observed_wait_flow(self, run, options, observers), self.client)
+
+    async def retry(
+        self,
+        run: Mapping[str, Any] | int | str | None = None,
+        *,
+        record: Any = None,
+        wait: bool = True,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        timeout: float | None = None,
+        cancel_on_timeout: bool = False,
+        raise_on_failure: bool = True,
+        on_poll: OnPoll | None = None,
+        cancel_on_stop: bool = False,
+        on_event: EventHandler | None = None,
+        fail_fast: bool = False,
+        records: str | Path | bool | None = None,
+    ) -> dict[str, Any]:
+        """Rerun a failed run from its point of failure, never twice; see
+        :meth:`DbtCloud.retry <dbt_kickoff.cloud.DbtCloud.retry>`."""
+        options = WaitOptions(poll_interval, timeout, cancel_on_timeout, raise_on_failure, on_poll, True,
+                              cancel_on_stop) if wait else None
+        observers = self._observers(on_event, fail_fast, records, None,
+                                    {"poll_interval": poll_interval, "timeout": timeout, "fail_fast": fail_fast})
+        return await arun_flow(retry_flow(self, run, record, options, observers), self.client)
+
+    def _observers(self, on_event: EventHandler | None, fail_fast: bool, records: Any, key: str | None,
+                   params: Mapping[str, Any]) -> Observers:
+        return Observers(record_settings(self.record_settings, records), self.state_dir, on_event, fail_fast, key,
+                         params)
 
     async def _start(self, plan: TriggerPlan) -> dict[str, Any]:
         """Carry out a trigger plan (of checked options); a keyed one under the ledger's claim."""

@@ -28,6 +28,11 @@ class CloudBase:
         return f"{type(self).__name__}(access_url={self.client.access_url!r}, account_id={self.client.account_id})"
 
     @property
+    def state_dir(self) -> Any:
+        """Where idempotency keys are remembered (``None``: the platform's user state folder)."""
+        return self._state_dir
+
+    @property
     def ledger(self) -> RunLedger:
         if self._ledger is None:
             self._ledger = RunLedger(self._state_dir)

@@ -161,6 +161,14 @@ class DbtCloudClient(ClientBase):
         """POST …/jobs/{job_id}/rerun/ (no body); may raise :class:`RequestOutcomeUnknown`."""
         return self.send(self._rerun_request(job_id))["data"]
 
+    def retry_run(self, run_id: int) -> dict[str, Any]:
+        """POST …/runs/{run_id}/retry/ (rerun from failure; no body); may raise ``RequestOutcomeUnknown``."""
+        return (self.send(self._retry_request(run_id)))["data"]
+
+    def get_job_artifact(self, job_id: int, path: str) -> bytes:
+        """An artifact of the job's latest successful run (``manifest.json``…)."""
+        return (self.send(self._job_artifact_request(job_id, path))).content
+
     def cancel_run(self, run_id: int) -> dict[str, Any]:
         return self.send(self._cancel_request(run_id))["data"]
 

@@ -220,6 +220,12 @@ class ClientBase:
     def _cancel_request(self, run_id: int) -> Request:
         return Request("POST", self.api_path("runs", run_id, "cancel"))
 
+    def _retry_request(self, run_id: int) -> Request:
+        return Request("POST", self.api_path("runs", run_id, "retry"), idempotent=False)
+
+    def _job_artifact_request(self, job_id: int, path: str) -> Request:
+        return Request("GET", self.api_path("jobs", job_id, "artifacts") + path.strip("/"), raw=True)
+
     def _artifact_request(self, run_id: int, path: str, step: int | None) -> Request:
         params = {"step": step} if step is not None else None
         return Request("GET", self.api_path("runs", run_id, "artifacts") + path.strip("/"), params, raw=True)

@@ -1,7 +1,8 @@
 """Run the shared dbt Cloud logic on either client.
 
 What to do with a run (trigger without duplicates, wait, cancel on stop, read results) is written once, as
-generator *flows* that yield effects — :class:`Call` a client method, :class:`Sleep` — and receive their
+generator *flows* that yield effects — :class:`Call` a client method, :class:`Sleep`, :class:`Offload` local
+blocking work (writing a run record) — and receive their
 results (or exceptions, thrown back in at the ``yield``). :func:`run_flow` performs them with the sync
 :class:`~dbt_kickoff.cloud.client.DbtCloudClient`, :func:`arun_flow` with the async client. An exception that
 stops the caller (KeyboardInterrupt, SystemExit, ``asyncio.CancelledError``…) reaches the flow the same way,
@@ -10,7 +11,8 @@ so the flow decides what to do about it in one place.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Mapping
+import functools
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -39,7 +41,16 @@ class Sleep:
     seconds: float
 
 
-Effect = Call | Sleep
+@dataclass(frozen=True)
+class Offload:
+    """Run a blocking local function (files of a run record, OpenLineage's client): directly with the sync client,
+    in a worker thread with the async one."""
+
+    function: Callable[..., Any]
+    args: tuple[Any, ...] = ()
+
+
+Effect = Call | Sleep | Offload
 Flow = Generator[Effect, Any, T]
 
 
@@ -60,6 +71,8 @@ def run_flow(flow: Flow[T], client: Any) -> T:
         try:
             if isinstance(effect, Sleep):
                 client.clock.sleep(effect.seconds)
+            elif isinstance(effect, Offload):
+                value = effect.function(*effect.args)
             elif effect.shield is not None:
                 with client.bounded(effect.shield):
                     value = getattr(client, effect.name)(*effect.args, **effect.kwargs)
@@ -82,6 +95,8 @@ async def arun_flow(flow: Flow[T], client: Any) -> T:
         try:
             if isinstance(effect, Sleep):
                 await asleep(client.clock, effect.seconds)
+            elif isinstance(effect, Offload):
+                value = await anyio.to_thread.run_sync(functools.partial(effect.function, *effect.args))
             elif effect.shield is not None:
                 with anyio.fail_after(effect.shield, shield=True), client.bounded(effect.shield):
                     value = await getattr(client, effect.name)(*effect.args, **effect.kwargs)

@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import types
+from typing import Any
 
 from dbt_kickoff.validation import (
     COUNT,
@@ -14,12 +17,35 @@ from dbt_kickoff.validation import (
     PATH,
     TEXT,
     Number,
+    PathLike,
     RunReference,
+    Spec,
     Specs,
     Strings,
     Text,
     option_table,
 )
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordsLocation(PathLike):
+    """Where run records go: a folder or fsspec URL, ``True``/``None`` for the default folder, ``False`` for none."""
+
+    def _check(self, option: str, value: Any) -> Any:
+        return value if isinstance(value, bool) else super()._check(option, value)
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordReference(Spec):
+    """A run record: a :class:`~dbt_kickoff.records.Record`, or its folder, URL or name."""
+
+    def _check(self, option: str, value: Any) -> Any:
+        if hasattr(value, "data") and hasattr(value, "uri"):
+            return value
+        if not isinstance(value, (str, os.PathLike)) or not os.fspath(value).strip():
+            raise self.error(option, value)
+        return value
+
 
 SECONDS_ABOVE_ZERO = Number("a finite number of seconds > 0", optional=False, minimum=0, exclusive=True)
 WAIT_TIMEOUT = Number("a number of seconds >= 0 (inf: no limit)", minimum=0, infinite=True)
@@ -53,6 +79,12 @@ CLOUD_OPTIONS = option_table("cloud", {
     "paths": Strings("a list of str (artifact paths)"),
     "include_compiled": FLAG,
     "state_dir": PATH,
+    "on_event": FUNCTION,
+    "fail_fast": FLAG,
+    "records": RecordsLocation("a folder or fsspec URL (str or os.PathLike), True, or False for no records"),
+    "keep_last": COUNT,
+    "records_options": MAPPING,
+    "record": RecordReference("a run record (a Record, or its folder, URL or name)"),
 })
 
 CLIENT_OPTIONS: Specs = types.MappingProxyType({"timeout": CLOUD_OPTIONS["http_timeout"]})

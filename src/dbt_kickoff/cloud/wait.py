@@ -22,6 +22,7 @@ from dbt_kickoff.cloud.errors import (
 )
 from dbt_kickoff.cloud.flows import Call, Flow, Sleep, call
 from dbt_kickoff.cloud.status import RunStatus
+from dbt_kickoff.cloud.watch import RunWatch
 
 logger = logging.getLogger("dbt_kickoff.cloud.runs")
 
@@ -71,9 +72,10 @@ def wait_flow(
     on_poll: OnPoll | None,
     just_triggered: bool,
     cancel_on_stop: bool,
+    watch: RunWatch | None = None,
 ) -> Flow[dict[str, Any]]:
     """Poll until the run finishes (options already checked by the entry point; an infinite
-    ``timeout`` means none).
+    ``timeout`` means none). A ``watch`` follows the run at each poll (node events, ``fail_fast``).
 
     A stop from outside — any exception that is not dbt Cloud's own answer (``DbtCloudError``) — cancels the
     run first when ``cancel_on_stop``, then propagates unchanged.
@@ -83,7 +85,7 @@ def wait_flow(
         timeout = None
     try:
         current = yield from _poll(
-            cloud, run, run_id, poll_interval, timeout, cancel_on_timeout, on_poll, just_triggered
+            cloud, run, run_id, poll_interval, timeout, cancel_on_timeout, on_poll, just_triggered, watch
         )
     except (GeneratorExit, DbtCloudError):
         raise
@@ -91,7 +93,17 @@ def wait_flow(
         if cancel_on_stop:
             yield from _cancel_on_stop(cloud, run_id, stop)
         raise
-    return (yield from finish_flow(cloud, current, raise_on_failure))
+    if watch is not None and not watch.polls:  # it had ended before the wait began: its events are still due
+        try:
+            current = yield call("get_run", run_id, watch.related)
+        except DbtCloudAPIError as exc:  # the outcome is known; only the node events are missing
+            logger.warning("could not read the steps of dbt Cloud run %s: %s", run_id, exc)
+        else:
+            yield from watch.after_poll(current)
+    because = None
+    if watch is not None and watch.failed_fast is not None and watch.cancelled_fast:
+        because = watch.failed_fast.describe(run_id)
+    return (yield from finish_flow(cloud, current, raise_on_failure, because))
 
 
 def _poll(
@@ -103,8 +115,10 @@ def _poll(
     cancel_on_timeout: bool,
     on_poll: OnPoll | None,
     just_triggered: bool,
+    watch: RunWatch | None,
 ) -> Flow[dict[str, Any]]:
     current: dict[str, Any] | None = dict(run) if isinstance(run, Mapping) else None
+    related = watch.related if watch is not None else ()
     clock = cloud.clock
     start = clock.monotonic()
     deadline = None if timeout is None else start + timeout
@@ -119,7 +133,7 @@ def _poll(
         if wake > now:
             yield Sleep(wake - now)
         try:
-            polled_run = yield call("get_run", run_id, not_found_retries=not_found_retries)
+            polled_run = yield call("get_run", run_id, related, not_found_retries=not_found_retries)
         except DbtCloudUnavailableError as exc:
             failed_polls += 1  # an outage outlasting the retries; the run goes on meanwhile
             if current is None or failed_polls >= MAX_FAILED_POLLS:
@@ -129,6 +143,8 @@ def _poll(
             current, failed_polls, not_found_retries = polled_run, 0, 0
             if on_poll is not None:
                 on_poll(current)
+            if watch is not None:
+                yield from watch.after_poll(current)
         polled = clock.monotonic()
         next_poll = wake + poll_interval if wake + poll_interval > polled else polled + poll_interval
     return current
@@ -146,20 +162,25 @@ def _cancel_on_stop(cloud: CloudBase, run_id: int, stop: BaseException) -> Flow[
         logger.warning("asked dbt Cloud to cancel run %s (now %s)", run_id, human(run))
 
 
-def finish_flow(cloud: CloudBase, run: dict[str, Any], raise_on_failure: bool) -> Flow[dict[str, Any]]:
+def finish_flow(
+    cloud: CloudBase, run: dict[str, Any], raise_on_failure: bool, because: str | None = None
+) -> Flow[dict[str, Any]]:
     """The finished run, or :class:`DbtCloudRunFailed`/:class:`DbtCloudRunCancelled` with its failing step's
-    log tail (masked with the token and every known secret)."""
+    log tail (masked with the token and every known secret); ``because`` says why we cancelled it."""
     status = RunStatus.of(run)
     if status == RunStatus.SUCCESS:
         return run
-    try:
-        detailed = {**run, **(yield call("get_run", int(run["id"]), ("run_steps",)))}
-    except DbtCloudAPIError as exc:  # the outcome is known; only the step details are missing
-        logger.warning("could not read the steps of dbt Cloud run %s: %s", run["id"], exc)
-        detailed = dict(run)
+    detailed = dict(run)
+    if not run.get("run_steps"):  # a poll that followed the run already brought them
+        try:
+            detailed = {**run, **(yield call("get_run", int(run["id"]), ("run_steps",)))}
+        except DbtCloudAPIError as exc:  # the outcome is known; only the step details are missing
+            logger.warning("could not read the steps of dbt Cloud run %s: %s", run["id"], exc)
     if not raise_on_failure:
         return detailed
     message = cloud.client.scrub(describe_run_failure(detailed))
+    if because:
+        message = f"{because}\n{message}"
     if status == RunStatus.CANCELLED:
         raise DbtCloudRunCancelled(message, detailed)
     raise DbtCloudRunFailed(message, detailed)

@@ -2,7 +2,8 @@
 
 dbt Cloud cannot be reached from a demo, so the job runs on the bundled emulator (a real HTTP server on
 127.0.0.1) whose run artifacts describe the demo package's nodes. The client side is exactly what a real
-account gets: trigger, poll, fetch ``run_results.json`` of the build step, turn it into node results.
+account gets: trigger, poll (each node is printed as the run's logs show it finished), fetch ``run_results.json``
+of the build step, turn it into node results; the run leaves its record in the demo's folder.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from rich.table import Table
 
 from dbt_kickoff.cloud import DbtCloud, DbtCloudRunFailed, DbtCloudWaitTimeout
 from dbt_kickoff.demo import DBT_PACKAGE_DIR
-from dbt_kickoff.progress import console_for
+from dbt_kickoff.progress import NodeProgress, console_for
 
 DEMO_ACCOUNT_ID = 1
 DEMO_JOB_ID = 1001
@@ -81,16 +82,19 @@ def run_cloud_demo(workdir: Path) -> int:
         )
         credentials = {"api_token": token, "account_id": DEMO_ACCOUNT_ID, "base_url": emulator.base_url}
         console.print(f"dbt Cloud emulator at {emulator.base_url}: triggering job {DEMO_JOB_ID}")
-        with DbtCloud(credentials) as cloud:
+        records = workdir / "cloud-records"
+        with DbtCloud(credentials, records=records) as cloud:
             run = cloud.trigger(DEMO_JOB_ID, {"cause": f"dlt load into {DATASET_NAME} finished"})
             try:
-                with console.status(f"run {run['id']}: {run['status_humanized']}") as status:
+                with NodeProgress(console) as progress:  # each node as the run's logs show it finished
+                    progress.note(f"run {run['id']}: {run['status_humanized']}")
                     run = cloud.wait(
                         run,
                         poll_interval=POLL_SECONDS,
                         timeout=120,
                         just_triggered=True,
-                        on_poll=lambda r: status.update(f"run {r['id']}: {r['status_humanized']}"),
+                        on_poll=lambda r: progress.note(f"run {r['id']}: {r['status_humanized']}"),
+                        on_event=progress,
                     )
             except (DbtCloudRunFailed, DbtCloudWaitTimeout) as exc:
                 console.print(f"[bold red]{escape(str(exc))}[/]", markup=True)
@@ -108,4 +112,5 @@ def run_cloud_demo(workdir: Path) -> int:
     console.print("[dim]These node results are synthetic: the emulator does not run dbt; its artifacts list the "
                   "demo package's nodes with made-up timings. With a real dbt Cloud account the same client code "
                   "reports what dbt did.[/]")
+    console.print(f"the run's record: dbt-kickoff report latest --records {records}")
     return 1 if failed else 0

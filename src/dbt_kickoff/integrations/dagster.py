@@ -8,6 +8,9 @@
     dbt = DbtKickoffResource(package_location="path/or/git/url", destination=EnvVar("WAREHOUSE_URL"))
     defs = Definitions(assets=[dbt_kickoff_assets(dbt.parse_manifest())], resources={"dbt_kickoff": dbt})
 
+``DbtCloudKickoffResource`` (``resource_key="dbt_cloud_kickoff"``) builds the same assets with a dbt Cloud job
+instead: each node is reported as the run's logs show it finished.
+
 Each model, seed and snapshot is an asset (its upstream nodes and dbt sources are its deps; sources are external
 asset keys ``[source_name, table]``), each data test an asset check on the node it tests. One ``dbt build`` runs
 the selected assets; every node is reported the moment dbt finishes it: a materialization, or a failed
@@ -15,6 +18,7 @@ materialization (the step fails with dbt's message for every failing node) and a
 Dagster terminates stops dbt (its queries are cancelled and the dbt process ends) before the step ends.
 """
 
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -34,14 +38,15 @@ from dagster import (
 )
 
 import dbt_kickoff
-from dbt_kickoff.engines import EventHandler, NodeEvent
+from dbt_kickoff.cloud import DbtCloud, DbtCloudRunFailed
+from dbt_kickoff.engines import DbtEvent, EventHandler, NodeEvent
 from dbt_kickoff.errors import DBTProcessingError
-from dbt_kickoff.integrations.live import LiveRun
+from dbt_kickoff.integrations.live import LiveCloudRun, LiveRun
 from dbt_kickoff.integrations.manifest import BuiltNode, ManifestGraph, load_manifest, manifest_graph, selector
 from dbt_kickoff.results import FAILURE_STATUSES
 from dbt_kickoff.runner import PackageRunner
 
-__all__ = ["DbtKickoffResource", "dbt_kickoff_assets", "dbt_kickoff_source_specs"]
+__all__ = ["DbtCloudKickoffResource", "DbtKickoffResource", "dbt_kickoff_assets", "dbt_kickoff_source_specs"]
 
 PASSED = frozenset({"pass", "success"})
 WARNED = frozenset({"warn"})
@@ -100,36 +105,101 @@ class DbtKickoffResource(ConfigurableResource):
     def build(self, context: AssetExecutionContext, graph: ManifestGraph, *, key_prefix: Sequence[str] = (),
               command: str = "build", extra_args: Sequence[str] = ()) -> Iterator[MaterializeResult | AssetCheckResult]:
         """Run ``dbt <command>`` on the selected assets and yield their results as dbt finishes each node."""
-        nodes = graph.by_id()
-        keys = {uid: _asset_key(node, key_prefix) for uid, node in nodes.items()}
-        selected = {uid for uid, key in keys.items() if key in context.selected_asset_keys}
-        checks = {(check.asset_key, check.name) for check in context.selected_asset_check_keys}
-        tests = {test.unique_id: (keys[uid], test) for uid, node in nodes.items() for test in node.tests}
-        args = list(extra_args)
-        if context.is_subset:  # the selected nodes (their tests come along) and the tests selected on their own
-            chosen = [selector(nodes[uid]) for uid in sorted(selected)]
-            chosen += [selector(test) for key, test in tests.values() if (key, test.name) in checks
-                       and key not in context.selected_asset_keys]
-            args += ["--select", *chosen]
-
+        keys, selected, checks, tests, args = _selection(context, graph, key_prefix, extra_args)
         live = LiveRun(self.runner, lambda runner: _invoke(runner, command, args, self.vars))
-        for event in live.events():
-            node = event.node
-            if not event.finished or node is None:
-                continue
-            if node.status in FAILURE_STATUSES:
-                context.log.error(f"dbt {node.resource_type} {node.name} [{node.status}]: {node.message or ''}")
-            if node.unique_id in selected and node.status == "success":
-                yield MaterializeResult(asset_key=keys[node.unique_id], metadata=_metadata(node))
-            elif node.unique_id in tests and node.status != "skipped":
-                asset_key, test = tests[node.unique_id]
-                if (asset_key, test.name) in checks:
-                    yield _check_result(asset_key, test.name, node)
+        yield from _results(context, live.events(), selected, keys, tests, checks)
         try:
             live.outcome()
         except DBTProcessingError as exc:
             failed = {r.unique_id: r.message or r.status for r in exc.failed_nodes}
             raise Failure(description=str(exc), metadata={"failed nodes": failed}) from exc
+
+
+class DbtCloudKickoffResource(ConfigurableResource):
+    """A dbt Cloud job that builds the package's assets: ``dbt_kickoff_assets(manifest,
+    resource_key="dbt_cloud_kickoff")`` materializes them by running the job (only the selected nodes, through
+    ``steps_override``, when a subset is materialized) and reports each node as the run's logs show it finished.
+
+    ``api_token`` (give it as ``EnvVar("DBT_CLOUD_API_TOKEN")``), ``account_id``, ``job_id``, ``base_url`` (the
+    account's access URL). ``fail_fast`` cancels the run at its first failing node; ``records`` is where its run
+    record goes (``None``: the state folder; ``no_records=True``: none).
+    Terminating the Dagster run cancels the dbt Cloud run.
+    """
+
+    api_token: str
+    account_id: int
+    job_id: int
+    base_url: str = "https://cloud.getdbt.com"
+    poll_interval: float = 10.0
+    timeout: float | None = None
+    fail_fast: bool = False
+    records: str | None = None
+    no_records: bool = False
+    state_dir: str | None = None
+
+    def cloud(self) -> DbtCloud:
+        """A :class:`~dbt_kickoff.cloud.DbtCloud` for the account (close it, or use it in a ``with``)."""
+        records: str | bool | None = False if self.no_records else self.records
+        return DbtCloud({"api_token": self.api_token, "account_id": self.account_id, "job_id": self.job_id,
+                         "base_url": self.base_url}, state_dir=self.state_dir, records=records)
+
+    def fetch_manifest(self) -> dict[str, Any]:
+        """The manifest of the job's latest successful run (for :func:`dbt_kickoff_assets`)."""
+        with self.cloud() as cloud:
+            return load_manifest(json.loads(cloud.client.get_job_artifact(self.job_id, "manifest.json")))
+
+    def build(self, context: AssetExecutionContext, graph: ManifestGraph, *, key_prefix: Sequence[str] = (),
+              command: str = "build", extra_args: Sequence[str] = ()) -> Iterator[MaterializeResult | AssetCheckResult]:
+        """Run the job (``dbt <command>`` on the selected assets when a subset is selected) and yield their results
+        as the run's logs show each node finished."""
+        keys, selected, checks, tests, args = _selection(context, graph, key_prefix, extra_args)
+        data = {"steps_override": [" ".join(["dbt", command, *args])]} if args else None
+        key = f"dagster:{context.run.run_id}:{context.op_execution_context.op.name}"
+        live = LiveCloudRun(self.cloud, self.job_id, data, idempotency_key=key, poll_interval=self.poll_interval,
+                            timeout=self.timeout, fail_fast=self.fail_fast)
+        yield from _results(context, live.events(), selected, keys, tests, checks)
+        try:
+            live.outcome()
+        except DbtCloudRunFailed as exc:
+            raise Failure(description=str(exc), metadata={"dbt Cloud run": exc.run.get("href") or exc.run_id}) \
+                from exc
+
+
+def _selection(context: AssetExecutionContext, graph: ManifestGraph, key_prefix: Sequence[str],
+               extra_args: Sequence[str]) -> tuple[dict[str, AssetKey], set[str], set[tuple[AssetKey, str]],
+                                                   dict[str, tuple[AssetKey, Any]], list[str]]:
+    """What a materialization selected: the nodes' keys, the selected nodes, checks and tests, and the dbt
+    arguments that select them (with ``extra_args``)."""
+    nodes = graph.by_id()
+    keys = {uid: _asset_key(node, key_prefix) for uid, node in nodes.items()}
+    selected = {uid for uid, key in keys.items() if key in context.selected_asset_keys}
+    checks = {(check.asset_key, check.name) for check in context.selected_asset_check_keys}
+    tests = {test.unique_id: (keys[uid], test) for uid, node in nodes.items() for test in node.tests}
+    args = list(extra_args)
+    if context.is_subset:  # the selected nodes (their tests come along) and the tests selected on their own
+        chosen = [selector(nodes[uid]) for uid in sorted(selected)]
+        chosen += [selector(test) for key, test in tests.values() if (key, test.name) in checks
+                   and key not in context.selected_asset_keys]
+        args += ["--select", *chosen]
+    return keys, selected, checks, tests, args
+
+
+def _results(context: AssetExecutionContext, events: Iterator[DbtEvent], selected: set[str],
+             keys: Mapping[str, AssetKey], tests: Mapping[str, tuple[AssetKey, Any]],
+             checks: set[tuple[AssetKey, str]]) -> Iterator[MaterializeResult | AssetCheckResult]:
+    """A materialization or an asset check result per node as dbt (Core or Cloud) reports it finished."""
+    for event in events:
+        node = event.node
+        if not event.finished or node is None:
+            continue
+        if node.status in FAILURE_STATUSES:
+            context.log.error(f"dbt {node.resource_type} {node.name} [{node.status}]: {node.message or ''}")
+        if node.unique_id in selected and node.status == "success":
+            yield MaterializeResult(asset_key=keys[node.unique_id], metadata=_metadata(node))
+        elif node.unique_id in tests and node.status != "skipped":
+            asset_key, test = tests[node.unique_id]
+            if (asset_key, test.name) in checks:
+                yield _check_result(asset_key, test.name, node)
 
 
 def _invoke(runner: PackageRunner, command: str, args: Sequence[str],

@@ -10,8 +10,9 @@
         load()
         run_dbt_package("path/or/git/url", "duckdb:///warehouse.duckdb", command="build")
 
-Every node is logged as dbt finishes it, and the node results are published as a table artifact (also when dbt
-fails: then the task fails with dbt's message for every failing node). Stopping the task stops dbt: a timeout
+Every node is logged as dbt finishes it (a dbt Cloud job's too, as its logs show them), and the node results are
+published as a table artifact (also when dbt fails: then the task fails with dbt's message for every failing
+node). Stopping the task stops dbt: a timeout
 (``run_dbt_package.with_options(timeout_seconds=600)``) or a cancelled flow run cancels the running dbt command
 (its queries are cancelled and the dbt process ends) before the task ends.
 """
@@ -28,7 +29,7 @@ from prefect.context import TaskRunContext
 
 import dbt_kickoff
 from dbt_kickoff.cloud import DbtCloud, DbtCloudError, DbtCloudRunFailed, run_dbt_cloud_job
-from dbt_kickoff.engines import EventHandler
+from dbt_kickoff.engines import DbtEvent, EventHandler
 from dbt_kickoff.integrations.live import LiveRun
 from dbt_kickoff.results import FAILURE_STATUSES, NodeResult
 from dbt_kickoff.runner import PackageRunner
@@ -138,24 +139,59 @@ def run_dbt_cloud_job_task(
     wait_seconds: float = 10,
     timeout: float | None = None,
     artifact_key: str | None = "dbt-cloud-results",
+    fail_fast: bool = False,
+    records: str | bool | None = None,
 ) -> dict[str, Any]:
     """Trigger a dbt Cloud job, wait for it and return the run (see :func:`dbt_kickoff.cloud.run_dbt_cloud_job`).
 
     A retry of the task reattaches to the run its first try started (never a second run); a timeout or a
-    cancelled flow run cancels the Cloud run. The run's link and node results become artifacts.
+    cancelled flow run cancels the Cloud run. Each node is logged as the run's logs show it finished, and the nodes
+    finished so far become a table artifact (``<artifact_key>-live``, a version per poll that brought some);
+    ``fail_fast`` cancels the run at the first failing node; ``records`` is where the run's record goes. The run's
+    link and node results become artifacts.
     """
     context = TaskRunContext.get()
     key = f"prefect-task-run-{context.task_run.id}" if context is not None else None
+    live = _LiveNodes(f"{artifact_key}-live" if artifact_key else None)
     try:
         run = run_dbt_cloud_job(
             credentials, job_id, data, wait_for_outcome=True, wait_seconds=wait_seconds, timeout=timeout,
-            cancel_on_timeout=True, cancel_on_stop=True, idempotency_key=key,
+            cancel_on_timeout=True, cancel_on_stop=True, idempotency_key=key, on_event=live.on_event,
+            on_poll=live.on_poll, fail_fast=fail_fast, records=records,
         )
     except DbtCloudRunFailed as exc:
         _publish_cloud_run(credentials, exc.run, artifact_key)
         raise
     _publish_cloud_run(credentials, run, artifact_key)
     return run
+
+
+class _LiveNodes:
+    """Logs each node of a Cloud run as it finishes, and publishes those finished so far at the next poll."""
+
+    def __init__(self, key: str | None) -> None:
+        self.key = key
+        self.rows: list[dict[str, Any]] = []
+        self.published = 0
+
+    def on_event(self, event: DbtEvent) -> None:
+        node = event.node
+        if not event.finished or node is None:
+            return
+        logger = get_run_logger()
+        log = logger.error if node.status in FAILURE_STATUSES else logger.info
+        log("%s %s: %s (%.2fs)%s", node.resource_type, node.name, node.status, node.execution_time or 0.0,
+            f" {node.message}" if node.message and node.status not in ("success", "pass") else "")
+        self.rows.append({"node": node.name, "type": node.resource_type, "status": node.status,
+                          "time (s)": round(node.execution_time or 0.0, 2), "message": node.message,
+                          "unique_id": node.unique_id})
+
+    def on_poll(self, run: Mapping[str, Any]) -> None:
+        if self.key is None or len(self.rows) == self.published:
+            return
+        self.published = len(self.rows)
+        create_table_artifact(list(self.rows), key=self.key,
+                              description=f"dbt Cloud run {run.get('id')}: {self.published} node(s) finished so far")
 
 
 def _publish_cloud_run(credentials: Any, run: Mapping[str, Any], artifact_key: str | None) -> None:

@@ -1,10 +1,11 @@
 """OpenLineage events for a run, built from its record by the OpenLineage project's own dbt processor.
 
-For each public call: a wrapping dbt run START, then per dbt step the per-node START/COMPLETE/FAIL events with
-their input and output datasets (``openlineage-dbt``'s artifact processor reading the step's
-``run_results.json`` and the record's ``manifest.json``), then the wrapping COMPLETE or FAIL — the same shape
-``dbt-ol`` sends. Events go through ``openlineage-python``'s client (any of its transports). Optional extra:
-``pip install 'dbt-kickoff[lineage]'``.
+For each public call (and each dbt Cloud run waited for): a wrapping dbt run START, then per dbt step the
+per-node START/COMPLETE/FAIL events with their input and output datasets (``openlineage-dbt``'s artifact
+processor reading the step's ``run_results.json`` and the record's ``manifest.json``), then the wrapping COMPLETE
+or FAIL — the same shape ``dbt-ol`` sends. Events go through ``openlineage-python``'s client (any of its
+transports). Optional extra: ``pip install 'dbt-kickoff[lineage]'``. A dbt Cloud run's events have the job
+namespace of its account and project (:func:`cloud_job_namespace`); its datasets are named from its manifest.
 
 ``openlineage=`` of :func:`dbt_kickoff.package`: ``None`` emits when the client is configured by its own
 means (``OPENLINEAGE_URL``, ``OPENLINEAGE__TRANSPORT__*``, ``OPENLINEAGE_CONFIG``, ``openlineage.yml``);
@@ -66,9 +67,10 @@ def build_events(record_dir: Path, report: Mapping[str, Any], namespace: str | N
 
     from dbt_kickoff.lineage.processor import RecordProcessor
 
-    job_namespace = namespace or os.environ.get("OPENLINEAGE_NAMESPACE", "dbt")
+    cloud = report.get("cloud") or {}
+    job_namespace = namespace or os.environ.get("OPENLINEAGE_NAMESPACE") or cloud_job_namespace(cloud) or "dbt"
     project = (report.get("package") or {}).get("project_name") or "dbt"
-    job_name = f"dbt-run-{project}"
+    job_name = f"dbt-cloud-job-{cloud['job_id']}" if cloud else f"dbt-run-{project}"
     start = dbt_run_event_start(job_name=job_name, job_namespace=job_namespace, parent_run_metadata=None)
     start.eventTime = report.get("started_at") or start.eventTime
     parent = ParentRunMetadata(
@@ -101,6 +103,23 @@ def build_events(record_dir: Path, report: Mapping[str, Any], namespace: str | N
                 if facet in node_events[0].run.facets:
                     wrapper.run.facets[facet] = node_events[0].run.facets[facet]
     return [start, *node_events, end]
+
+
+def cloud_job_namespace(cloud: Mapping[str, Any]) -> str | None:
+    """The job namespace of a dbt Cloud run's events: its account and project on its host
+    (``dbt-cloud://cloud.getdbt.com/accounts/1/projects/2``)."""
+    if not cloud:
+        return None
+    host = str(cloud.get("access_url") or "").split("://", 1)[-1]
+    return f"dbt-cloud://{host}/accounts/{cloud.get('account_id')}/projects/{cloud.get('project_id')}"
+
+
+def cloud_dataset_namespace(cloud: Mapping[str, Any], adapter: str | None) -> str:
+    """The dataset namespace of a dbt Cloud run's tables. dbt Cloud's run API does not say where the warehouse
+    is (its host is in the environment's connection, behind other permissions), so the namespace names the
+    warehouse by the adapter and the run's environment: ``postgres://dbt-cloud/accounts/1/environments/3``; the
+    dataset names come from the manifest (``database.schema.table``)."""
+    return f"{adapter or 'dbt'}://dbt-cloud/accounts/{cloud.get('account_id')}/environments/{cloud.get('environment_id')}"
 
 
 def emit_for_record(record_dir: Path, report: Mapping[str, Any], option: Any) -> int:

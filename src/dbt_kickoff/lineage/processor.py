@@ -36,6 +36,15 @@ class RecordProcessor(DbtArtifactProcessor):
     def get_dbt_metadata(self) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], None]:
         return self._manifest, self._run_results, self._profile(), None
 
+    def extract_namespace(self, profile: dict[str, Any]) -> str:
+        """A dbt Cloud run's record has no warehouse host: its namespace names the adapter and environment."""
+        cloud = self._report.get("cloud")
+        if cloud:
+            from dbt_kickoff.lineage import cloud_dataset_namespace
+
+            return cloud_dataset_namespace(cloud, profile.get("type"))
+        return str(super().extract_namespace(profile))
+
     def dbt_run_run_facet(self) -> dict[str, DbtRunRunFacet]:
         invocation_id = self.run_metadata.get("invocation_id")
         if not invocation_id:
@@ -43,6 +52,7 @@ class RecordProcessor(DbtArtifactProcessor):
         return {
             "dbt_run": DbtRunRunFacet(
                 invocation_id=invocation_id, project_name=self.project_name, project_version=None,
-                profile_name=self.profile_name, dbt_runtime="core", full_refresh=self.full_refresh,
+                profile_name=self.profile_name, dbt_runtime="cloud" if self._report.get("cloud") else "core",
+                full_refresh=self.full_refresh,
             )
         }

@@ -25,6 +25,7 @@ from dbt_kickoff.core.invocations import as_received, package_key
 from dbt_kickoff.engines.artifacts import invocation_of, written_by
 from dbt_kickoff.records.identity import (
     LATEST_REF,
+    RecordIdentity,
     is_complete,
     last_complete_ref,
     last_ref,
@@ -244,19 +245,11 @@ class Recorder:
         if store is None:
             self.folder = staging
             return
-        store.publish(staging, self.name)
+        publish_record(store, staging, self.name, data, identity, self.settings.keep_last)
         self._marked = False
         self.folder = store.local_root / self.name if store.local_root is not None else staging
         if store.local_root is not None:
             self._staging = None
-        store.write_ref(LATEST_REF, self.name)
-        store.write_ref(last_ref(identity.retry_key), self.name)
-        if report.outcome == "success":
-            store.write_ref(last_success_ref(identity.state_key), self.name)
-        if is_complete(data):  # kept by pruning: changed-only builds compare with it
-            store.write_ref(last_complete_ref(identity.state_key), self.name)
-        if self.settings.keep_last is not None:
-            prune(store, self.settings.keep_last)
         logger.info("run record: %s", report.record)
 
     def _copy_log(self, staging: Path) -> None:
@@ -278,6 +271,26 @@ class Recorder:
             shutil.rmtree(self._staging, ignore_errors=True)
         if self._marked and store is not None:
             self._guard(store.unmark_started, self.name)
+
+
+def record_name(moment: datetime, record_id: str) -> str:
+    """A record's folder name: its UTC start, then its id (names sort by start)."""
+    return _utc_name(moment, record_id)
+
+
+def publish_record(store: RecordStore, staging: Path, name: str, data: Mapping[str, Any], identity: RecordIdentity,
+                   keep_last: int | None) -> None:
+    """Move an assembled record into ``store``, point the refs at it (the latest, the last of its package and
+    target, the last good and last complete run of its state) and prune the store to ``keep_last``."""
+    store.publish(staging, name)
+    store.write_ref(LATEST_REF, name)
+    store.write_ref(last_ref(identity.retry_key), name)
+    if data.get("outcome") == "success":
+        store.write_ref(last_success_ref(identity.state_key), name)
+    if is_complete(data):  # kept by pruning: changed-only builds compare with it
+        store.write_ref(last_complete_ref(identity.state_key), name)
+    if keep_last is not None:
+        prune(store, keep_last)
 
 
 def prune(store: RecordStore, keep_last: int) -> list[str]:

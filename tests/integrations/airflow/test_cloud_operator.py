@@ -4,6 +4,7 @@ test`` runs the trigger inline; a retried task reattaches to its run; the deadli
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import time
@@ -72,6 +73,8 @@ def test_deferred_run_reattaches_on_retry_the_deadline_cancels_and_kill_cancels(
         assert emu.trigger_body(run_id)["schema_override"].startswith("airflow_2")  # templated data
         assert "reattaching to dbt Cloud run" in run.output or "found dbt Cloud run" in run.output
         assert run.xcom("dbt_cloud_runs", "reattach", "dbt_cloud_run_id") == run_id
+        # each node was logged as the run's logs showed it finished (by the trigger, in the triggerer)
+        assert re.search(r"dbt node finished: success\s+model orders", run.output), run.output[-10000:]
         results = run.xcom("dbt_cloud_runs", "reattach", "dbt_results")
         assert results == run.xcom("dbt_cloud_runs", "reattach", "return_value")
         assert results and {n["status"] for n in results} <= {"success", "pass"}

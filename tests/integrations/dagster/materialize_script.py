@@ -8,6 +8,9 @@ Scenarios:
   Dagster has stored ``revenue_by_country``'s materialization, i.e. while dbt is still running.
 - ``failures``: a failing data test, a failing model, a subset of the assets, one asset check alone.
 - ``interrupt``: everything; prints ``READY`` once ``stg_orders`` is materialized, then waits to be interrupted.
+- ``cloud``: the same assets built by a dbt Cloud job on the dbt Cloud emulator (``DbtCloudKickoffResource``):
+  everything, with a failing test, noting the Cloud run's status when the first materialization is stored; then a
+  subset.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from dagster import (
     materialize,
 )
 
-from dbt_kickoff.integrations.dagster import DbtKickoffResource, dbt_kickoff_assets
+from dbt_kickoff.integrations.dagster import DbtCloudKickoffResource, DbtKickoffResource, dbt_kickoff_assets
+from dbt_kickoff_emulator import DbtCloudEmulator, RunScript
 
 MANIFEST: dict[str, Any] = {}  # parsed once per script: vars change no node of the graph
 
@@ -74,7 +78,49 @@ def run(resource: DbtKickoffResource, instance: DagsterInstance, selection: Any 
     return {"success": result.success, "events": events_of(result)}
 
 
+CLOUD_NODES = ["seed.analytics.raw_orders", "model.analytics.stg_orders", "test.analytics.not_null_stg_orders_id.a1",
+               "model.analytics.orders", "test.analytics.unique_orders_id.b2", "model.analytics.revenue"]
+
+
+def cloud_scenario(instance: DagsterInstance, state_dir: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    with DbtCloudEmulator() as emulator:
+        emulator.add_account(1, "Dagster tests")
+        emulator.add_token("dbtc_dagster-test", account_ids=[1])
+        emulator.add_job(1, 42, "Nightly", execute_steps=["dbt build"])
+        resource = DbtCloudKickoffResource(api_token="dbtc_dagster-test", account_id=1, job_id=42,
+                                           base_url=emulator.base_url, poll_interval=0.05, state_dir=state_dir)
+        emulator.script_next_run(42, RunScript(nodes=CLOUD_NODES))
+        with resource.cloud() as cloud:
+            cloud.run_job(42, poll_interval=0.05)  # a first good run: the job's manifest
+        assets = dbt_kickoff_assets(resource.fetch_manifest(), resource_key="dbt_cloud_kickoff")
+        emulator.script_next_run(42, RunScript(nodes=CLOUD_NODES, running_polls=60, outcome="error",
+                                               node_statuses={"test.analytics.unique_orders_id.b2": "fail"}))
+        seen: dict[str, Any] = {}
+        stop = threading.Event()
+
+        def note_status() -> None:
+            seen["cloud_status_at_first_materialization"] = emulator.peek_run(emulator.run_ids(42)[-1])["status"]
+
+        watcher = threading.Thread(target=watch, args=(instance, "stg_orders", note_status, stop))
+        watcher.start()
+        result = materialize([assets], resources={"dbt_cloud_kickoff": resource}, instance=instance,
+                             raise_on_error=False)
+        stop.set()
+        watcher.join()
+        out["everything"] = {"success": result.success, "events": events_of(result), **seen}
+        result = materialize([assets], resources={"dbt_cloud_kickoff": resource}, instance=instance,
+                             raise_on_error=False, selection=["orders"])
+        out["subset"] = {"success": result.success, "events": events_of(result),
+                         "steps_override": emulator.trigger_body(emulator.run_ids(42)[-1]).get("steps_override"),
+                         "runs": len(emulator.run_ids(42))}
+    return out
+
+
 def main(scenario: str, config: dict[str, Any]) -> dict[str, Any]:
+    if scenario == "cloud":
+        with instance_for_test() as instance:
+            return cloud_scenario(instance, config["state_dir"])
     resource = DbtKickoffResource(
         package_location=config["package"],
         destination=config["destination"],

@@ -42,7 +42,7 @@ def model(dbt, session):
 
 @pytest.fixture(scope="module")
 def dagster_python() -> Path:
-    return orchestrator_python("dagster", ["dagster==1.13.*"])
+    return orchestrator_python("dagster", ["dagster==1.13.*"], extras=("emulator",))  # the dbt Cloud scenario
 
 
 def materializations(run: dict[str, Any]) -> list[str]:
@@ -141,3 +141,23 @@ def test_an_interrupted_run_stops_dbt(dagster_python: Path, shop: dict[str, str]
     else:
         assert run["raised"] in ("KeyboardInterrupt", "DagsterExecutionInterruptedError"), run
     assert out["run_statuses"] and out["run_statuses"][0] in ("CANCELED", "FAILURE"), (out, stderr[-4000:])
+
+
+def test_a_dbt_cloud_job_materializes_the_assets_node_by_node_while_it_runs(
+    dagster_python: Path, tmp_path: Path
+) -> None:
+    out = run_script(dagster_python, SCRIPT, "cloud", json.dumps({"state_dir": str(tmp_path / "state")}))
+
+    everything = out["everything"]
+    assert not everything["success"]  # the failing test fails the step, as with dbt Core
+    assert materializations(everything) == ["raw_orders", "stg_orders", "orders", "revenue"]  # as they finished
+    assert everything["cloud_status_at_first_materialization"] == 3  # reported while the dbt Cloud run ran
+    assert checks(everything)["unique_orders_id"]["passed"] is False
+    assert checks(everything)["not_null_stg_orders_id"]["passed"] is True
+    [failure] = [e for e in everything["events"] if e["type"] == "step_failure"]
+    assert "dbt Cloud run" in failure["description"] and "failed" in failure["description"]
+
+    subset = out["subset"]
+    assert subset["success"] and materializations(subset) == ["orders"]
+    assert subset["steps_override"] == ["dbt build --select fqn:analytics.orders"]
+    assert subset["runs"] == 3  # one run per materialization (and the first one for the manifest)

@@ -24,6 +24,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -201,6 +202,7 @@ def cancel_through_the_api(config: dict[str, Any]) -> dict[str, Any]:
 def cloud_scenarios() -> dict[str, Any]:
     account, job, token = 7, 4242, "dbtc_prefect-test-token"
     out: dict[str, Any] = {}
+    os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="prefect-cloud-state-")  # ledger and run records
     with DbtCloudEmulator() as emulator:
         emulator.add_account(account, "Prefect tests")
         emulator.add_token(token, account_ids=[account])
@@ -222,7 +224,9 @@ def cloud_scenarios() -> dict[str, Any]:
                          "returned": state.result(raise_on_failure=False) if state.is_completed() else None,
                          "message": state.message}
 
+        emulator.script_next_run(job, RunScript(running_polls=16))  # the build's nodes finish over a few polls
         attempt("ok")
+        out["ok"]["records"] = sorted(p.parent.name for p in Path(os.environ["XDG_STATE_HOME"]).rglob("report.json"))
         emulator.faults.fail(403, route="get_run", times=1)  # the first try fails once its run exists
         attempt("retried", retries=1)
         emulator.script_next_run(job, RunScript(queued_polls=0, starting_polls=0, running_polls=0,

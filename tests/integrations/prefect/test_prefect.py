@@ -91,7 +91,13 @@ def test_the_dbt_cloud_task_runs_a_job_reattaches_on_retry_and_cancels_on_timeou
     ok = out["ok"]
     assert ok["flow"] == "Completed" and ok["new_runs"] == ["Success"], ok
     assert ok["returned"]["status_humanized"] == "Success"
-    assert table(ok, "dbt-cloud-results"), ok  # the run's node results
+    final = table(ok, "dbt-cloud-results")  # the run's node results
+    assert final, ok
+    live = [json.loads(a["data"]) if isinstance(a["data"], str) else a["data"]
+            for a in ok["artifacts"] if a["key"] == "dbt-cloud-results-live"]
+    assert live, ok["artifacts"]  # nodes were published while the run ran, before its results table
+    assert {row["node"] for version in live for row in version} <= {row["node"] for row in final}
+    assert len(ok["records"]) == 1, ok["records"]  # the Cloud run left its record
     assert any(a["type"] == "markdown" or a["type"] == "link" for a in ok["artifacts"]), ok["artifacts"]
 
     retried = out["retried"]  # first try failed after its run existed; the retry reattached to that run

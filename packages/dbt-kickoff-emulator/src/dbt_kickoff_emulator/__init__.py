@@ -33,8 +33,11 @@ Progression (:class:`RunScript`): a run leaves a state once it has been polled (
 scripted number of times *and* the scripted seconds have passed on the emulator's clock. The default script
 is one poll per state and success. Steps: 1 "Clone git repository", 2 "Create profile from connection …",
 3 "Invoke dbt with `dbt deps`", then "Invoke dbt with `<command>`" per command (+ docs step); only steps that
-have started are listed. ``emu.script_next_run(job_id, script)`` queues a script for the job's next run;
-``add_job(..., script=)`` and ``emu.default_script`` set standing scripts.
+have started are listed. A running step's logs grow node by node in dbt's line shapes (``truncated_debug_logs``:
+the last 1,000 lines of its debug log); ``RunScript(nodes=..., node_statuses=...)`` scripts the nodes and their
+outcomes; rerun from failure runs only what failed, was skipped or never ran (see the README for the choices
+made where dbt Cloud's documentation is silent). ``emu.script_next_run(job_id, script)`` queues a script for the
+job's next run; ``add_job(..., script=)`` and ``emu.default_script`` set standing scripts.
 
 Faults (``emu.faults``, :class:`Faults`):
 ``fail(status, response="envelope"|"detail"|"html"|"empty"|"reset", times=, route=, method=, run_id=, after=,

@@ -1,15 +1,22 @@
-"""Default step artifacts (run_results.json, manifest.json, catalog.json) and step logs, dbt-shaped."""
+"""Default step artifacts (run_results.json, sources.json, manifest.json, catalog.json), dbt-shaped."""
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
-from typing import Any
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dbt_kickoff_emulator.noderuns import NodeRun
 
 DBT_VERSION = "1.9.0"
 PROJECT_NAME = "analytics"
+DATABASE = "analytics"
+SCHEMA = "dbt_prod"
+RELATION_TYPES = ("model", "seed", "snapshot")
+DOCS_VERB = "docs"
 DEFAULT_NODES: tuple[str, ...] = (
     "seed.analytics.raw_orders",
     "model.analytics.stg_orders",
@@ -23,6 +30,7 @@ _VERB_TYPES = {
     "seed": ("seed",),
     "snapshot": ("snapshot",),
     "retry": ("seed", "model", "snapshot", "test"),
+    "source": ("source",),
 }
 _CONTENT_TYPES = {
     ".json": "application/json",
@@ -48,6 +56,11 @@ def nodes_for(command: str, nodes: Sequence[str]) -> list[str]:
     return [n for n in nodes if n.split(".", 1)[0] in types]
 
 
+def runs_nodes(command: str) -> bool:
+    """Whether ``command`` runs nodes one by one ("N of M" lines, a summary at the end)."""
+    return command_verb(command) in _VERB_TYPES
+
+
 def writes_node_artifacts(command: str) -> bool:
     """Whether a step running ``command`` writes run_results.json and manifest.json."""
     return command_verb(command) not in ("deps", "clean", "debug")
@@ -57,114 +70,162 @@ def _iso_z(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _failing_node(executed: Sequence[str]) -> str | None:
-    for node in executed:
-        if node.startswith("model."):
-            return node
-    return executed[0] if executed else None
+def node_name(unique_id: str) -> str:
+    """``model.analytics.orders`` -> ``orders``; a test's name without its hash; a source's ``raw.orders``."""
+    parts = unique_id.split(".")
+    if parts[0] == "source" and len(parts) >= 4:
+        return f"{parts[2]}.{parts[3]}"
+    if parts[0] == "test" and len(parts) >= 4:
+        return ".".join(parts[2:-1])
+    return parts[-1] if len(parts) > 1 else unique_id
+
+
+def _result_entry(run: NodeRun) -> dict[str, Any]:
+    skipped = run.status == "skipped"
+    started = run.started_at
+    finished = run.finished_at or started
+    relation = f'"{DATABASE}"."{SCHEMA}"."{run.name}"' if run.kind in ("model", "seed", "snapshot") else None
+    return {
+        "status": run.status,
+        "timing": []
+        if skipped or started is None or finished is None
+        else [
+            {"name": "compile", "started_at": _iso_z(started), "completed_at": _iso_z(started)},
+            {"name": "execute", "started_at": _iso_z(started), "completed_at": _iso_z(finished)},
+        ],
+        "thread_id": f"{run.thread} (worker)",
+        "execution_time": 0.0 if skipped else round(run.seconds, 4),
+        "adapter_response": {}
+        if run.rows is None
+        else {"_message": run.message, "code": str(run.message).split()[0], "rows_affected": run.rows},
+        "message": run.message,
+        "failures": run.failures,
+        "unique_id": run.unique_id,
+        "compiled": not skipped,
+        "compiled_code": None if skipped else
+        (f"select * from {run.name}" if run.kind != "test" else "select 1 where false"),
+        "relation_name": relation,
+        "batch_results": None,
+    }
 
 
 def make_run_results(
-    command: str,
-    nodes: Sequence[str],
-    *,
-    failed: bool,
-    started_at: datetime,
-    invocation_id: str,
+    command: str, runs: Sequence[NodeRun], *, started_at: datetime, finished_at: datetime, invocation_id: str
 ) -> dict[str, Any]:
-    """A realistic run_results.json for ``command`` over ``nodes``; ``failed`` makes one node fail."""
-    executed = nodes_for(command, nodes)
-    failing = _failing_node(executed) if failed else None
-    results: list[dict[str, Any]] = []
-    moment = started_at
-    seen_failure = False
-    for position, unique_id in enumerate(executed):
-        kind, _, rest = unique_id.partition(".")
-        name = rest.split(".")[1] if "." in rest else rest
-        compile_start, execute_end = moment, moment + timedelta(seconds=0.25 + 0.05 * position)
-        rows: int | None = 3 + position if kind in ("model", "seed") else None
-        status, message, failures = (
-            ("pass", "PASS", 0) if kind == "test" else ("success", f"SELECT {rows}", None)
-        )
-        if kind == "seed":
-            message = f"INSERT {rows}"
-        if seen_failure:
-            status, message, failures, rows = "skipped", "SKIP", None, None
-        elif unique_id == failing:
-            seen_failure = True
-            if kind == "test":
-                status, message, failures, rows = "fail", "Got 1 result, configured to fail if != 0", 1, None
-            else:
-                status, rows, failures = "error", None, None
-                message = (
-                    f"Database Error in {kind} {name} ({kind}s/{name}.sql)\n"
-                    '  relation "raw.orders" does not exist\n'
-                    f"  compiled code at target/run/{PROJECT_NAME}/{kind}s/{name}.sql"
-                )
-        results.append(
-            {
-                "status": status,
-                "timing": []
-                if status == "skipped"
-                else [
-                    {
-                        "name": "compile",
-                        "started_at": _iso_z(compile_start),
-                        "completed_at": _iso_z(compile_start),
-                    },
-                    {
-                        "name": "execute",
-                        "started_at": _iso_z(compile_start),
-                        "completed_at": _iso_z(execute_end),
-                    },
-                ],
-                "thread_id": f"Thread-{position % 4 + 1} (worker)",
-                "execution_time": 0.0 if status == "skipped" else round(0.25 + 0.05 * position, 4),
-                "adapter_response": {}
-                if rows is None
-                else {"_message": message, "code": message.split()[0], "rows_affected": rows},
-                "message": None if status == "skipped" else message,
-                "failures": failures,
-                "unique_id": unique_id,
-                "compiled": status != "skipped",
-                "compiled_code": f"select * from {name}" if kind != "test" else "select 1 where false",
-                "relation_name": f'"analytics"."dbt_prod"."{name}"' if kind != "test" else None,
-                "batch_results": None,
-            }
-        )
-        moment = execute_end
+    """The ``run_results.json`` of a step that ran ``runs`` (in the order they finished, as dbt writes it)."""
+    done = sorted((r for r in runs if r.finished), key=lambda r: (r.finished_at, r.index))
     return {
         "metadata": {
             "dbt_schema_version": "https://schemas.getdbt.com/dbt/run-results/v6.json",
             "dbt_version": DBT_VERSION,
-            "generated_at": _iso_z(moment),
+            "generated_at": _iso_z(finished_at),
             "invocation_id": invocation_id,
             "env": {"DBT_CLOUD_PROJECT_ID": "", "DBT_CLOUD_RUN_ID": ""},
         },
-        "results": results,
-        "elapsed_time": round((moment - started_at).total_seconds(), 4),
+        "results": [_result_entry(run) for run in done],
+        "elapsed_time": round((finished_at - started_at).total_seconds(), 4),
         "args": {"which": command_verb(command), "invocation_command": command},
     }
 
 
+def make_sources(runs: Sequence[NodeRun], *, finished_at: datetime, invocation_id: str) -> dict[str, Any]:
+    """The ``sources.json`` of a ``dbt source freshness`` step."""
+    results = []
+    for run in runs:
+        if not run.finished:
+            continue
+        started = run.started_at or finished_at
+        results.append({
+            "unique_id": run.unique_id,
+            "max_loaded_at": _iso_z(started),
+            "snapshotted_at": _iso_z(run.finished_at or started),
+            "max_loaded_at_time_ago_in_s": 120.0,
+            "status": run.status,
+            "criteria": {"warn_after": {"count": 12, "period": "hour"}, "error_after": {"count": 24, "period": "hour"},
+                         "filter": None},
+            "adapter_response": {},
+            "timing": [{"name": "execute", "started_at": _iso_z(started),
+                        "completed_at": _iso_z(run.finished_at or started)}],
+            "thread_id": f"{run.thread} (worker)",
+            "execution_time": round(run.seconds, 4),
+        })
+    return {
+        "metadata": {
+            "dbt_schema_version": "https://schemas.getdbt.com/dbt/sources/v3.json",
+            "dbt_version": DBT_VERSION,
+            "generated_at": _iso_z(finished_at),
+            "invocation_id": invocation_id,
+        },
+        "results": results,
+        "elapsed_time": 0.0,
+    }
+
+
+def _manifest_node(unique_id: str, parents: list[str]) -> dict[str, Any]:
+    kind, name = unique_id.split(".", 1)[0], node_name(unique_id)
+    node: dict[str, Any] = {
+        "unique_id": unique_id,
+        "resource_type": kind,
+        "name": name,
+        "alias": name,
+        "package_name": PROJECT_NAME,
+        "path": f"{name}.sql",
+        "original_file_path": f"{kind}s/{name}.sql",
+        "schema": SCHEMA,
+        "database": DATABASE,
+        "fqn": [PROJECT_NAME, name],
+        "language": "sql",
+        "config": {"materialized": "table" if kind == "model" else kind, "severity": "ERROR"},
+        "tags": [],
+        "meta": {},
+        "description": "",
+        "columns": {},
+        "depends_on": {"macros": [], "nodes": parents},
+        "compiled_code": "select 1 where false" if kind == "test" else f"select * from {name}",
+    }
+    if kind in RELATION_TYPES:
+        node["relation_name"] = f'"{DATABASE}"."{SCHEMA}"."{name}"'
+    if kind == "test":
+        node["attached_node"] = parents[0] if parents else None
+        node["test_metadata"] = {"name": "not_null", "kwargs": {"column_name": "id"}, "namespace": None}
+    return node
+
+
+def _source(unique_id: str) -> dict[str, Any]:
+    _, _, source_name, table = [*unique_id.split("."), "", "", ""][:4]
+    return {
+        "unique_id": unique_id, "resource_type": "source", "name": table, "source_name": source_name,
+        "identifier": table, "schema": source_name, "database": DATABASE, "package_name": PROJECT_NAME,
+        "fqn": [PROJECT_NAME, source_name, table], "columns": {}, "description": "", "tags": [], "meta": {},
+        "loaded_at_field": "_loaded_at", "freshness": {"warn_after": {"count": 12, "period": "hour"}},
+    }
+
+
 def make_manifest(nodes: Sequence[str], *, invocation_id: str, generated_at: datetime) -> dict[str, Any]:
-    """A small manifest.json naming ``nodes``."""
+    """A manifest.json naming ``nodes`` (their schema is ``dbt_prod``, their alias their name). The DAG is a
+    chain: each model or snapshot reads the relation before it (the first one reads the sources), each test
+    the relation before it."""
     manifest_nodes: dict[str, Any] = {}
+    sources = {uid: _source(uid) for uid in nodes if uid.startswith("source.")}
+    previous: str | None = None
     for unique_id in nodes:
-        kind, _, rest = unique_id.partition(".")
-        name = rest.split(".")[1] if "." in rest else rest
-        manifest_nodes[unique_id] = {
-            "unique_id": unique_id,
-            "resource_type": kind,
-            "name": name,
-            "package_name": PROJECT_NAME,
-            "path": f"{name}.sql",
-            "original_file_path": f"{kind}s/{name}.sql",
-            "schema": "dbt_prod",
-            "database": "analytics",
-            "fqn": [PROJECT_NAME, name],
-            "depends_on": {"macros": [], "nodes": []},
-        }
+        kind = unique_id.split(".", 1)[0]
+        if kind == "source":
+            continue
+        if kind == "seed":
+            parents: list[str] = []
+        elif previous is None:
+            parents = list(sources) if kind != "test" else []
+        else:
+            parents = [previous]
+        manifest_nodes[unique_id] = _manifest_node(unique_id, parents)
+        if kind in RELATION_TYPES:
+            previous = unique_id
+    everything = {**manifest_nodes, **sources}
+    children: dict[str, list[str]] = {uid: [] for uid in everything}
+    for uid, node in manifest_nodes.items():
+        for parent in node["depends_on"]["nodes"]:
+            children.setdefault(parent, []).append(uid)
     return {
         "metadata": {
             "dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json",
@@ -175,7 +236,7 @@ def make_manifest(nodes: Sequence[str], *, invocation_id: str, generated_at: dat
             "adapter_type": "postgres",
         },
         "nodes": manifest_nodes,
-        "sources": {},
+        "sources": sources,
         "macros": {},
         "docs": {},
         "exposures": {},
@@ -183,8 +244,9 @@ def make_manifest(nodes: Sequence[str], *, invocation_id: str, generated_at: dat
         "groups": {},
         "selectors": {},
         "disabled": {},
-        "parent_map": {n: [] for n in nodes},
-        "child_map": {n: [] for n in nodes},
+        "parent_map": {uid: list(node["depends_on"]["nodes"]) for uid, node in manifest_nodes.items()}
+        | {uid: [] for uid in sources},
+        "child_map": children,
         "group_map": {},
         "saved_queries": {},
         "semantic_models": {},
@@ -196,12 +258,11 @@ def make_catalog(nodes: Sequence[str], *, invocation_id: str, generated_at: date
     """A catalog.json for the relation-backed ``nodes`` (what ``dbt docs generate`` writes)."""
     tables = {}
     for unique_id in nodes:
-        kind, _, rest = unique_id.partition(".")
-        if kind not in ("model", "seed", "snapshot"):
+        if unique_id.split(".", 1)[0] not in RELATION_TYPES:
             continue
-        name = rest.split(".")[1] if "." in rest else rest
+        name = node_name(unique_id)
         tables[unique_id] = {
-            "metadata": {"type": "BASE TABLE", "schema": "dbt_prod", "name": name, "database": "analytics"},
+            "metadata": {"type": "BASE TABLE", "schema": SCHEMA, "name": name, "database": DATABASE},
             "columns": {"order_id": {"type": "integer", "index": 1, "name": "order_id", "comment": None}},
             "stats": {},
             "unique_id": unique_id,
@@ -217,52 +278,6 @@ def make_catalog(nodes: Sequence[str], *, invocation_id: str, generated_at: date
         "sources": {},
         "errors": None,
     }
-
-
-def summarize_logs(command: str, run_results: Mapping[str, Any] | None, *, failed: bool) -> str:
-    """The console log text dbt Cloud shows for a step."""
-    lines = [f"Running with dbt={DBT_VERSION}", f"Registered adapter: postgres={DBT_VERSION}"]
-    results = list((run_results or {}).get("results", []))
-    for position, entry in enumerate(results, start=1):
-        status = str(entry.get("status")).upper()
-        message = entry.get("message") or "SKIP"
-        lines.append(f"{position} of {len(results)} {status} {entry.get('unique_id')} [{message}]")
-    if failed:
-        lines.append("")
-        lines.append("Completed with 1 error, 0 partial successes, and 0 warnings:")
-        for entry in results:
-            if entry.get("status") in ("error", "fail"):
-                lines.append(str(entry.get("message")))
-        if not results:
-            lines.append(f"Encountered an error while running `{command}`")
-    else:
-        lines.append("")
-        lines.append("Completed successfully")
-    counts = {key: 0 for key in ("PASS", "WARN", "ERROR", "SKIP")}
-    for entry in results:
-        key = {"success": "PASS", "pass": "PASS", "warn": "WARN", "skipped": "SKIP"}.get(
-            entry.get("status"), "ERROR"
-        )
-        counts[key] += 1
-    total = sum(counts.values())
-    lines.append(
-        f"Done. PASS={counts['PASS']} WARN={counts['WARN']} ERROR={counts['ERROR']} "
-        f"SKIP={counts['SKIP']} TOTAL={total}"
-    )
-    return "\n".join(lines)
-
-
-def setup_step_logs(name: str, *, failed: bool) -> str:
-    """Logs of a setup step (clone, profile, deps)."""
-    if failed:
-        return f"{name}\nERROR: the step failed; see debug logs for details."
-    return f"{name}\nDone."
-
-
-def debug_logs_from(logs: str, command: str | None) -> str:
-    """A debug log: the console log surrounded by dbt's debug lines."""
-    head = [f"[debug] invoking {command or 'setup'}", "[debug] Acquiring new postgres connection"]
-    return "\n".join([*head, *logs.splitlines(), "[debug] Connection closed"])
 
 
 def invocation_id_for(run_id: int, step_index: int) -> str:

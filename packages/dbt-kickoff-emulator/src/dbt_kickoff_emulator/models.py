@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from dbt_kickoff_emulator.noderuns import NodeRun
+
 Outcome = Literal["success", "error", "cancelled"]
 
 QUEUED, STARTING, RUNNING, SUCCESS, ERROR, CANCELLED = 1, 2, 3, 10, 20, 30
@@ -14,6 +16,7 @@ TERMINAL = (SUCCESS, ERROR, CANCELLED)
 NOT_STARTED = 0  # internal: a planned step that has not begun (never on the wire)
 
 SETUP_STEP_COUNT = 3
+NODE_STATUSES = ("success", "error", "skipped", "pass", "fail", "warn")
 DOCS_COMMAND = "dbt docs generate"
 SOURCES_COMMAND = "dbt source freshness"
 
@@ -77,9 +80,13 @@ class RunScript:
     that counts polls ends only during a GET of the run; a clock-only phase ends on any request.
     Scheduling comes first: a queued run also waits for its job's earlier runs and for a free run slot.
     ``failing_step`` is 1-based over all steps (1-3 are setup steps; the first dbt command is step 4) and
-    defaults to the first dbt command. ``step_logs``/``debug_logs`` override a step's log text,
-    ``run_results`` a step's ``run_results.json`` (``None`` = the step has none), ``artifacts`` adds or
-    replaces any file of a step (value ``None`` removes it; bytes are served verbatim, e.g. parquet).
+    defaults to the first dbt command. ``step_logs``/``debug_logs`` replace a step's log text once it finished
+    (while it runs its logs grow node by node), ``run_results`` a step's ``run_results.json`` (``None`` = the
+    step has none), ``artifacts`` adds or replaces any file of a step (value ``None`` removes it; bytes are
+    served verbatim, e.g. parquet). ``nodes`` are the unique ids of the project (default: a seed, two models and
+    a test); each step runs those of its command's resource types, one after the other as the step goes.
+    ``node_statuses`` sets the dbt status of nodes (``"error"``, ``"fail"``, ``"warn"``, ``"skipped"``…; the
+    others pass); a failing step whose statuses name no failure fails at its first model, the rest skipped.
     ``cancel_polls``/``cancel_seconds``: how long a *running* run takes to reach Cancelled after a cancel.
     """
 
@@ -97,6 +104,7 @@ class RunScript:
     run_results: Mapping[int, Any] = field(default_factory=dict)
     artifacts: Mapping[int, Mapping[str, Any]] = field(default_factory=dict)
     nodes: Sequence[str] | None = None
+    node_statuses: Mapping[str, str] = field(default_factory=dict)
     cancel_polls: int = 1
     cancel_seconds: float = 0.0
 
@@ -111,6 +119,9 @@ class RunScript:
             raise ValueError("RunScript.outcome must be 'success', 'error' or 'cancelled'")
         if self.failing_step is not None and self.failing_step < 1:
             raise ValueError("RunScript.failing_step is 1-based")
+        unknown = sorted(set(self.node_statuses.values()) - set(NODE_STATUSES))
+        if unknown:
+            raise ValueError(f"RunScript.node_statuses: unknown status {unknown[0]!r}; use one of {NODE_STATUSES}")
 
 
 @dataclass
@@ -158,13 +169,29 @@ class Step:
     created_at: datetime | None = None
     started_at: datetime | None = None
     finished_at: datetime | None = None
-    logs: str = ""
-    debug_logs: str = ""
+    log_lines: list[str] = field(default_factory=list)
+    """The console log (``logs`` on the wire), one line per item, growing while the step runs."""
+    debug_lines: list[str] = field(default_factory=list)
+    """The debug log (``debug_logs``; its last 1,000 lines are ``truncated_debug_logs``)."""
     artifacts: dict[str, bytes] = field(default_factory=dict)
+    node_ids: list[str] | None = None
+    """The nodes this step runs when they are not its command's share of the script's nodes (a rerun from
+    failure runs only what failed, was skipped or never ran)."""
+    node_runs: list[NodeRun] = field(default_factory=list)
+    progressed_at: datetime | None = None
+    """When the step's nodes last moved on (nodes finishing together share out the time since)."""
 
     @property
     def started(self) -> bool:
         return self.status != NOT_STARTED
+
+    @property
+    def logs(self) -> str:
+        return "\n".join(self.log_lines)
+
+    @property
+    def debug_logs(self) -> str:
+        return "\n".join(self.debug_lines)
 
 
 @dataclass

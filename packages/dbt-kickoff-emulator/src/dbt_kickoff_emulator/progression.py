@@ -2,25 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
-from dbt_kickoff_emulator.artifacts import (
-    DEFAULT_NODES,
-    debug_logs_from,
-    encode_artifact,
-    invocation_id_for,
-    make_catalog,
-    make_manifest,
-    make_run_results,
-    setup_step_logs,
-    summarize_logs,
-    writes_node_artifacts,
-)
 from dbt_kickoff_emulator.models import (
     CANCELLED,
-    DOCS_COMMAND,
     ERROR,
     NOT_STARTED,
     QUEUED,
@@ -29,8 +14,8 @@ from dbt_kickoff_emulator.models import (
     STARTING,
     SUCCESS,
     Run,
-    Step,
 )
+from dbt_kickoff_emulator.stepwork import advance_nodes, finish_step, start_step
 from dbt_kickoff_emulator.wire import humanize_seconds
 
 USER_CANCEL_MESSAGE = "Cancelled by user."
@@ -120,28 +105,25 @@ def advance_running(run: Run, now: datetime, timeout_seconds: int, polled: bool)
         fractions.append(run.phase_polls / script.running_polls)
     if script.running_seconds:
         fractions.append(_elapsed(run.phase_entered_at, now) / script.running_seconds)
-    fraction = min(max(fractions, default=0.0), 0.999)
-    return _advance_steps(run, 1 + int(fraction * run.final_step), now)
+    position = min(max(fractions, default=0.0), 0.999) * run.final_step
+    return _advance_steps(run, 1 + int(position), now, position - int(position))
 
 
-def _advance_steps(run: Run, current: int, now: datetime) -> bool:
+def _advance_steps(run: Run, current: int, now: datetime, progress: float = 0.0) -> bool:
+    """Finish the steps before ``current``, start it, and move its nodes on to ``progress`` (0 to 1)."""
     changed = False
     for step in run.steps:
         if step.index < current and step.status in (NOT_STARTED, RUNNING):
             if not step.started:
-                _start_step(step, now)
+                start_step(run, step, now)
             finish_step(run, step, SUCCESS, now)
             changed = True
-        elif step.index == current and not step.started:
-            _start_step(step, now)
-            changed = True
+        elif step.index == current and step.status in (NOT_STARTED, RUNNING):
+            if not step.started:
+                start_step(run, step, now)
+                changed = True
+            changed = advance_nodes(step, progress, now) or changed
     return changed
-
-
-def _start_step(step: Step, now: datetime) -> None:
-    step.status = RUNNING
-    step.created_at = step.started_at = now
-    step.logs = f"{step.name}\n" if step.command is None else f"Running with dbt\n{step.name}\n"
 
 
 def _finish_by_script(run: Run, now: datetime) -> None:
@@ -175,48 +157,3 @@ def _end(run: Run, status: int, now: datetime, message: str | None) -> None:
     run.blocked_by = []
     run.status = status
     run.updated_at = now
-
-
-def finish_step(run: Run, step: Step, status: int, now: datetime) -> None:
-    """Finish a step: status, timestamps, logs and the files it wrote."""
-    step.status = status
-    step.finished_at = now
-    script = run.script
-    failed = status == ERROR
-    run_results = None
-    if step.command and status != CANCELLED and writes_node_artifacts(step.command):
-        run_results = _write_node_artifacts(run, step, failed, now)
-    for path, value in script.artifacts.get(step.index, {}).items():
-        if value is None:
-            step.artifacts.pop(path, None)
-        else:
-            step.artifacts[path] = encode_artifact(value)
-    if step.index in script.step_logs:
-        step.logs = script.step_logs[step.index]
-    elif step.command and step.index > SETUP_STEP_COUNT:
-        step.logs = summarize_logs(step.command, run_results, failed=failed or status == CANCELLED)
-    else:
-        step.logs = setup_step_logs(step.name, failed=failed)
-    step.debug_logs = script.debug_logs.get(step.index) or debug_logs_from(step.logs, step.command)
-
-
-def _write_node_artifacts(run: Run, step: Step, failed: bool, now: datetime) -> Mapping[str, Any] | None:
-    assert step.command is not None and step.started_at is not None
-    nodes: Sequence[str] = run.script.nodes if run.script.nodes is not None else DEFAULT_NODES
-    invocation_id = invocation_id_for(run.id, step.index)
-    if step.index in run.script.run_results:
-        run_results = run.script.run_results[step.index]
-    else:
-        run_results = make_run_results(
-            step.command, nodes, failed=failed, started_at=step.started_at, invocation_id=invocation_id
-        )
-    if run_results is not None:
-        step.artifacts["run_results.json"] = encode_artifact(run_results)
-    step.artifacts["manifest.json"] = encode_artifact(
-        make_manifest(nodes, invocation_id=invocation_id, generated_at=now)
-    )
-    if step.command == DOCS_COMMAND and not failed:
-        step.artifacts["catalog.json"] = encode_artifact(
-            make_catalog(nodes, invocation_id=invocation_id, generated_at=now)
-        )
-    return run_results if isinstance(run_results, dict) else None

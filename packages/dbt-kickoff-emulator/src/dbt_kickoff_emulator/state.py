@@ -29,6 +29,7 @@ from dbt_kickoff_emulator.models import (
     Step,
     Token,
 )
+from dbt_kickoff_emulator.noderuns import retry_subset
 from dbt_kickoff_emulator.progression import (
     USER_CANCEL_MESSAGE,
     advance_running,
@@ -315,7 +316,7 @@ class EmulatorState:
             raise NotRetryable(reason)
         failed, skipped = self.failed_and_skipped(run)
         fields = {**dict.fromkeys(KNOWN_FIELDS), "cause": f"Rerun of run {run.id} from its failed step"}
-        return self.create_run(
+        rerun = self.create_run(
             self.jobs[run.job_id],
             fields,
             {},
@@ -323,6 +324,11 @@ class EmulatorState:
             commands=[failed, *skipped],
             retrying_run_id=run.id,
         )
+        failed_step = run.step_by_index(run.final_step)
+        first = rerun.step_by_index(SETUP_STEP_COUNT + 1)
+        if failed_step is not None and first is not None and failed_step.node_runs:
+            first.node_ids = retry_subset(failed_step.node_runs)  # dbt retry: what failed, was skipped or undone
+        return rerun
 
     def rerun(self, job: Job) -> Run:
         """Retry the job's latest run when it failed, else trigger it plainly."""

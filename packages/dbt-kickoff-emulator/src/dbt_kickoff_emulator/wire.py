@@ -37,6 +37,8 @@ STATUS_COLOR = {
     ERROR: "#FF694B",
     CANCELLED: "#97A3AB",
 }
+TRUNCATED_DEBUG_LINES = 1000
+"""``truncated_debug_logs`` holds the last 1,000 lines of a step's debug log (DBT_CLOUD_API.md §4.2)."""
 NOT_FOUND_MESSAGE = "The requested resource was not found. Please check that you have the proper permissions."
 INVALID_MESSAGE = "The request was invalid. Please double check the provided data and try again."
 
@@ -244,7 +246,6 @@ def step_object(step: Step, run: Run, now: datetime, include: Collection[str]) -
     """A run step object (§4.8)."""
     end = step.finished_at or now
     seconds = (end - step.started_at).total_seconds() if step.started_at else 0.0
-    lines = step.debug_logs.splitlines()
     body: dict[str, Any] = {
         "id": step.id,
         "run_id": run.id,
@@ -255,7 +256,7 @@ def step_object(step: Step, run: Run, now: datetime, include: Collection[str]) -
         "status_humanized": STATUS_HUMANIZED[step.status],
         "status_color": STATUS_COLOR[step.status],
         "logs": step.logs,
-        "truncated_debug_logs": "\n".join(lines[-1000:]),
+        "truncated_debug_logs": "\n".join(step.debug_lines[-TRUNCATED_DEBUG_LINES:]),
         "debug_logs": step.debug_logs if "debug_logs" in include else None,
         "log_path": f"logs/{run.id}/{step.index}/dbt.log",
         "debug_log_path": f"logs/{run.id}/{step.index}/dbt-debug.log",

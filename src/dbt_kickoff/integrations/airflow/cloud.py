@@ -12,9 +12,10 @@ from airflow.sdk import BaseOperator
 from dbt_kickoff.cloud import DbtCloud, DbtCloudRunCancelled, DbtCloudRunFailed, describe_run_failure
 from dbt_kickoff.cloud.options import CLOUD_OPTIONS
 from dbt_kickoff.cloud.status import RunStatus
+from dbt_kickoff.engines.base import DbtEvent
 from dbt_kickoff.errors import ConfigurationError, KickoffError
 from dbt_kickoff.integrations.airflow.connections import cloud_credentials
-from dbt_kickoff.integrations.airflow.results import compact_results, summary_lines
+from dbt_kickoff.integrations.airflow.results import compact_results, event_line, summary_lines
 from dbt_kickoff.integrations.airflow.triggers import DbtCloudRunTrigger
 from dbt_kickoff.validation import check as check_option
 
@@ -43,6 +44,11 @@ class DbtCloudRunOperator(BaseOperator):
     wait, and the run is cancelled past it with ``cancel_on_timeout``. A run that ends in error or cancelled
     fails the task (``raise_on_failure``). XCom: ``dbt_cloud_run_id``, and ``dbt_results`` (also the return
     value) with one compact dict per node. Killing a waiting task (``on_kill``) cancels the run.
+
+    While it waits (in the worker or in the triggerer), each node is logged as the run's logs show it finished;
+    ``fail_fast`` cancels the run at the first failing node; the run leaves a record (``records``: a folder or
+    fsspec URL, ``None`` for the state folder of the machine that waits, ``False`` for none) that
+    ``dbt-kickoff report`` renders.
     """
 
     template_fields: Sequence[str] = ("job_id", "data", "idempotency_key")
@@ -61,6 +67,8 @@ class DbtCloudRunOperator(BaseOperator):
         cancel_on_timeout: bool = True,
         raise_on_failure: bool = True,
         idempotency_key: str | None = None,
+        fail_fast: bool = False,
+        records: str | bool | None = None,
         **kwargs: Any,
     ) -> None:
         def check(condition: bool, message: str) -> None:
@@ -73,7 +81,7 @@ class DbtCloudRunOperator(BaseOperator):
               f"conn_id must be the id of an Airflow connection, not {type(conn_id).__name__}")
         options = {"data": data, "poll_interval": poll_interval, "timeout": timeout,
                    "cancel_on_timeout": cancel_on_timeout, "raise_on_failure": raise_on_failure,
-                   "idempotency_key": idempotency_key}
+                   "idempotency_key": idempotency_key, "fail_fast": fail_fast, "records": records}
         for name, value in options.items():  # the specs every dbt Cloud entry point uses
             check_option(CLOUD_OPTIONS, name, value, where="DbtCloudRunOperator")
         super().__init__(**kwargs)
@@ -86,6 +94,8 @@ class DbtCloudRunOperator(BaseOperator):
         self.cancel_on_timeout = cancel_on_timeout
         self.raise_on_failure = raise_on_failure
         self.idempotency_key = idempotency_key
+        self.fail_fast = fail_fast
+        self.records = records
         self._run_id: int | None = None
 
     def execute(self, context: Any) -> list[dict[str, Any]] | None:
@@ -99,7 +109,8 @@ class DbtCloudRunOperator(BaseOperator):
             if not self.deferrable and not RunStatus.of(run).is_terminal:
                 run = cloud.wait(run, poll_interval=self.poll_interval, timeout=self.timeout,
                                  cancel_on_timeout=self.cancel_on_timeout, raise_on_failure=False,
-                                 just_triggered=True)
+                                 just_triggered=True, on_event=self._log_node, fail_fast=self.fail_fast,
+                                 idempotency_key=key)
             if RunStatus.of(run).is_terminal:
                 return self._finish(context, cloud, run)
         self.defer(
@@ -109,6 +120,9 @@ class DbtCloudRunOperator(BaseOperator):
                 poll_interval=self.poll_interval,
                 end_time=None if self.timeout is None else started + self.timeout,
                 cancel_on_timeout=self.cancel_on_timeout,
+                fail_fast=self.fail_fast,
+                idempotency_key=key,
+                records=self.records,
             ),
             method_name="execute_complete",
         )
@@ -131,7 +145,12 @@ class DbtCloudRunOperator(BaseOperator):
             cloud.cancel(self._run_id)
 
     def _cloud(self) -> DbtCloud:
-        return DbtCloud(cloud_credentials(self.conn_id))
+        return DbtCloud(cloud_credentials(self.conn_id), records=self.records)
+
+    def _log_node(self, event: DbtEvent) -> None:
+        line = event_line(event)
+        if line is not None:
+            self.log.info("%s", line)
 
     def _finish(self, context: Any, cloud: DbtCloud, run: dict[str, Any]) -> list[dict[str, Any]]:
         results = cloud.node_results(run)

@@ -1,11 +1,13 @@
-"""Node results as small JSON values for XCom, and a one-line-per-node summary for the task log."""
+"""Node results as small JSON values for XCom, a one-line-per-node summary for the task log, and the log line of a
+node as it finishes."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
-from dbt_kickoff.results import NodeResult
+from dbt_kickoff.engines.base import DbtEvent
+from dbt_kickoff.results import FAILURE_STATUSES, NodeResult
 
 MESSAGE_LIMIT = 300
 
@@ -40,3 +42,13 @@ def summary_lines(results: Iterable[NodeResult]) -> list[str]:
         + (f": {r.message}" if r.is_failure and r.message else "")
         for r in results
     ]
+
+
+def event_line(event: DbtEvent) -> str | None:
+    """The task log's line for a node dbt (Core or Cloud) just finished, else ``None``."""
+    node = event.node
+    if not event.finished or node is None:
+        return None
+    seconds = f" {node.execution_time:.2f}s" if node.execution_time is not None else ""
+    said = f": {node.message}" if node.message and node.status in FAILURE_STATUSES else ""
+    return f"dbt node finished: {node.status:<8} {node.resource_type} {node.name}{seconds}{said}"

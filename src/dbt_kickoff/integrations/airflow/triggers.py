@@ -16,8 +16,10 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from dbt_kickoff.cloud import AsyncDbtCloud, DbtCloudWaitTimeout
 from dbt_kickoff.cloud.options import CLOUD_OPTIONS
 from dbt_kickoff.cloud.status import RunStatus
+from dbt_kickoff.engines.base import DbtEvent
 from dbt_kickoff.errors import KickoffError
 from dbt_kickoff.integrations.airflow.connections import acloud_credentials
+from dbt_kickoff.integrations.airflow.results import event_line
 from dbt_kickoff.validation import validated
 
 
@@ -25,8 +27,10 @@ class DbtCloudRunTrigger(BaseTrigger):
     """Poll dbt Cloud run ``run_id`` every ``poll_interval`` seconds until it finishes or ``end_time`` (epoch
     seconds, ``None``: no deadline) passes; then fire one event ``{"status", "run_id", "message"}``: the run's final
     status (``success``, ``error``, ``cancelled``), ``timeout``, or ``failed_to_wait`` (e.g. the token was
-    revoked). Its options are checked like :class:`AsyncDbtCloud`'s, when it is made (in the task, before
-    it defers) and again when the triggerer rebuilds it."""
+    revoked). Each node is logged as the run's logs show it finished (``idempotency_key``: the task's, so a trigger
+    rebuilt elsewhere does not log a node twice); ``fail_fast`` cancels the run at the first failing node. Its
+    options are checked like :class:`AsyncDbtCloud`'s, when it is made (in the task, before it defers) and again
+    when the triggerer rebuilds it."""
 
     @validated(CLOUD_OPTIONS)
     def __init__(
@@ -37,6 +41,9 @@ class DbtCloudRunTrigger(BaseTrigger):
         poll_interval: float,
         end_time: float | None = None,
         cancel_on_timeout: bool = True,
+        fail_fast: bool = False,
+        idempotency_key: str | None = None,
+        records: str | bool | None = None,
     ) -> None:
         super().__init__()
         self.conn_id = conn_id
@@ -44,6 +51,9 @@ class DbtCloudRunTrigger(BaseTrigger):
         self.poll_interval = poll_interval
         self.end_time = end_time
         self.cancel_on_timeout = cancel_on_timeout
+        self.fail_fast = fail_fast
+        self.idempotency_key = idempotency_key
+        self.records = records
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -54,6 +64,9 @@ class DbtCloudRunTrigger(BaseTrigger):
                 "poll_interval": self.poll_interval,
                 "end_time": self.end_time,
                 "cancel_on_timeout": self.cancel_on_timeout,
+                "fail_fast": self.fail_fast,
+                "idempotency_key": self.idempotency_key,
+                "records": self.records,
             },
         )
 
@@ -63,13 +76,15 @@ class DbtCloudRunTrigger(BaseTrigger):
     async def _wait(self) -> dict[str, Any]:
         event: dict[str, Any] = {"run_id": self.run_id}
         try:
-            cloud = AsyncDbtCloud(await acloud_credentials(self.conn_id))
+            cloud = AsyncDbtCloud(await acloud_credentials(self.conn_id), records=self.records)
         except KickoffError as exc:
             return {**event, "status": "failed_to_wait", "message": str(exc)}
         try:
             timeout = None if self.end_time is None else max(0.0, self.end_time - time.time())
             run = await cloud.wait(self.run_id, poll_interval=self.poll_interval, timeout=timeout,
-                                   cancel_on_timeout=self.cancel_on_timeout, raise_on_failure=False)
+                                   cancel_on_timeout=self.cancel_on_timeout, raise_on_failure=False,
+                                   on_event=self._log_node, fail_fast=self.fail_fast,
+                                   idempotency_key=self.idempotency_key)
         except DbtCloudWaitTimeout as exc:
             return {**event, "status": "timeout", "message": str(exc), "cancelled": exc.cancelled}
         except KickoffError as exc:
@@ -78,3 +93,8 @@ class DbtCloudRunTrigger(BaseTrigger):
             await cloud.aclose()
         status = RunStatus.of(run)
         return {**event, "status": status.name.lower(), "message": str(run.get("status_message") or "")}
+
+    def _log_node(self, event: DbtEvent) -> None:
+        line = event_line(event)
+        if line is not None:
+            self.log.info("%s", line)
