@@ -18,8 +18,6 @@ from tests.soundness.package import PROJECT, SCHEMA, TABLE_MODELS
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19: the fingerprint is path + size + mtime: an edit that keeps "
-                   "both (cp -p, rsync -t, tar, an editor restoring times) is not seen")
 def test_an_edit_that_keeps_size_and_modification_time(bed: Bed) -> None:
     """A model's SQL changes, same byte count, its modification time put back (as copies that keep times do)."""
     model = bed.project / "models/marts/orders_by_status.sql"
@@ -37,8 +35,6 @@ LOCAL_PACKAGE = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19: a local dbt package (packages.yml 'local:') is installed as a "
-                   "symlink the fingerprint does not follow: its edits are not seen")
 def test_a_local_package_outside_the_project_is_edited(bed: Bed) -> None:
     """packages.yml installs ``../shared_pkg`` (``dbt deps`` links it into dbt_packages); a model uses its
     macro. The macro changes: that model must be rebuilt."""
@@ -58,8 +54,6 @@ def test_a_local_package_outside_the_project_is_edited(bed: Bed) -> None:
     assert checked.differences == {}, checked
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19: an on-run-start hook is no node: when no node changed, the "
-                   "changed-only call runs no dbt and the hook's effect is missing")
 def test_an_on_run_start_hook_is_added(bed: Bed) -> None:
     """A hook that (re)creates a table of run settings in the target schema: a full build runs it."""
     edit(bed.project / "dbt_project.yml", "vars:", "on-run-start:\n  - \"create or replace table "
@@ -68,9 +62,6 @@ def test_an_on_run_start_hook_is_added(bed: Bed) -> None:
     assert checked.differences == {}, checked
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19: dbt's state:modified compares a node's configured schema, "
-                   "not the one generate_schema_name resolves, and no node lists that macro: a new or changed "
-                   "generate_schema_name is no change, the new schema gets no table")
 def test_a_generate_schema_name_macro_moves_every_model(bed: Bed) -> None:
     """A custom ``generate_schema_name`` routes every node into ``<schema>_v2``: a full build builds every
     relation there."""
@@ -103,9 +94,6 @@ def test_a_folder_changes_materialization(bed: Bed) -> None:
     assert {"stg_orders", "stg_customers", "stg_products"} <= set(checked.outcome.built()), checked
 
 
-@pytest.mark.xfail(strict=True, reason="changed_only with full_refresh: when nothing changed since the last "
-                   "good run nothing is rebuilt, where a full-refresh build rebuilds the incremental model "
-                   "(issue 19 asks what full-refresh means there: rebuild, or refuse the pair)")
 def test_full_refresh_with_changed_only(bed: Bed) -> None:
     """An incremental model's code changes (applied incrementally: the rows it holds keep the old logic, as a
     full build leaves them); then ``build(changed_only=True, full_refresh=True)`` must end as
@@ -122,9 +110,6 @@ def test_full_refresh_with_changed_only(bed: Bed) -> None:
         assert refreshed.differences == {}, refreshed
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19: a record's target has no database/path: the profiles.yml "
-                   "target pointed at another DuckDB file compares with the old file's run and builds only what "
-                   "reads a source it cannot check")
 def test_profiles_yml_points_the_target_at_another_database(bed: Bed) -> None:
     """The package's own profiles.yml (destination ``None``): its target's DuckDB path changes to a fresh
     file holding the same sources."""

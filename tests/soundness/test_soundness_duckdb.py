@@ -68,8 +68,6 @@ def test_nothing_changed_builds_nothing(bed: Bed) -> None:
     assert "nothing changed" in checked.outcome.decision
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19: a record's target has no database/path: a fresh DuckDB file "
-                   "with the same schema name compares with the old file's run and gets no table")
 def test_another_database_with_the_same_schema_gets_every_table(bed: Bed) -> None:
     """Scenario 1: built into file A; a changed-only call into a fresh file B (same schema, same records)."""
     assert bed.warehouse.duckdb_path is not None
@@ -83,8 +81,6 @@ def test_another_database_with_the_same_schema_gets_every_table(bed: Bed) -> Non
     assert set(checked.outcome.built()) == TABLE_MODELS, checked
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19: the fingerprint walks only the project folder: files of "
-                   "macro-paths/model-paths outside it are not seen, their models stay stale")
 @pytest.mark.parametrize("outside", ["macro", "model"])
 def test_a_file_outside_the_project_folder_changes(bed: Bed, outside: str) -> None:
     """Scenario 2: a macro of ``macro-paths: [.., "../shared_macros"]`` is edited (monorepos): its users and
@@ -97,8 +93,6 @@ def test_a_file_outside_the_project_folder_changes(bed: Bed, outside: str) -> No
     assert checked.differences == {}, checked
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19: a var set in dbt_project.yml is not a change for "
-                   "state:modified; its users stay stale")
 def test_a_var_of_dbt_project_yml_changes(bed: Bed) -> None:
     """Scenario 3: ``tax_rate`` in dbt_project.yml: orders_taxed and kpis (its users) must be rebuilt."""
     edit(bed.project / "dbt_project.yml", "tax_rate: 0.2", "tax_rate: 0.25")
@@ -107,8 +101,6 @@ def test_a_var_of_dbt_project_yml_changes(bed: Bed) -> None:
     assert {"orders_taxed", "kpis"} <= set(checked.outcome.built()), checked
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19: dbt checksums a seed over 1 MiB by its path: new content of "
-                   "the same size is not seen, the seed and its downstream stay stale")
 def test_a_seed_over_one_mib_changes_content_not_size(bed: Bed) -> None:
     """Scenario 4: ``products.csv`` (> 1 MiB) gets other prices, byte count unchanged."""
     seed = bed.project / "seeds/products.csv"
@@ -121,9 +113,6 @@ def test_a_seed_over_one_mib_changes_content_not_size(bed: Bed) -> None:
     assert checked.outcome.built("seed") and "stg_products" in checked.outcome.built(), checked
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19: a single-step call killed with SIGKILL leaves no record: "
-                   "after its change is rolled back the next call says nothing changed and the tables it "
-                   "built stay")
 def test_a_killed_run_is_seen_by_the_next_call(bed: Bed) -> None:
     """Scenario 5: a changed-only build of a model change (orders, and a slow model after it) is killed with
     SIGKILL while the slow model runs; the change is rolled back; the next call must rebuild what the killed
@@ -142,8 +131,6 @@ def test_a_killed_run_is_seen_by_the_next_call(bed: Bed) -> None:
     assert checked.differences == {}, checked
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19: env_var() values are not compared: the model using one "
-                   "is neither rebuilt nor built with a reason")
 def test_an_env_var_value_changes(bed: Bed) -> None:
     """Scenario 6: ``env_var('SOUND_REGION')`` was unset (default 'eu') at the first build, now 'us'."""
     bed.env[REGION_VARIABLE] = "us"
@@ -153,8 +140,6 @@ def test_an_env_var_value_changes(bed: Bed) -> None:
     assert reason, checked
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19: rows loaded with a loaded_at older than the newest one "
-                   "leave max(loaded_at) as it was: the source's downstream stays stale")
 def test_rows_arrive_with_an_older_loaded_at(bed: Bed) -> None:
     """Scenario 7: ten late orders, stamped before the newest row already there."""
     insert_orders(bed.warehouse, order_rows(range(ORDERS + 1, ORDERS + 11), loaded_at=FIRST_LOAD +
@@ -184,8 +169,6 @@ def _fix_tenant_a(bed: Bed) -> None:
         con.execute("create table raw.gate_tenant_a as select 1 as x union all select 2")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19: retry() takes the newest record of the package: tenant B's "
-                   "success leaves tenant A's failures unfinished")
 def test_retry_of_one_dataset_after_the_other_succeeded(bed: Bed) -> None:
     """Scenario 8a: tenant A fails, tenant B succeeds, A is fixed: A's retry finishes A's failures in A."""
     _tenants(bed)
@@ -201,8 +184,6 @@ def test_retry_of_one_dataset_after_the_other_succeeded(bed: Bed) -> None:
     assert differences(bed.warehouse, reference) == {}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19: retry() takes the newest record of the package: tenant A's "
-                   "failures are run again in tenant B's dataset")
 def test_retry_of_a_dataset_that_succeeded_runs_nothing(bed: Bed) -> None:
     """Scenario 8b: tenant B succeeds, then tenant A fails: B's retry has nothing to do (and must not run A's
     failures in B's dataset)."""
@@ -217,8 +198,6 @@ def test_retry_of_a_dataset_that_succeeded_runs_nothing(bed: Bed) -> None:
 SECRET = "Pw-5f81c0de-in-a-dsn"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19: the destination is written to report.json as given: a "
-                   "password in a field whose name does not look secret is kept in clear")
 @pytest.mark.parametrize("where", ["attach", "settings"])
 def test_no_secret_in_any_record_file(bed: Bed, where: str) -> None:
     """Scenario 9: a build with a dbt-duckdb destination carrying a password in a DSN-shaped ``attach`` path
@@ -237,8 +216,6 @@ def test_no_secret_in_any_record_file(bed: Bed, where: str) -> None:
     assert found.returncode == 1, f"the secret is in {found.stdout.split()}"
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19: a parse error found while deciding says 'the project could "
-                   "not be parsed' without dbt's message, and the report says nothing changed")
 def test_a_parse_error_while_deciding_says_why(bed: Bed) -> None:
     """Scenario 10: a model is deleted while another still refers to it."""
     (bed.project / "models/marts/customer_lifetime.sql").unlink()

@@ -61,8 +61,6 @@ def pg_bed(built_pg_bed: Path, postgres: PostgresServer) -> Bed:
     return Bed(root, Warehouse(postgres={**credentials, "dbname": "sound_a"}))
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19: a record's target has no database: a fresh database with the "
-                   "same schema name compares with the other database's run and gets no table")
 def test_another_database_with_the_same_schema_gets_every_table(pg_bed: Bed) -> None:
     """Scenario 1: sound_b holds the same loaded sources (a template copy, models dropped)."""
     assert pg_bed.warehouse.postgres is not None
@@ -76,9 +74,6 @@ def test_another_database_with_the_same_schema_gets_every_table(pg_bed: Bed) -> 
     assert set(checked.outcome.built()) == TABLE_MODELS, checked
 
 
-@pytest.mark.xfail(strict=True, reason="issue 19: a single-step call killed with SIGKILL leaves no record: "
-                   "after its change is rolled back the next call says nothing changed and the tables it "
-                   "built stay")
 def test_a_killed_run_is_seen_by_the_next_call(pg_bed: Bed) -> None:
     """Scenario 5: the call building a change of orders is killed while a model after it sleeps in
     PostgreSQL; the change is rolled back; the next changed-only call must rebuild what it touched."""

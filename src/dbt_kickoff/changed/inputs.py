@@ -39,17 +39,18 @@ def checkable(name: str) -> bool:
 PROJECT_HOOKS = ("on-run-start", "on-run-end")
 
 
-def _project_settings(project: Project, keys: tuple[str, ...]) -> str:
-    """A hash of the ``keys`` of ``dbt_project.yml`` and of each installed package's."""
+def _package_settings(project: Project, keys: tuple[str, ...]) -> dict[str, Any]:
+    """The ``keys`` of ``dbt_project.yml`` (``""``) and of each installed package's (by its project name), for
+    those that set any."""
     found: dict[str, Any] = {"": [project.data.get(key) for key in keys]}
     packages = project.packages_dir
     for path in sorted(packages.glob("*/dbt_project.yml")) if packages.is_dir() else ():
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            found[path.parent.name] = [data.get(key) for key in keys]
+            found[str(data.get("name") or path.parent.name)] = [data.get(key) for key in keys]
         except (OSError, yaml.YAMLError, AttributeError):
             found[path.parent.name] = path.read_bytes().hex()
-    return short_hash(found)
+    return {name: value for name, value in found.items() if name == "" or any(value)}
 
 
 def inputs_now(project: Project) -> dict[str, Any]:
@@ -57,8 +58,10 @@ def inputs_now(project: Project) -> dict[str, Any]:
     value, and each large file's content hash."""
     files = project.files
     return {
-        "project_vars": _project_settings(project, ("vars",)),
-        "project_hooks": _project_settings(project, PROJECT_HOOKS),
+        "project_vars": short_hash(_package_settings(project, ("vars",))[""]),
+        "package_vars": {name: short_hash(value) for name, value in _package_settings(project, ("vars",)).items()
+                         if name},
+        "project_hooks": short_hash(_package_settings(project, PROJECT_HOOKS)),
         "env_vars": {name: short_hash([name, os.environ.get(name)]) for name in sorted(files.env_vars)
                      if checkable(name)},
         "large_files": dict(files.large_files),
@@ -140,6 +143,12 @@ def input_changes(project: Project, then: Mapping[str, Any] | None, now: Mapping
         hit = sorted(names & changed_env)
         if hit:
             changes.nodes[uid] = texts.env_var_reason(hit[0], checkable(hit[0]))
+    recorded_packages = then.get("package_vars") or {}
+    for package, digest in now["package_vars"].items():  # a package's own vars reach its own nodes only
+        if recorded_packages.get(package) != digest:
+            for uid, node in (manifest.get("nodes") or {}).items():
+                if node.get("package_name") == package and node.get("resource_type") in BUILT_TYPES:
+                    changes.nodes.setdefault(uid, texts.package_vars_changed(package))
     recorded_large = then.get("large_files") or {}
     seeds = _seeds_by_file(manifest, project)
     for path, content in now["large_files"].items():

@@ -41,6 +41,10 @@ def no_usable_run(why: str) -> str:
     return f"{NO_USABLE_RUN}: {why}"
 
 
+def package_vars_changed(package: str) -> str:
+    return f"vars in the dbt_project.yml of package {package} changed"
+
+
 def env_var_reason(name: str, comparable: bool) -> str:
     """Why a node reading ``env_var(name)`` is built: its value changed, or it cannot be compared."""
     if comparable:
