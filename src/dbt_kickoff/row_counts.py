@@ -1,5 +1,6 @@
 """Opt-in row counts (``package(..., row_counts=True)``): ``NodeResult.rows_affected`` for the models whose adapter
-reports none (dbt-duckdb's tables and views, for one), counted once the step that built them is done.
+reports none (dbt-duckdb's tables and views, for one; dbt v2's 0 for a table or view it rebuilt whole), counted
+once the step that built them is done.
 
 Counted over a short read-only connection from this process (DuckDB files, PostgreSQL), else with one ``dbt
 show`` for the whole step. A view is counted by running it, so the option is off by default: it costs one
@@ -30,20 +31,29 @@ class RowCounts(CallHooks):
     name = "row counter"
 
     def step_done(self, call: Call, step: StepReport) -> None:
-        wanted = [r for r in step.results if r.resource_type == "model" and r.rows_affected is None
-                  and r.status in COUNTED_STATUSES]
+        manifest = call.manifest() or {}
+        v2 = (call.dbt_version or "").startswith("2.")
+        wanted = [r for r in step.results if r.resource_type == "model" and r.status in COUNTED_STATUSES
+                  and (r.rows_affected is None or (v2 and r.rows_affected == 0 and _replaced(manifest, r)))]
         if not wanted:
             return
-        relations = _relations(call.manifest() or {}, wanted)
+        relations = _relations(manifest, wanted)
         if not relations:
             return
         counts = _count_here(call, relations)
         missing = {uid: name for uid, name in relations.items() if counts.get(uid) is None}
         if missing:
             counts.update(count_with_dbt(call, missing))
+        counted = {r.unique_id for r in wanted}
         step.results[:] = [dataclasses.replace(r, rows_affected=counts[r.unique_id])
-                           if counts.get(r.unique_id) is not None and r.rows_affected is None else r
+                           if r.unique_id in counted and counts.get(r.unique_id) is not None else r
                            for r in step.results]
+
+
+def _replaced(manifest: Mapping[str, Any], result: NodeResult) -> bool:
+    """A table or view dbt v2 rebuilt whole (``CREATE … AS``): its reported 0 rows says nothing."""
+    node = (manifest.get("nodes") or {}).get(result.unique_id) or {}
+    return (node.get("config") or {}).get("materialized") in ("table", "view")
 
 
 def _relations(manifest: Mapping[str, Any], results: Sequence[NodeResult]) -> dict[str, str]:

@@ -101,3 +101,18 @@ def test_cancel_on_v2_stops_the_query_and_leaves_no_process(
     assert not [p for p in psutil.Process().children(recursive=True) if "dbt" in " ".join(p.cmdline())]
     with duckdb.connect(str(database)) as con:  # the file is free: no dbt holds it
         con.execute("select 1")
+
+
+def test_row_counts_on_v2_replace_the_zero_it_reports_for_rebuilt_tables(
+    fusion_venv: Venv, fusion_duckdb_drivers: Path, isolated_driver_cache: Path, package_copy: Path, tmp_path: Path,
+) -> None:
+    venv = v2(fusion_venv, fusion_duckdb_drivers)
+    destination = {"type": "duckdb", "path": str(tmp_path / "w.duckdb")}
+    with dbt_kickoff.package(destination, package_copy, venv=venv, records=False) as runner:
+        plain = {r.model_name: r.rows_affected for r in runner.build() if r.resource_type == "model"}
+    with dbt_kickoff.package(destination, package_copy, venv=venv, records=False, row_counts=True) as runner:
+        counted = {r.model_name: r.rows_affected for r in runner.build() if r.resource_type == "model"}
+    assert set(plain.values()) <= {0, None}
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        rows = {name: con.execute(f"select count(*) from main.{name}").fetchone()[0] for name in counted}
+    assert counted == rows and all(count > 0 for count in counted.values())
