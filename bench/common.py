@@ -93,8 +93,11 @@ def run_chain(steps: Sequence[Sequence[str]], *, cwd: Path, env: Mapping[str, st
 
 
 def dbt_env() -> dict[str, str]:
-    """The environment of every measured process: no colours, no anonymous usage statistics."""
+    """The environment of every measured process: no colours, no anonymous usage statistics, and bytecode
+    caches allowed (``PYTHONDONTWRITEBYTECODE`` dropped: every installed environment has them, so a measured
+    process must not compile its Python from source on every run)."""
     env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.update({"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DBT_USE_COLORS": "false", "DO_NOT_TRACK": "1"})
     return env
 

@@ -20,7 +20,7 @@ PACKAGE = "dbt_kickoff"
 LAYERS: dict[str, int] = {
     # L0 base types and mechanisms
     "errors": 0, "results": 0, "reports": 0, "redaction": 0, "processes": 0, "atomic": 0, "fingerprint": 0,
-    "validation": 0, "loaded": 0, "signals": 0, "version": 0, "terminal_text": 0,
+    "validation": 0, "loaded": 0, "signals": 0, "version": 0, "terminal_text": 0, "locks": 0,
     # L1 boxes
     "sources": 1, "profiles": 1, "environments": 1, "engines": 1, "cloud": 1, "integrations.dlt": 1, "autofix": 1,
     # L2 the call core

@@ -27,6 +27,7 @@ from dbt_kickoff.environments import DbtEnvironment, resolve_environment
 from dbt_kickoff.errors import ConfigurationError
 from dbt_kickoff.lineage import lineage_configured
 from dbt_kickoff.loaded import loaded_tables
+from dbt_kickoff.locks import held
 from dbt_kickoff.profiles import Profile, resolve_destination
 from dbt_kickoff.records.hook import RecordsHook
 from dbt_kickoff.records.recorder import RecordSettings
@@ -434,10 +435,7 @@ class PackageRunner:
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
-        from filelock import FileLock  # imported when first needed (it brings asyncio along)
-
-        lock = FileLock(_lock_path(self.package_dir))
-        with lock:
+        with held(_lock_path(self.package_dir)):
             yield
 
 

@@ -6,8 +6,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from dbt_kickoff.engines.base import Engine
-from dbt_kickoff.engines.subprocess_engine import SubprocessEngine
-from dbt_kickoff.engines.worker import WorkerEngine
 from dbt_kickoff.environments import DbtEnvironment, current_environment
 from dbt_kickoff.environments.drivers import driver_search_path
 from dbt_kickoff.errors import ConfigurationError
@@ -37,6 +35,8 @@ def make_engine(
                                                     cancel_grace=cancel_grace)
         return engine
     if environment.engine == "worker":
+        from dbt_kickoff.engines.worker import WorkerEngine  # each engine's module when it is used
+
         if environment.python is None:
             raise ConfigurationError(f"{environment.description}: the worker engine needs a Python interpreter")
         return WorkerEngine(
@@ -45,6 +45,7 @@ def make_engine(
         )
     if environment.dbt_executable is None:
         raise ConfigurationError(f"{environment.description}: the subprocess engine needs a dbt executable")
+    from dbt_kickoff.engines.subprocess_engine import SubprocessEngine
     return SubprocessEngine(
         environment.dbt_executable, cwd=cwd, env=process_env, exit_codes=environment.exit_codes, redact=redact,
         cancel_grace=cancel_grace,

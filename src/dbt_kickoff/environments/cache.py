@@ -19,9 +19,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from filelock import FileLock, Timeout
+from typing import TYPE_CHECKING, Any
 
 from dbt_kickoff.errors import ConfigurationError, PrerequisitesException
 
@@ -38,6 +36,10 @@ def default_root() -> Path:
     return Path(platformdirs.user_cache_dir("dbt-kickoff", appauthor=False)) / "venvs"
 
 
+if TYPE_CHECKING:
+    from filelock import FileLock
+
+
 def cache_root(venv_dir: str | os.PathLike[str] | None) -> Path:
     return default_root() if venv_dir is None else Path(venv_dir).expanduser().absolute()
 
@@ -49,7 +51,10 @@ def venv_key(identity: Mapping[str, Any]) -> str:
 
 
 def lock_for(root: Path, key: str, timeout: float = -1) -> FileLock:
-    """The exclusive lock of one venv, held while it is built or removed."""
+    """The exclusive lock of one venv, held while it is built or removed (filelock is imported here, when a
+    venv is built or removed: it brings asyncio, which a task reusing its venv does not need)."""
+    from filelock import FileLock
+
     return FileLock(str(root / f"{key}.lock"), timeout=timeout)
 
 
@@ -269,6 +274,8 @@ def _locate(key_or_path: str | os.PathLike[str], venv_dir: str | os.PathLike[str
 def remove_venv(key_or_path: str | os.PathLike[str], venv_dir: str | os.PathLike[str] | None = None) -> Path:
     """Delete one cached venv, given by key (see :func:`list_venvs`) or path. Refuses while another process
     builds, removes or uses it (holds its lock, see ``Venv.in_use``). Returns the removed path."""
+    from filelock import Timeout
+
     root, key = _locate(key_or_path, venv_dir)
     try:
         with lock_for(root, key, timeout=0):
@@ -284,6 +291,8 @@ def prune_venvs(older_than_days: float, venv_dir: str | os.PathLike[str] | None 
     """Delete cached venvs not used for ``older_than_days`` days, unfinished venvs, and leftovers of crashed
     builds; venvs another process builds or uses (holds their lock, see ``Venv.in_use``) are skipped.
     Returns the removed paths."""
+    from filelock import Timeout
+
     if older_than_days < 0:
         raise ConfigurationError(f"older_than_days must be >= 0, not {older_than_days}")
     root = cache_root(venv_dir)

@@ -15,8 +15,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from filelock import Timeout
-
 from dbt_kickoff.atomic import write_atomically
 from dbt_kickoff.environments import DbtEnvironment
 from dbt_kickoff.environments.cache import (
@@ -252,6 +250,8 @@ def _get_or_build(
     reused = _reuse(root / key)
     if reused is not None:
         return reused
+    from filelock import Timeout  # only when a venv is built: it brings asyncio
+
     kind, uv = choose_installer(installer)
     ensure_root(root)
     try:
