@@ -26,7 +26,7 @@ LAYERS: dict[str, int] = {
     # L2 the call core
     "core": 2,
     # L3 features
-    "changed": 3, "records": 3, "lineage": 3, "report": 3, "row_counts": 3,
+    "changed": 3, "records": 3, "lineage": 3, "report": 3, "row_counts": 3, "warm": 3,
     # L4 the runner facade
     "runner": 4,
     # L5 shells
