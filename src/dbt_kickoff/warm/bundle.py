@@ -9,6 +9,7 @@ and folders only) and the meta data.
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import os
@@ -85,8 +86,8 @@ class Bundle:
     """A stored entry, read and checked whole (see the module docstring)."""
 
     def __init__(self, data: bytes, *, kind: str, key: str) -> None:
-        try:
-            with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+        try:  # the whole stream first: gzip's checksum and length are checked only at its end
+            with tarfile.open(fileobj=io.BytesIO(gzip.decompress(data)), mode="r:") as tar:
                 members = tar.getmembers()
                 self._files = {m.name: _read(tar, m) for m in members if m.isfile()}
                 self.folders = [m.name for m in members if m.isdir()]
