@@ -30,9 +30,9 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _areas() -> list[object]:
-    from dbt_kickoff.cli import cloud, core, demo, report, retry, v2, venvs, watch
+    from dbt_kickoff.cli import cloud, core, demo, report, retry, state, v2, venvs, watch
 
-    return [core, watch, retry, report, demo, cloud, venvs, v2]
+    return [core, watch, retry, report, state, demo, cloud, venvs, v2]
 
 
 def build_parser() -> argparse.ArgumentParser:
