@@ -98,24 +98,25 @@ class WarmStateSummary:
 
     ``restored``: ``"parse state"`` and/or ``"packages"``; ``source``: the store they came from; ``partial_parse``:
     dbt's verdict on the restored parse state (``"accepted"``, or why dbt parsed the whole project instead;
-    ``None`` until dbt parsed); ``ignored``: stored entries not used, and why; ``seconds``: time spent restoring.
+    ``None`` until dbt parsed); ``ignored``: stored entries not used, and why; ``seconds``: time spent restoring
+    each (download and unpacking included).
     """
 
     restored: list[str] = field(default_factory=list)
     source: str | None = None
     partial_parse: str | None = None
     ignored: list[str] = field(default_factory=list)
-    seconds: float = 0.0
+    seconds: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"restored": list(self.restored), "source": self.source, "partial_parse": self.partial_parse,
-                "ignored": list(self.ignored), "seconds": round(self.seconds, 3)}
+                "ignored": list(self.ignored), "seconds": {k: round(v, 3) for k, v in self.seconds.items()}}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> WarmStateSummary:
         return cls(restored=list(data.get("restored") or ()), source=data.get("source"),
                    partial_parse=data.get("partial_parse"), ignored=list(data.get("ignored") or ()),
-                   seconds=float(data.get("seconds") or 0.0))
+                   seconds={str(k): float(v) for k, v in (data.get("seconds") or {}).items()})
 
 
 @dataclass

@@ -21,7 +21,7 @@ from bench.generate_package import generate_package
 from tests.warm.conftest import git, helper_package, s3_options
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(3000)]
-SCRIPT = Path(__file__).with_name("machine_script.py")
+SCRIPT = Path(__file__).resolve().parents[2] / "bench" / "warm_machine.py"
 MODELS = 1000
 NO_TESTS = ["--exclude", "resource_type:test"]  # the tables are what is compared; 1,250 data tests add minutes
 

@@ -209,7 +209,7 @@ class CallWarmth:
 
     def _restored(self, what: str, seconds: float) -> None:
         self.summary.restored.append(what)
-        self.summary.seconds += seconds
+        self.summary.seconds[what] = seconds
         self.call.report.warm_state = self.summary
 
     def _ignored(self, what: str, path: str, reason: Exception) -> None:

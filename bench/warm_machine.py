@@ -1,8 +1,8 @@
-"""One machine of the warm-state tests and benchmark, as a whole process: clone the package (git) to the folder
-given, optionally edit it, run one call of dbt-kickoff with the run records on S3, and print what happened as
-one JSON line.
+"""One machine of the warm-state benchmark and tests (``tests/warm``), as a whole process: clone the package
+(git) to the folder given, optionally edit it, run one call of dbt-kickoff with the run records on S3, and print
+what happened as one JSON line.
 
-    python machine_script.py '{"origin": ..., "clone": ..., "destination": ..., "records": ..., "call": "build"}'
+    python bench/warm_machine.py '{"origin": ..., "clone": ..., "destination": ..., "records": ..., "call": "build"}'
 
 Keys: ``origin`` (git URL, cloned to ``clone``; without it ``clone`` is used as it is), ``edits`` (relative path
 -> text appended), ``destination``, ``dataset``, ``records``, ``records_options``, ``call`` (``build``, ``parse``
@@ -19,6 +19,14 @@ import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
+
+
+def _parse_seconds(target: Path) -> float | None:
+    """How long dbt took to load the manifest (its own ``perf_info.json``), when it parsed."""
+    try:
+        return float(json.loads((target / "perf_info.json").read_text())["load_all_elapsed"])
+    except (OSError, ValueError, KeyError):
+        return None
 
 
 def main() -> None:
@@ -40,14 +48,14 @@ def main() -> None:
     import dbt_kickoff
 
     imported = time.time() - started
+    call = config.get("call", "build")
     runner = dbt_kickoff.package(
         config["destination"], clone, dataset_name=config.get("dataset"), records=config["records"],
         records_options=config.get("records_options"), threads=config.get("threads", 4), on_event=on_event,
-        warm_state=config.get("warm_state", True),
+        warm_state=config.get("warm_state", True), warm_start=call != "manifest",
     )
     out: dict[str, Any] = {"imported_s": imported}
     with runner:
-        call = config.get("call", "build")
         if call == "manifest":
             manifest = runner.manifest()
             out.update(nodes=len(manifest["nodes"]), dbt_started=runner.session.engine is not None)
@@ -61,8 +69,9 @@ def main() -> None:
             seconds=time.time() - started,
             first_model_s=first_model[0] if first_model else None,
             steps=[s.command for s in report.steps],
+            step_seconds={s.command: s.duration for s in report.steps},
             report=report.to_dict() if call != "manifest" else None,
-            target=str(runner.target_path()),
+            parse_s=_parse_seconds(runner.target_path()),
         )
     print(json.dumps(out, default=str))
 
