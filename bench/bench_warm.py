@@ -4,7 +4,7 @@ generated 1,000-model package, with versus without the warm state in the run rec
     ./dev bench warm [--models 1000] [--rounds 3] [--no-dagster]
 
 Every measured run is a whole process (``bench/warm_machine.py``): clone, import dbt-kickoff, ``build`` of a
-small selection (the seed and model dbt reaches first, and a model using the git dbt package: what comes after
+small selection (the seed and model dbt reaches first, and a model using the git dbt package, no tests: what comes after
 the first model is the same with or without warm state). Variants, interleaved per round:
 
 - ``cold``: no warm state (``warm_state=False``): ``dbt deps`` clones the dbt package from a local git
@@ -39,7 +39,7 @@ from bench.common import RESULTS_DIR, machine
 from bench.generate_package import generate_package
 
 MACHINE = Path(__file__).with_name("warm_machine.py")
-SELECTION = ["--select", "+m1_000", "shouted"]
+SELECTION = ["--select", "+m1_000", "shouted", "--exclude", "resource_type:test"]
 EDITED = "models/layer_3/m3_007.sql"
 
 
@@ -205,7 +205,10 @@ def main() -> None:
             shutil.rmtree(clone.parent, ignore_errors=True)
         assert not any(r["dbt_started"] for r in manifest_runs)
         summary["manifest() without dbt"] = {"process_s": median([r["process_s"] for r in manifest_runs]),
+                                             "imported_s": median([r["imported_s"] for r in manifest_runs]),
+                                             "manifest_s": median([r["manifest_s"] for r in manifest_runs]),
                                              "nodes": manifest_runs[0]["nodes"]}
+        print(json.dumps(summary, indent=2))
         if not args.no_dagster:
             summary["dagster definitions"] = dagster_load(machines, work, common, args.rounds)
         summary["store"] = [{"kind": e.kind, "bytes": e.size} for e in store.entries()]
@@ -225,7 +228,7 @@ def dagster_load(machines: Machines, work: Path, common: dict[str, Any], rounds:
     """Dagster definitions of the package, loaded by a code location whose fresh clone dbt never touched."""
     from tests.integrations.venvs import orchestrator_python
 
-    python = orchestrator_python("dagster", ["dagster==1.13.*"])
+    python = orchestrator_python("dagster-s3", ["dagster==1.13.*"], extras=["records-s3"])  # reads the store on S3
     script = Path(__file__).resolve().parents[1] / "tests" / "integrations" / "dagster" / "definitions_script.py"
     runs = []
     for _ in range(rounds):

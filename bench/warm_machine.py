@@ -57,8 +57,10 @@ def main() -> None:
     out: dict[str, Any] = {"imported_s": imported}
     with runner:
         if call == "manifest":
+            asked = time.time()
             manifest = runner.manifest()
-            out.update(nodes=len(manifest["nodes"]), dbt_started=runner.session.engine is not None)
+            out.update(nodes=len(manifest["nodes"]), dbt_started=runner.session.engine is not None,
+                       manifest_s=time.time() - asked)
         elif call == "parse":
             runner.invoke(["parse"])
         else:

@@ -151,6 +151,12 @@ def test_build_on_a_fresh_clone_installs_packages_once_then_another_restores_the
     assert report.to_dict()["packages"] == "restored"
     assert "Unable to do partial parsing" not in dbt_log(second)
 
+    third = copy_shop(tmp_path / "machine-c" / "shop")  # an orchestrator's code location: renders, never runs
+    use_helpers(third, url)
+    with runner(database, third, records) as c:
+        assert "model.shop.shouted" in c.manifest(additional_vars=RAW)["nodes"]
+        assert c.session.engine is None and (third / "dbt_packages" / "helpers").is_dir()
+
 
 def test_retention_keeps_the_newest_entries_of_each_kind(tmp_path: Path, database: Path) -> None:
     project = copy_shop(tmp_path / "shop")
