@@ -235,8 +235,8 @@ def dagster_load(machines: Machines, work: Path, common: dict[str, Any], rounds:
         clone = work / f"clone-d{machines.count}" / "pkg"
         subprocess.run(["git", "clone", "-q", common["origin"], str(clone)], check=True)
         records = {"records": common["records"], "records_options": common["records_options"]}
-        runs.append(machines.run(script, {"package": str(clone), "destination": common["destination"], **records},
-                                 python=str(python)))
+        runs.append(machines.run(script, {"package": str(clone), "destination": common["destination"],
+                                          "dataset": common["dataset"], **records}, python=str(python)))
         assert not (clone / "logs").exists(), "dbt started"
         shutil.rmtree(clone.parent, ignore_errors=True)
     return {key: median([r[key] for r in runs]) for key in ("total_s", "manifest_s", "imported_s", "process_s")} | {

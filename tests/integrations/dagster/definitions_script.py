@@ -21,7 +21,8 @@ from dbt_kickoff.integrations.dagster import DbtKickoffResource, dbt_kickoff_ass
 def main() -> None:
     config = json.loads(sys.argv[1])
     resource = DbtKickoffResource(package_location=config["package"], destination=config["destination"],
-                                  records=config["records"], records_options=config.get("records_options"))
+                                  dataset_name=config.get("dataset"), records=config["records"],
+                                  records_options=config.get("records_options"))
     imported = time.perf_counter() - started
     manifest = resource.parse_manifest()
     manifest_read = time.perf_counter() - started
