@@ -331,7 +331,7 @@ class PackageRunner:
                 project = Project(self._check_package())
                 call = self._call("manifest", {}, project, RunReport(), dataset=destination_dataset_name,
                                   additional_vars=additional_vars, hooks=[])
-                found = current_manifest(call, self.records_store())
+                found = current_manifest(call, self.records_store)
             if found is not None:
                 return found
         params = {"args": ["parse"], "additional_vars": additional_vars,
