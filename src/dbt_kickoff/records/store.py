@@ -217,7 +217,6 @@ class RecordStore:
         found = {key: self.read_ref(key) for key in keys}
         return {key: name for key, name in found.items() if name}
 
-
     # -- other files (warm state) -------------------------------------------------------------------------------
     def write_file(self, path: str, data: bytes) -> None:
         """Write the file at ``path`` (below the root) whole: readers see the old content or the new, never a
