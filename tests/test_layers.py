@@ -26,7 +26,7 @@ LAYERS: dict[str, int] = {
     # L2 the call core
     "core": 2,
     # L3 features
-    "changed": 3, "records": 3, "lineage": 3, "report": 3, "row_counts": 3,
+    "changed": 3, "records": 3, "lineage": 3, "report": 3, "row_counts": 3, "warm": 3,
     # L4 the runner facade; the dbt Cloud runners that leave records and lineage (their client side stays a box)
     "runner": 4, "cloud.__init__": 4, "cloud.api": 4, "cloud.runs": 4, "cloud.async_runs": 4, "cloud.observed": 4,
     # L5 shells

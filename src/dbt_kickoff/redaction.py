@@ -178,6 +178,10 @@ class Redactor:
                 text = text.replace(secret, MASK)
         return redact_text(text)
 
+    def found_in(self, data: bytes) -> bool:
+        """True when one of the known secret values occurs in ``data`` (a file about to be shared)."""
+        return any(secret.encode() in data for secret in self._secrets)
+
     def with_secrets(self, secrets: Iterable[str | None]) -> Redactor:
         """A redactor that also knows ``secrets``."""
         return Redactor([*self._secrets, *secrets])

@@ -92,6 +92,34 @@ class ChangeSummary:
 
 
 @dataclass
+class WarmStateSummary:
+    """What warm state (dbt's parse state and installed packages kept in the run records store) put in place for
+    one call before dbt started.
+
+    ``restored``: ``"parse state"`` and/or ``"packages"``; ``source``: the store they came from; ``partial_parse``:
+    dbt's verdict on the restored parse state (``"accepted"``, or why dbt parsed the whole project instead;
+    ``None`` until dbt parsed); ``ignored``: stored entries not used, and why; ``seconds``: time spent restoring
+    each (download and unpacking included).
+    """
+
+    restored: list[str] = field(default_factory=list)
+    source: str | None = None
+    partial_parse: str | None = None
+    ignored: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"restored": list(self.restored), "source": self.source, "partial_parse": self.partial_parse,
+                "ignored": list(self.ignored), "seconds": {k: round(v, 3) for k, v in self.seconds.items()}}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> WarmStateSummary:
+        return cls(restored=list(data.get("restored") or ()), source=data.get("source"),
+                   partial_parse=data.get("partial_parse"), ignored=list(data.get("ignored") or ()),
+                   seconds={str(k): float(v) for k, v in (data.get("seconds") or {}).items()})
+
+
+@dataclass
 class StepReport:
     """One dbt command of a run: its arguments, node results and wall time."""
 
@@ -163,6 +191,11 @@ class RunReport:
     record: str | None = None
     changed: ChangeSummary | None = None
     """What a changed-only call decided (why nodes were built, which were left alone); ``None`` otherwise."""
+    packages: str | None = None
+    """How the call had the package's dbt packages: ``"up to date"`` (installed before), ``"restored"`` (from the
+    warm state in the run records store), ``"installed"`` (``dbt deps`` ran); ``None``: the call needed none."""
+    warm_state: WarmStateSummary | None = None
+    """What warm state restored before dbt started (``None``: nothing)."""
 
     @property
     def results(self) -> list[NodeResult]:
@@ -187,6 +220,8 @@ class RunReport:
             "record": self.record,
             "steps": [s.to_dict() for s in self.steps],
             "changed": self.changed.to_dict() if self.changed is not None else None,
+            **({"packages": self.packages} if self.packages is not None else {}),
+            **({"warm_state": self.warm_state.to_dict()} if self.warm_state is not None else {}),
         }
 
     @classmethod
@@ -201,4 +236,6 @@ class RunReport:
             error=data.get("error"),
             record=data.get("record"),
             changed=ChangeSummary.from_dict(data["changed"]) if data.get("changed") else None,
+            packages=data.get("packages"),
+            warm_state=WarmStateSummary.from_dict(data["warm_state"]) if data.get("warm_state") else None,
         )

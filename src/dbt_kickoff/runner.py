@@ -22,6 +22,7 @@ from dbt_kickoff.core.invoker import Invoker, RunnerOptions
 from dbt_kickoff.core.options import CORE_OPTIONS
 from dbt_kickoff.core.project import Project
 from dbt_kickoff.engines import DbtSession, EventHandler
+from dbt_kickoff.engines.artifacts import read_manifest
 from dbt_kickoff.engines.session import RecyclePolicy
 from dbt_kickoff.environments import DbtEnvironment, resolve_environment
 from dbt_kickoff.errors import ConfigurationError
@@ -90,6 +91,7 @@ class PackageRunner:
         always_build: str | None = None,
         hooks: Sequence[CallHooks] = (),
         row_counts: bool = False,
+        warm_state: bool = True,
     ) -> None:
         self.source = source
         self.environment = environment
@@ -107,6 +109,8 @@ class PackageRunner:
         self.record_settings = record_settings or RecordSettings()
         self.row_counts = row_counts
         """Fill ``rows_affected`` of the models whose adapter reports none (one ``count(*)`` per model)."""
+        self.warm_state = warm_state
+        """Keep dbt's parse state and installed packages in the records store (see :mod:`dbt_kickoff.warm`)."""
         self.hooks: list[CallHooks] = list(hooks)
         """The caller's observers of every call, after the runner's own (records, sources' snapshot, lineage)."""
         redact = Redactor([*(profile.secret_env.values() if profile else ()), *secrets])
@@ -317,6 +321,29 @@ class PackageRunner:
                               additional_vars=additional_vars, hooks=[])
             return call.sources()
 
+    def manifest(self, additional_vars: Mapping[str, Any] | None = None,
+                 destination_dataset_name: str | None = None) -> dict[str, Any]:
+        """dbt's parsed manifest of the package as its files are now, for an orchestrator's definitions: the one
+        dbt wrote for these files, profile, vars and dbt version (in the target folder, or published to the
+        records store by any machine), read without starting dbt; ``dbt parse`` makes it when there is none."""
+        if self.warm_state and self.record_settings.enabled:
+            from dbt_kickoff.warm import current_manifest
+
+            with self._locked():
+                project = Project(self._check_package())
+                call = self._call("manifest", {}, project, RunReport(), dataset=destination_dataset_name,
+                                  additional_vars=additional_vars, hooks=[])
+                found = current_manifest(call, self.records_store)
+            if found is not None:
+                return found
+        params = {"args": ["parse"], "additional_vars": additional_vars,
+                  "destination_dataset_name": destination_dataset_name}
+        self._single("invoke", ["parse"], params)
+        parsed = read_manifest(self.target_path(destination_dataset_name))
+        if parsed is None:
+            raise ConfigurationError(f"dbt parse left no manifest.json in {self.target_path(destination_dataset_name)}")
+        return parsed
+
     def transform_loaded(
         self,
         loaded: Any,
@@ -404,7 +431,8 @@ class PackageRunner:
                     additional_vars=additional_vars)
 
     def _default_hooks(self) -> list[CallHooks]:
-        """Run records (with the sources' snapshot a full build keeps for changed-only calls) and lineage."""
+        """Warm state, run records (with the sources' snapshot a full build keeps for changed-only calls) and
+        lineage."""
         settings = self.record_settings
         lineage = lineage_configured(settings.openlineage)
         records = RecordsHook(settings, lineage=lineage)
@@ -419,6 +447,10 @@ class PackageRunner:
             from dbt_kickoff.lineage.hook import LineageHook
 
             hooks.append(LineageHook(settings.openlineage))
+        if settings.enabled and self.warm_state:
+            from dbt_kickoff.warm import WarmStateHook  # imported when used (records on)
+
+            hooks.insert(0, WarmStateHook(settings))
         return hooks
 
     def _check_package(self) -> ResolvedPackage:
@@ -474,6 +506,7 @@ def package(
     always_build: str | None = None,
     hooks: Sequence[CallHooks] = (),
     row_counts: bool = False,
+    warm_state: bool = True,
 ) -> PackageRunner:
     """A :class:`PackageRunner` for the dbt package at ``package_location`` writing to ``destination``.
 
@@ -503,6 +536,9 @@ def package(
     every call (:class:`~dbt_kickoff.core.hooks.CallHooks`: call started, before dbt, step done, call finished).
     ``row_counts``: fill ``NodeResult.rows_affected`` for models whose adapter reports none (dbt-duckdb's), with
     one ``count(*)`` per model after each step (off by default: a view is counted by running it).
+    ``warm_state`` (with records on): publish dbt's parse state, the manifest and the installed packages to the
+    records store after each call, and restore them before dbt starts where they are missing, so a fresh machine
+    starts warm when ``records`` is shared storage (see :mod:`dbt_kickoff.warm`; ``False`` turns it off).
     """
     if threads is not None and threads < 1:
         raise ConfigurationError(f"threads must be a positive number, not {threads}")
@@ -549,6 +585,7 @@ def package(
         always_build=always_build,
         hooks=hooks,
         row_counts=row_counts,
+        warm_state=warm_state,
     )
     if isinstance(source, LocalSource):  # a local folder is checked now, so bad input fails at once
         if warm_start:

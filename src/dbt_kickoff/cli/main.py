@@ -62,9 +62,9 @@ def parse_arguments(parser: argparse.ArgumentParser, argv: Sequence[str]) -> arg
 
 
 def _areas() -> list[object]:
-    from dbt_kickoff.cli import cloud, core, demo, records, report, retry, v2, venvs, watch
+    from dbt_kickoff.cli import cloud, core, demo, records, report, retry, state, v2, venvs, watch
 
-    return [core, watch, retry, report, records, demo, cloud, venvs, v2]
+    return [core, watch, retry, report, records, state, demo, cloud, venvs, v2]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from dbt_kickoff.core.hooks import HookRunner
-from dbt_kickoff.core.invocations import RecordIdentity, command_name
+from dbt_kickoff.core.invocations import PACKAGE_FREE_COMMANDS, RecordIdentity, command_name
 from dbt_kickoff.core.invoker import Invoker
 from dbt_kickoff.core.project import Project
 from dbt_kickoff.engines import DbtEvent, EventHandler, InvocationOutcome
@@ -112,6 +112,7 @@ class Call:
         self._on_event = on_event
         self._scratch: Path | None = None
         self._dbt_announced = False
+        self._dependencies_ready = False
 
     # -- what the call knows ----------------------------------------------------------------------------------
     @property
@@ -174,6 +175,11 @@ class Call:
         return self._invoker.identity(self.project, dataset=self.dataset, additional_vars=self.additional_vars,
                                       dbt_version=version)
 
+    def location(self) -> dict[str, Any]:
+        """What identifies the database the call writes to, without secrets: the profile's fields (see
+        :func:`~dbt_kickoff.profiles.location.location_of`), or the target the package's own profiles.yml selects."""
+        return self._invoker.location(self.project)
+
     def manifest(self) -> dict[str, Any] | None:
         """The ``manifest.json`` dbt last left in the call's target folder, or ``None``."""
         return read_manifest(self.target_dir)
@@ -209,7 +215,7 @@ class Call:
         leaves no step in the report, and its events go to ``on_event`` only."""
         name = command_name(command)
         self.raise_if_cancelled(name)
-        self._announce_dbt()
+        self._prepare(command)
         invocation = self._invoker.invocation(self.project, command, dataset=self.dataset,
                                               additional_vars=self.additional_vars)
         outcome = self._invoker.execute(self.project, invocation, on_event or (lambda event: None))
@@ -238,19 +244,31 @@ class Call:
     def sources(self) -> list[dict[str, Any]]:
         """The package's dbt sources as the parsed manifest resolves them (see ``PackageRunner.sources``)."""
         self.raise_if_cancelled("parse", [])
-        self._announce_dbt()
+        self._prepare(["parse"])
         return self._invoker.sources(self.project, dataset=self.dataset, additional_vars=self.additional_vars,
                                      on_event=self._relay)
 
     def install_dependencies(self) -> None:
-        """``dbt deps``, skipped when the packages it installed last time (in any process) are unchanged and
-        still there, so a new task process does not need the package hub."""
+        """Put the package's dbt packages in place, once per call (every dbt command that needs them asks):
+        nothing when the packages ``dbt deps`` installed last time (in any process) are unchanged and still
+        there, else what a ``before_deps`` hook restores (warm state), else ``dbt deps``. ``report.packages``
+        says which: ``"up to date"``, ``"restored"`` or ``"installed"``."""
+        if self._dependencies_ready:
+            return
+        self._dependencies_ready = True
         if self.project.dependencies_installed():
             logger.debug("dbt deps skipped: the installed packages match packages.yml / package-lock.yml")
+            self.report.packages = "up to date"
+            return
+        self._hooks("before_deps", self)
+        if self.project.dependencies_installed():
+            self.project.files_changed()
+            self.report.packages = "restored"
             return
         self.step(["deps"])
         self.project.remember_dependencies()
         self.project.files_changed()
+        self.report.packages = "installed"
 
     def raise_if_cancelled(self, command: str, results: list[NodeResult] | None = None) -> None:
         """A cancel that came between two steps (or as a step ended) stops the call before the next one."""
@@ -281,17 +299,21 @@ class Call:
             self._scratch = None
 
     # -- internals ----------------------------------------------------------------------------------------------
-    def _announce_dbt(self) -> None:
+    def _prepare(self, command: Sequence[str]) -> None:
+        """Before each dbt command: the hooks told before the first one, and the package's dbt packages put in
+        place (once) when the command needs them."""
         if not self._dbt_announced:
             self._dbt_announced = True
             self._hooks("before_dbt", self)
+        if command[0] not in PACKAGE_FREE_COMMANDS and self.project.has_package_dependencies:
+            self.install_dependencies()
 
     def _execute(self, command: Sequence[str], *, full_refresh: bool) -> list[NodeResult]:
         project = self.project
         name = command_name(command)
         earlier = self.report.results
         self.raise_if_cancelled(name, earlier)
-        self._announce_dbt()
+        self._prepare(command)
         invocation = self._invoker.invocation(project, command, dataset=self.dataset,
                                               additional_vars=self.additional_vars, full_refresh=full_refresh)
         logger.info("dbt %s in %s", name, project.location)

@@ -4,6 +4,9 @@ A hook is any object with some of these methods (subclass :class:`CallHooks` and
 
 - ``call_started(call)``: the call holds the package lock and has read the project; no dbt command ran yet.
 - ``before_dbt(call)``: just before the call's first dbt command (not called when no dbt command runs).
+- ``before_deps(call)``: the call needs the package's dbt packages and they are not installed: a hook may put
+  them in place (warm state restores them from the run records store); ``dbt deps`` runs when they are still
+  missing afterwards.
 - ``step_done(call, step)``: a dbt command of the call finished (its artifacts are still in the target folder).
 - ``call_finished(call, error)``: the call ended, however it ended (``error`` is ``None`` on success).
 
@@ -23,7 +26,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("dbt_kickoff")
 
-HOOK_POINTS = ("call_started", "before_dbt", "step_done", "call_finished")
+HOOK_POINTS = ("call_started", "before_dbt", "before_deps", "step_done", "call_finished")
 
 
 class CallHooks:
@@ -37,6 +40,10 @@ class CallHooks:
 
     def before_dbt(self, call: Call) -> None:
         """The call is about to run its first dbt command."""
+
+    def before_deps(self, call: Call) -> None:
+        """The call needs the package's dbt packages and they are not installed (``dbt deps`` comes next unless
+        a hook installs them)."""
 
     def step_done(self, call: Call, step: StepReport) -> None:
         """A dbt command of the call finished."""

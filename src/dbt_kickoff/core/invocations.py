@@ -20,6 +20,8 @@ from typing import Any
 THREADED_COMMANDS = frozenset({"run", "test", "seed", "build", "snapshot", "compile", "source", "show", "retry"})
 FULL_REFRESH_COMMANDS = frozenset({"run", "build", "seed"})
 NO_PROFILE_COMMANDS = frozenset({"clean", "init"})
+# Commands that run without the package's installed dbt packages (every other command needs them).
+PACKAGE_FREE_COMMANDS = frozenset({"deps", "clean", "debug", "init"})
 # Commands that write artifacts, so they get the runner's target path (``dbt clean`` keeps the project's).
 TARGET_PATH_COMMANDS = frozenset(
     {"build", "compile", "docs", "show", "list", "ls", "parse", "run", "retry", "clone", "run-operation", "seed",

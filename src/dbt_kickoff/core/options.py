@@ -46,6 +46,7 @@ CORE_OPTIONS = option_table("core", {
     "recycle_above_memory_mb": Number("a finite number of MiB > 0", minimum=0, exclusive=True),
     "cancel_grace": Number("a finite number of seconds >= 0", optional=False, minimum=0),
     "warm_start": FLAG,
+    "warm_state": FLAG,
     # PackageRunner methods
     "run_params": ARGS,
     "cmd_params": Strings("a list of str (dbt arguments)", optional=False),

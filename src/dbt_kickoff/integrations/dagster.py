@@ -5,11 +5,16 @@
     from dagster import Definitions, EnvVar
     from dbt_kickoff.integrations.dagster import DbtKickoffResource, dbt_kickoff_assets
 
-    dbt = DbtKickoffResource(package_location="path/or/git/url", destination=EnvVar("WAREHOUSE_URL"))
+    dbt = DbtKickoffResource(package_location="path/or/git/url", destination=EnvVar("WAREHOUSE_URL"),
+                             records="s3://bucket/dbt-records")
     defs = Definitions(assets=[dbt_kickoff_assets(dbt.parse_manifest())], resources={"dbt_kickoff": dbt})
 
 ``DbtCloudKickoffResource`` (``resource_key="dbt_cloud_kickoff"``) builds the same assets with a dbt Cloud job
 instead: each node is reported as the run's logs show it finished.
+
+Loading the definitions does not start dbt when a manifest for the package's files as they are exists: the one
+dbt wrote in the target folder, or the one any worker published to the run records store (``records``: a folder
+or fsspec URL; warm state, on by default, also restores dbt's parse state and packages on a fresh worker).
 
 Each model, seed and snapshot is an asset (its upstream nodes and dbt sources are its deps; sources are external
 asset keys ``[source_name, table]``), each data test an asset check on the node it tests. One ``dbt build`` runs
@@ -59,6 +64,9 @@ class DbtKickoffResource(ConfigurableResource):
     as ``EnvVar("...")`` so the password stays out of Dagster's config. ``None`` uses the package's own
     ``profiles.yml`` (``profiles_dir``, ``profile_name``, ``target``). ``dbt_version`` (or ``use_venv``) runs
     dbt from a cached virtual environment made by :func:`dbt_kickoff.get_venv`, else the dbt installed here.
+    ``records`` (a folder or fsspec URL; ``None``: a folder of this machine) keeps run records and, with
+    ``warm_state``, dbt's parse state, manifest and installed packages for every worker (``records_options``:
+    fsspec storage options).
     """
 
     package_location: str
@@ -75,9 +83,13 @@ class DbtKickoffResource(ConfigurableResource):
     threads: int | None = None
     command_timeout: float | None = None
     vars: dict[str, Any] | None = None
+    records: str | None = None
+    records_options: dict[str, Any] | None = None
+    warm_state: bool = True
 
-    def runner(self, on_event: EventHandler | None = None) -> PackageRunner:
-        """A :class:`~dbt_kickoff.PackageRunner` for this package (close it, or use it in a ``with``)."""
+    def runner(self, on_event: EventHandler | None = None, warm_start: bool = True) -> PackageRunner:
+        """A :class:`~dbt_kickoff.PackageRunner` for this package (close it, or use it in a ``with``);
+        ``warm_start=False`` does not start dbt until a call needs it."""
         venv = dbt_kickoff.get_venv(self.destination, self.dbt_version) if self.use_venv or self.dbt_version else None
         return dbt_kickoff.package(
             self.destination,
@@ -93,13 +105,18 @@ class DbtKickoffResource(ConfigurableResource):
             threads=self.threads,
             command_timeout=self.command_timeout,
             on_event=on_event,
+            warm_start=warm_start,
+            records=self.records,
+            records_options=self.records_options,
+            warm_state=self.warm_state,
         )
 
     def parse_manifest(self) -> dict[str, Any]:
-        """Run ``dbt parse`` on the package and return its manifest (for :func:`dbt_kickoff_assets`)."""
+        """The package's manifest for :func:`dbt_kickoff_assets`: the one dbt wrote for the package's files as
+        they are (target folder or run records store), read without starting dbt; else ``dbt parse`` runs."""
         from dbt_kickoff.integrations.manifest import parse_manifest
 
-        with self.runner() as runner:
+        with self.runner(warm_start=False) as runner:
             return parse_manifest(runner, additional_vars=self.vars)
 
     def build(self, context: AssetExecutionContext, graph: ManifestGraph, *, key_prefix: Sequence[str] = (),

@@ -68,9 +68,10 @@ def load_manifest(manifest: Mapping[str, Any] | str | Path) -> dict[str, Any]:
 
 
 def parse_manifest(runner: PackageRunner, additional_vars: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Run ``dbt parse`` with the runner (its profile and vars) and return the manifest it wrote."""
-    runner.invoke(["parse"], additional_vars=additional_vars)
-    return load_manifest(runner.target_path() / "manifest.json")
+    """The package's manifest for the runner's profile and these vars: the one dbt wrote for the package's files as
+    they are now (target folder, or published to the run records store by any worker), read without starting
+    dbt; else ``dbt parse`` runs (see :meth:`~dbt_kickoff.PackageRunner.manifest`)."""
+    return runner.manifest(additional_vars)
 
 
 def manifest_graph(manifest: Mapping[str, Any]) -> ManifestGraph:

@@ -58,13 +58,18 @@ def run_dbt_package(
     use_venv: bool = False,
     threads: int | None = None,
     artifact_key: str | None = "dbt-kickoff-results",
+    records: str | None = None,
+    records_options: Mapping[str, Any] | None = None,
 ) -> list[NodeResult]:
     """Run ``dbt <command>`` (``build``, ``run_all``, ``run``, ``test``, ``seed``, ``snapshot``,
     ``source_freshness``) on the package and return one :class:`~dbt_kickoff.NodeResult` per node.
 
     ``destination``, ``dataset_name`` and the package options are those of :func:`dbt_kickoff.package`;
     ``dbt_version`` (or ``use_venv``) runs dbt from a cached venv made by :func:`dbt_kickoff.get_venv`.
-    The results become a table artifact under ``artifact_key`` (``None``: no artifact).
+    The results become a table artifact under ``artifact_key`` (``None``: no artifact). ``records`` (a folder or
+    fsspec URL, ``records_options`` its storage options) keeps the run records and warm state there: on shared
+    storage a task on a fresh worker restores dbt's parse state and installed packages instead of parsing
+    everything and running ``dbt deps``.
     """
     if command not in COMMANDS:
         raise ValueError(f"command must be one of {', '.join(COMMANDS)}, not {command!r}")
@@ -75,7 +80,8 @@ def run_dbt_package(
         return dbt_kickoff.package(
             destination, package_location, package_repository_branch=package_repository_branch, venv=venv,
             dataset_name=dataset_name, source_dataset_name=source_dataset_name, profiles_dir=profiles_dir,
-            profile_name=profile_name, target=target, threads=threads, on_event=on_event,
+            profile_name=profile_name, target=target, threads=threads, on_event=on_event, records=records,
+            records_options=records_options,
         )
 
     def call(runner: PackageRunner) -> list[NodeResult]:
@@ -119,14 +125,16 @@ def dbt_package_flow(
     package_repository_branch: str | None = None,
     dbt_version: str | None = None,
     timeout_seconds: float | None = None,
+    records: str | None = None,
 ) -> list[NodeResult]:
     """Run a dbt package (a deployable flow around :func:`run_dbt_package`; ``destination`` is a connection
-    URL, or ``None`` for the package's profiles.yml). ``timeout_seconds`` stops dbt when it runs longer."""
+    URL, or ``None`` for the package's profiles.yml). ``timeout_seconds`` stops dbt when it runs longer;
+    ``records``: where run records and warm state go (shared storage: every worker starts warm)."""
     return run_dbt_package.with_options(timeout_seconds=timeout_seconds)(
         package_location, destination, command=command, cmd_params=cmd_params or (),
         additional_vars=additional_vars, full_refresh=full_refresh, dataset_name=dataset_name,
         source_dataset_name=source_dataset_name, package_repository_branch=package_repository_branch,
-        dbt_version=dbt_version,
+        dbt_version=dbt_version, records=records,
     )
 
 

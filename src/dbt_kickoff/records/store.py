@@ -4,6 +4,7 @@ Layout under the store's root::
 
     <UTC start>-<record id>/        one folder per invocation; ``report.json`` is written last
     refs/<key>                      a small text file naming a record (the last one, the last good one...)
+    warm/...                        warm state (:mod:`dbt_kickoff.warm`), written with :meth:`RecordStore.write_file`
 
 A local record is written into a hidden ``.partial-<name>`` folder and renamed into place, so a record folder
 either has its ``report.json`` or is not there at all; a remote one gets ``report.json`` after every other file.
@@ -16,6 +17,8 @@ from __future__ import annotations
 import re
 import shutil
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,16 @@ from dbt_kickoff.errors import ConfigurationError
 RECORD_NAME = re.compile(r"^\d{8}T\d{6,12}Z-[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}$")
 REPORT_FILE = "report.json"
 STARTED_FILE = "started.json"
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A file of the store outside the records: its path below the root, size in bytes and when it was written
+    (a UNIX time; 0 when the back end does not tell)."""
+
+    path: str
+    size: int
+    modified: float
 
 
 def is_url(location: str) -> bool:
@@ -216,6 +229,68 @@ class RecordStore:
                 keys = []
         found = {key: self.read_ref(key) for key in keys}
         return {key: name for key, name in found.items() if name}
+
+    # -- other files (warm state) -------------------------------------------------------------------------------
+    def write_file(self, path: str, data: bytes) -> None:
+        """Write the file at ``path`` (below the root) whole: readers see the old content or the new, never a
+        part (a local rename, a single object PUT); two writers of one path leave one of their files."""
+        if self._local is not None:
+            write_atomically(self._local / path, data, private=False)
+        else:
+            self._fs.pipe_file(f"{self._root}/{path}", data)
+
+    def read_file(self, path: str) -> bytes | None:
+        """The file at ``path`` (below the root), or ``None`` when there is none."""
+        try:
+            if self._local is not None:
+                return (self._local / path).read_bytes()
+            return bytes(self._fs.cat_file(f"{self._root}/{path}"))
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return None
+
+    def list_files(self, prefix: str) -> list[StoredFile]:
+        """The files below the folder ``prefix`` (hidden temporary files left out), by path."""
+        if self._local is not None:
+            folder = self._local / prefix
+            if not folder.is_dir():
+                return []
+            found = [StoredFile(p.relative_to(self._local).as_posix(), (st := p.stat()).st_size, st.st_mtime)
+                     for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")]
+        else:
+            try:
+                listed = self._fs.find(f"{self._root}/{prefix}", detail=True)
+            except FileNotFoundError:
+                listed = {}
+            start = len(self._root) + 1
+            found = [StoredFile(path[start:], int(info.get("size") or 0), _modified(info))
+                     for path, info in listed.items() if info.get("type", "file") == "file"]
+        return sorted(found, key=lambda f: f.path)
+
+    def delete_file(self, path: str) -> None:
+        """Remove the file at ``path`` (below the root); nothing when it is not there."""
+        try:
+            if self._local is not None:
+                (self._local / path).unlink()
+            else:
+                self._fs.rm_file(f"{self._root}/{path}")
+        except FileNotFoundError:
+            pass
+
+
+def _modified(info: Mapping[str, Any]) -> float:
+    """When an fsspec back end says a file was written (S3, GCS and Azure name it differently)."""
+    for key in ("LastModified", "mtime", "last_modified", "updated", "created"):
+        value = info.get(key)
+        if isinstance(value, datetime):
+            return value.timestamp()
+        if isinstance(value, (int, float)):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+            except ValueError:
+                continue
+    return 0.0
 
 
 def _read_or_none(path: Path) -> bytes | None:

@@ -41,7 +41,9 @@ class DbtKickoffOperator(BaseOperator):
     ``source_freshness`` or ``deps``; ``select``/``exclude``: dbt selectors (not with ``run_all``); ``vars``:
     dbt vars (templated). ``emit_assets=True`` emits one Airflow asset per built model, seed or snapshot
     through the ``AssetAlias`` ``asset_alias`` (default ``dbt-kickoff:<task_id>``). ``package_options`` go to
-    :func:`dbt_kickoff.package` as they are (``threads``, ``package_repository_token``, ``working_dir``...);
+    :func:`dbt_kickoff.package` as they are (``threads``, ``package_repository_token``, ``working_dir``...;
+    ``records="s3://..."`` keeps run records and warm state on shared storage, so a task on a fresh worker
+    restores dbt's parse state and installed packages instead of parsing everything and running ``dbt deps``);
     ``dbt_version`` runs dbt in a cached venv made by :func:`dbt_kickoff.get_venv`.
 
     XCom ``dbt_results`` (and the return value on success): one compact dict per node (see
