@@ -67,6 +67,8 @@ MODULE_MARKERS: dict[str, tuple[str, ...]] = {
     "changed_core/": ("dbt",),
     "changed_scale/": ("dbt",),
     "soundness/": ("dbt",),
+    "warm/test_warm_shop.py": ("dbt",),
+    "warm/test_warm_machines.py": ("dbt",),
     "stopping/": ("dbt",),
     "core/": ("dbt",),
     "core/test_engines.py": ("venv",),  # a bare venv without dbt

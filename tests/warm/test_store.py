@@ -26,7 +26,7 @@ def s3_store(endpoint: str, bucket: str) -> RecordStore:
     return RecordStore(f"s3://{bucket}/records", s3_options(endpoint))
 
 
-@pytest.fixture(params=["local", "s3"])
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.server)])
 def records(request: pytest.FixtureRequest, tmp_path: Path) -> RecordStore:
     if request.param == "local":
         return RecordStore(tmp_path / "records")
