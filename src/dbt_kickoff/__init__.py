@@ -20,8 +20,7 @@ from dbt_kickoff.results import NodeResult
 from dbt_kickoff.version import __version__ as __version__
 
 if TYPE_CHECKING:
-    from dbt_kickoff.core.call import Call, CallResults
-    from dbt_kickoff.core.hooks import CallHooks
+    from dbt_kickoff.core.call import Call, CallHooks, CallResults
     from dbt_kickoff.environments.venv import Venv, get_venv
     from dbt_kickoff.loaded import LoadFailed
     from dbt_kickoff.runner import PackageRunner, RunReport, StepReport, package
@@ -51,7 +50,7 @@ __all__ = [
 _LAZY = {
     "Call": "dbt_kickoff.core.call",
     "CallResults": "dbt_kickoff.core.call",
-    "CallHooks": "dbt_kickoff.core.hooks",
+    "CallHooks": "dbt_kickoff.core.call",
     "LoadFailed": "dbt_kickoff.loaded",
     "PackageRunner": "dbt_kickoff.runner",
     "RunReport": "dbt_kickoff.runner",

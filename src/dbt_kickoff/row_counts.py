@@ -15,8 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dbt_kickoff.changed.warehouse import connect, count_with_dbt
-from dbt_kickoff.core.call import Call
-from dbt_kickoff.core.hooks import CallHooks
+from dbt_kickoff.core.call import Call, CallHooks
 from dbt_kickoff.reports import StepReport
 from dbt_kickoff.results import NodeResult
 

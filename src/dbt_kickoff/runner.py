@@ -15,8 +15,7 @@ from typing import Any
 
 from dbt_kickoff.changed.snapshot import SourcesSnapshot
 from dbt_kickoff.core import strategies
-from dbt_kickoff.core.call import Call, CallOutcome, CallResults
-from dbt_kickoff.core.hooks import CallHooks, HookRunner
+from dbt_kickoff.core.call import Call, CallHooks, CallOutcome, CallResults, HookRunner
 from dbt_kickoff.core.invocations import RecordIdentity
 from dbt_kickoff.core.invoker import Invoker, RunnerOptions
 from dbt_kickoff.core.options import CORE_OPTIONS
@@ -63,7 +62,7 @@ class PackageRunner:
     Create it with :func:`dbt_kickoff.package`. All commands of a runner share one warm dbt process (dbt is
     imported once); close the runner (or use it as a context manager) to stop that process and remove the
     generated profiles. Two runners on the same package folder are serialized by a file lock. ``hooks``
-    observe every call (see :mod:`dbt_kickoff.core.hooks`); append to it to add your own.
+    observe every call (see :mod:`dbt_kickoff.core.call`); append to it to add your own.
     """
 
     def __init__(
@@ -533,7 +532,7 @@ def package(
     mapping, a URL, or an ``OpenLineageClient``. ``always_build``: a dbt selector of models that every
     changed-only call builds (``"tag:always"``, ``"model_a model_b"``), for models whose result changes without
     any change dbt-kickoff can see (``current_date``, random samples, external calls). ``hooks``: observers of
-    every call (:class:`~dbt_kickoff.core.hooks.CallHooks`: call started, before dbt, step done, call finished).
+    every call (:class:`~dbt_kickoff.core.call.CallHooks`: call started, before dbt, step done, call finished).
     ``row_counts``: fill ``NodeResult.rows_affected`` for models whose adapter reports none (dbt-duckdb's), with
     one ``count(*)`` per model after each step (off by default: a view is counted by running it).
     ``warm_state`` (with records on): publish dbt's parse state, the manifest and the installed packages to the

@@ -6,8 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from dbt_kickoff.core.call import Call
-from dbt_kickoff.core.hooks import CallHooks
+from dbt_kickoff.core.call import Call, CallHooks
 from dbt_kickoff.core.invocations import narrows_nodes, package_key
 from dbt_kickoff.core.project import Project
 from dbt_kickoff.records.store import RecordStore

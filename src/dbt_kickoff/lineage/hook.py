@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dbt_kickoff.core.call import Call
-from dbt_kickoff.core.hooks import CallHooks
+from dbt_kickoff.core.call import Call, CallHooks
 from dbt_kickoff.lineage import emit_for_record
 
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dbt_kickoff.core.call import Call
-from dbt_kickoff.core.hooks import CallHooks
+from dbt_kickoff.core.call import Call, CallHooks
 from dbt_kickoff.core.invocations import package_key
 from dbt_kickoff.core.project import Project
 from dbt_kickoff.records.recorder import Recorder, RecordSettings

@@ -19,8 +19,7 @@ import time
 from collections.abc import Callable
 from functools import cached_property
 
-from dbt_kickoff.core.call import Call
-from dbt_kickoff.core.hooks import CallHooks
+from dbt_kickoff.core.call import Call, CallHooks
 from dbt_kickoff.core.invocations import PACKAGE_FREE_COMMANDS, package_key
 from dbt_kickoff.records.recorder import RecordSettings
 from dbt_kickoff.reports import StepReport, WarmStateSummary

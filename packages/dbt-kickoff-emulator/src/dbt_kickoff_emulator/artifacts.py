@@ -6,15 +6,12 @@ import json
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from dbt_kickoff_emulator.noderuns import NodeRun
+from dbt_kickoff_emulator.naming import DATABASE, PROJECT_NAME, SCHEMA, node_name
+from dbt_kickoff_emulator.noderuns import NodeRun
 
 DBT_VERSION = "1.9.0"
-PROJECT_NAME = "analytics"
-DATABASE = "analytics"
-SCHEMA = "dbt_prod"
 RELATION_TYPES = ("model", "seed", "snapshot")
 DOCS_VERB = "docs"
 DEFAULT_NODES: tuple[str, ...] = (
@@ -68,16 +65,6 @@ def writes_node_artifacts(command: str) -> bool:
 
 def _iso_z(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def node_name(unique_id: str) -> str:
-    """``model.analytics.orders`` -> ``orders``; a test's name without its hash; a source's ``raw.orders``."""
-    parts = unique_id.split(".")
-    if parts[0] == "source" and len(parts) >= 4:
-        return f"{parts[2]}.{parts[3]}"
-    if parts[0] == "test" and len(parts) >= 4:
-        return ".".join(parts[2:-1])
-    return parts[-1] if len(parts) > 1 else unique_id
 
 
 def _result_entry(run: NodeRun) -> dict[str, Any]:

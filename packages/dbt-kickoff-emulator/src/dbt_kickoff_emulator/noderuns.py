@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from dbt_kickoff_emulator.artifacts import PROJECT_NAME, SCHEMA, node_name
+from dbt_kickoff_emulator.naming import PROJECT_NAME, SCHEMA, node_name
 
 FAILED = ("error", "fail")
 
