@@ -33,6 +33,7 @@ dbt_logger = logging.getLogger("dbt_kickoff.dbt")
 
 _EOF = object()
 _POLL_SECONDS = 0.1
+_DRAIN_SECONDS = 10.0  # how long an exited worker's output may take to arrive
 
 
 class WorkerCrashed(KickoffError):
@@ -73,6 +74,7 @@ class WorkerEngine:
         self._process: subprocess.Popen[str] | None = None
         self._starting = False
         self._messages: queue.Queue[Any] = queue.Queue()
+        self._exit_seen: float | None = None  # when the worker was first seen to have exited
         self._stderr_tail: collections.deque[str] = collections.deque(maxlen=60)
         self._next_id = 0
         self._stdout_pump: threading.Thread | None = None
@@ -104,6 +106,7 @@ class WorkerEngine:
                 "deleted?); call dbt_kickoff.get_venv() again to recreate it, and pass the new venv"
             )
         self._messages = queue.Queue()
+        self._exit_seen = None
         self._stderr_tail.clear()
         started = time.perf_counter()
         self._starting = True
@@ -347,9 +350,14 @@ class WorkerEngine:
             if self._process.poll() is None:
                 return None
             if self._stdout_pump is not None and self._stdout_pump.is_alive():
-                # the worker exited: its last messages may still be on their way through the pipe (a process
-                # it left behind holding the pipe open must not keep us waiting, hence the bound)
-                self._stdout_pump.join(timeout=_POLL_SECONDS * 5)
+                # the worker exited: its last messages may still be on their way through the pipe (a busy
+                # machine may take a while to run the pump); a process it left behind holding the pipe open must
+                # not keep us waiting for ever, hence the bound
+                if self._exit_seen is None:
+                    self._exit_seen = time.monotonic()
+                if time.monotonic() - self._exit_seen < _DRAIN_SECONDS:
+                    self._stdout_pump.join(timeout=_POLL_SECONDS)
+                    return None
             return None if not self._messages.empty() else _EOF
 
     def _startup_message(self, deadline: float) -> dict[str, Any]:
