@@ -131,7 +131,7 @@ def main() -> None:
     parser.add_argument("--shape", default="branches=6,tables=5,layers=5",
                         help="more generator options (default branches=6,tables=5,layers=5)")
     parser.add_argument("--table", default="b4.t2", help="the source table that changes (default b4.t2)")
-    parser.add_argument("--rows", type=int, default=30, help="new rows in that table (default 30)")
+    parser.add_argument("--rows", type=int, default=30, help="new rows in that table (default 30; 0: nothing changed)")
     parser.add_argument("--workdir", type=Path, help="keep the work files here (default: a temp folder)")
     args = parser.parse_args()
     branch_name, table = args.table.split(".")
@@ -162,8 +162,9 @@ def main() -> None:
                 fresh_copy(pristine_records, variant.records)
             elif variant.records.exists():
                 shutil.rmtree(variant.records)
-            load_rows(branch, Warehouse(duckdb_path=variant.database), workdir / "dlt", tables=[table],
-                      first_id=ROWS + 1, count=args.rows)
+            if args.rows:  # --rows 0: nothing changed (the decision's cost alone)
+                load_rows(branch, Warehouse(duckdb_path=variant.database), workdir / "dlt", tables=[table],
+                          first_id=ROWS + 1, count=args.rows)
 
         decisions: list[dict[str, object]] = []
 
