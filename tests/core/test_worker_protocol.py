@@ -170,7 +170,12 @@ HOST = textwrap.dedent("""
         "PYTHONPATH": sys.argv[1], "STUB_MARKER": sys.argv[2]}))
     engine.start()
     print(engine.pid, flush=True)
-    engine.execute(Invocation(args=[sys.argv[3], "600"]), lambda e: None)
+
+    def started(event):
+        if event.name == "NodeStart" and event.node and event.node.name == "node_slow":
+            print("slow node started", flush=True)
+
+    engine.execute(Invocation(args=[sys.argv[3], "600"]), started)
 """)
 
 
@@ -184,7 +189,8 @@ def test_the_worker_stops_by_itself_when_its_host_dies(tmp_path: Path, marker: P
     )
     assert host.stdout is not None
     worker = psutil.Process(int(host.stdout.readline()))
-    time.sleep(1.0)  # the slow node is running
+    assert host.stdout.readline() == "slow node started\n"  # a fixed wait is not enough on a busy machine
+    time.sleep(0.2)  # and sleeping in its loop (where SIGINT is handled)
     os.killpg(host.pid, stop)  # the host's process group, as Airflow stops a task; the worker has its own
     host.wait(timeout=30)
     assert _soon(marker.exists), "the worker did not interrupt its command"
