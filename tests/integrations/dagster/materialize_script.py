@@ -8,6 +8,8 @@ Scenarios:
   Dagster has stored ``revenue_by_country``'s materialization, i.e. while dbt is still running.
 - ``failures``: a failing data test, a failing model, a subset of the assets, one asset check alone.
 - ``interrupt``: everything; prints ``READY`` once ``stg_orders`` is materialized, then waits to be interrupted.
+- ``v2``: the small package both engines accept (``tests/fusion/package``), built by the dbt v2 engine
+  (``dbt_version``; its DuckDB driver given as ``ADBC_DRIVER_PATH`` by the outer test).
 - ``cloud``: the same assets built by a dbt Cloud job on the dbt Cloud emulator (``DbtCloudKickoffResource``):
   everything, with a failing test, noting the Cloud run's status when the first materialization is stored; then a
   subset.
@@ -126,10 +128,16 @@ def main(scenario: str, config: dict[str, Any]) -> dict[str, Any]:
         destination=config["destination"],
         source_dataset_name="raw_data",
         dataset_name="analytics",
+        dbt_version=config.get("dbt_version"),
     )
     out: dict[str, Any] = {}
     with instance_for_test() as instance:
-        if scenario == "stream":
+        if scenario == "v2":
+            out["v2"] = run(resource, instance)
+            with resource.runner() as runner:
+                runner.invoke(["parse"])  # after a command, the runner knows which dbt ran it
+                out["dbt_version"] = runner.dbt_version
+        elif scenario == "stream":
             stop = threading.Event()
             opened = threading.Event()
 

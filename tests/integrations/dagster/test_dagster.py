@@ -6,6 +6,7 @@ Each scenario runs ``materialize_script.py`` with the Dagster venv's interpreter
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import subprocess
 import time
@@ -16,6 +17,10 @@ import duckdb
 import psutil
 import pytest
 
+from dbt_kickoff.environments.venv import Venv
+from tests.fusion.conftest import PACKAGE as V2_PACKAGE
+from tests.fusion.conftest import fusion_duckdb_drivers, fusion_venv  # noqa: F401 (fixtures)
+from tests.fusion.driver import FUSION_VERSION
 from tests.integrations.conftest import run_script
 from tests.integrations.venvs import orchestrator_python
 from tests.slow_sql import slow_duckdb_model
@@ -161,3 +166,24 @@ def test_a_dbt_cloud_job_materializes_the_assets_node_by_node_while_it_runs(
     assert subset["success"] and materializations(subset) == ["orders"]
     assert subset["steps_override"] == ["dbt build --select fqn:analytics.orders"]
     assert subset["runs"] == 3  # one run per materialization (and the first one for the manifest)
+
+
+def test_materialize_on_the_dbt_v2_engine(
+    dagster_python: Path, fusion_venv: Venv, fusion_duckdb_drivers: Path, tmp_path: Path  # noqa: F811
+) -> None:
+    package = shutil.copytree(V2_PACKAGE, tmp_path / "package")
+    database = tmp_path / "warehouse.duckdb"
+    config = {"package": str(package), "destination": f"duckdb:///{database}", "dbt_version": FUSION_VERSION}
+
+    out = run_script(dagster_python, SCRIPT, "v2", json.dumps(config),
+                     env={"ADBC_DRIVER_PATH": str(fusion_duckdb_drivers)})
+
+    assert out["dbt_version"].startswith("2.")
+    run = out["v2"]
+    assert run["success"], run
+    assert sorted(materializations(run)) == ["customers", "customers_per_country", "stg_customers"]
+    found = checks(run)
+    assert found and all(c["passed"] for c in found.values()), found
+    with duckdb.connect(str(database), read_only=True) as con:
+        rows = con.execute("select country, customers from analytics.customers_per_country order by 1").fetchall()
+    assert rows == [("FI", 1), ("UK", 1), ("US", 1)]
