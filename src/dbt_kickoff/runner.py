@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dbt_kickoff.changed.snapshot import SourcesSnapshot
 from dbt_kickoff.core import strategies
@@ -36,6 +36,9 @@ from dbt_kickoff.redaction import Redactor
 from dbt_kickoff.reports import RunReport, StepReport
 from dbt_kickoff.sources import LocalSource, PackageSource, ResolvedPackage, open_source
 from dbt_kickoff.validation import unchecked, validated, validated_methods
+
+if TYPE_CHECKING:
+    from dbt_kickoff.records.reading import Record
 
 logger = logging.getLogger("dbt_kickoff")
 
@@ -372,13 +375,19 @@ class PackageRunner:
             lambda call: strategies.transform_loaded(call, tables, command=command, cmd_params=cmd_params),
             dataset=destination_dataset_name, additional_vars=additional_vars)
 
-    def retry(self, record: Any = None, destination_dataset_name: str | None = None) -> CallResults:
+    def retry(self, record: Any = None, destination_dataset_name: str | None = None,
+              select: str | Sequence[str] | None = None, exclude: str | Sequence[str] | None = None) -> CallResults:
         """Rerun only what the last recorded call of this package left failed, skipped or undone (dbt's
         ``retry``; for ``run_all`` also the steps that never ran). ``record``: a :class:`~dbt_kickoff.records.Record`,
         a record folder/URL, or ``None`` for the last record of this package and target (its database and
         dataset: the runner's, or ``destination_dataset_name``). After a successful run it does nothing (a log
         line says so) and returns ``[]``. A record of another package, database or dbt version raises
-        :class:`ConfigurationError`."""
+        :class:`ConfigurationError`.
+
+        ``select`` / ``exclude`` (dbt selectors): rerun exactly those nodes instead, with ``dbt build`` (whatever
+        the record says of them: a model whose SQL was fixed, and what reads it), as a link of the record's
+        retry chain: the new record's ``retry.merged`` holds every node's latest result across the chain, and
+        ``retry.pending`` what the chain still has to finish."""
         project = Project(self._resolved())
         identity = self._call("retry", {}, project, RunReport(), dataset=destination_dataset_name,
                               additional_vars=None, hooks=[]).identity(start_dbt=False)
@@ -386,8 +395,15 @@ class PackageRunner:
 
         previous = record_to_retry(self.record_settings, self.records_store(), project, record, identity)
         params = previous.data.get("params") or {}
-        return self._perform("retry", {"record": previous.uri}, lambda call: retry(call, previous),
-                             dataset=params.get("destination_dataset_name"),
+        call_params: dict[str, Any] = {"record": previous.uri}
+        chosen = [*_selector_args("--select", select), *_selector_args("--exclude", exclude)]
+        if chosen:
+            call_params.update(select=select, exclude=exclude)
+
+        def strategy(call: Call) -> CallOutcome:
+            return retry_selected(call, previous, chosen) if chosen else retry(call, previous)
+
+        return self._perform("retry", call_params, strategy, dataset=params.get("destination_dataset_name"),
                              additional_vars=params.get("additional_vars"))
 
     # -- internals ----------------------------------------------------------------------------------------------
@@ -468,6 +484,35 @@ class PackageRunner:
     def _locked(self) -> Iterator[None]:
         with held(_lock_path(self.package_dir)):
             yield
+
+
+def retry_selected(call: Call, previous: Record, selection: Sequence[str]) -> CallOutcome:
+    """``dbt build`` on the nodes ``selection`` picks, as a link of ``previous``'s retry chain (see
+    :meth:`PackageRunner.retry`): what the chain still had to do stays pending."""
+    from dbt_kickoff.records.retry import plan_retry
+    from dbt_kickoff.records.retry_run import merged
+    from dbt_kickoff.results import NodeResult
+
+    chain = previous.data.get("retry") or {}
+    try:
+        actions = plan_retry(previous.data, call.project).actions
+    except ConfigurationError:  # a record that names no command to run again: nothing of it is pending
+        actions = []
+    pending = [action.to_dict(previous.uri) for action in actions] or list(chain.get("pending") or ())
+    link = call.record_extras["retry"] = {"of": previous.uri, "root": chain.get("root") or previous.uri,
+                                          "pending": pending, "selection": list(selection)}
+    earlier = [NodeResult.from_dict(r) for r in chain.get("merged") or ()] or previous.report.results
+    try:
+        call.step(["build", *selection])
+    finally:
+        link["merged"] = [r.to_dict() for r in merged(earlier, call.report.results)]
+    return CallOutcome(call.report.results)
+
+
+def _selector_args(flag: str, value: str | Sequence[str] | None) -> list[str]:
+    if not value:
+        return []
+    return [flag, *([value] if isinstance(value, str) else value)]
 
 
 @validated(CORE_OPTIONS)
