@@ -48,13 +48,16 @@ class ManifestSelector:
                     self.parents[uid].append(parent)
                     self.children[parent].append(uid)
         self.project_name = str((manifest.get("metadata") or {}).get("project_name") or "")
+        self.indirect_tests = True
 
     # -- the public entry point ---------------------------------------------------------------------------------
     def select(self, select: Selection = None, exclude: Selection = None, selector: str | None = None,
                *, indirect_tests: bool = True) -> set[str]:
-        """The unique ids dbt would run: ``select`` (everything when ``None``) and/or the YAML ``selector``, plus
-        the tests of what was selected (eager indirect selection), minus ``exclude``. Sources, exposures and
+        """The unique ids dbt would run: ``select`` (everything when ``None``) and/or the YAML ``selector``, minus
+        ``exclude``. As in dbt, each criterion takes the tests of what it picks along (eager indirect selection;
+        ``indirect_tests=False``: none), so excluding a model excludes its tests too. Sources, exposures and
         other nodes dbt does not run are not returned."""
+        self.indirect_tests = indirect_tests
         chosen: set[str] | None = None
         if select:
             chosen = self.union(_specs(select))
@@ -63,12 +66,16 @@ class ManifestSelector:
             chosen = from_yaml if chosen is None else chosen & from_yaml
         if chosen is None:
             chosen = set(self.nodes)
-        if indirect_tests:
-            chosen |= {child for uid in chosen for child in self.children.get(uid, ())
-                       if self.nodes[child].get("resource_type") in TEST_TYPES}
         if exclude:
             chosen -= self.union(_specs(exclude))
         return {uid for uid in chosen if self.nodes[uid].get("resource_type") in RUNNABLE}
+
+    def with_tests(self, chosen: set[str]) -> set[str]:
+        """``chosen`` and the tests of what it holds (those with any parent in it), when indirect selection is on."""
+        if not self.indirect_tests:
+            return chosen
+        return chosen | {child for uid in chosen for child in self.children.get(uid, ())
+                         if self.nodes[child].get("resource_type") in TEST_TYPES}
 
     # -- CLI syntax -----------------------------------------------------------------------------------------------
     def union(self, specs: Iterable[str]) -> set[str]:
@@ -95,9 +102,10 @@ class ManifestSelector:
         if not method:
             method = "path" if _PATH_HINT.search(value) else "fqn"
         start = self.by_method(method, value)
-        return self.expand(start, parents=bool(match["parents"]), parents_depth=_depth(match["parents_depth"]),
-                           children=bool(match["children"]), children_depth=_depth(match["children_depth"]),
-                           childrens_parents=bool(match["childrens_parents"]))
+        return self.with_tests(self.expand(
+            start, parents=bool(match["parents"]), parents_depth=_depth(match["parents_depth"]),
+            children=bool(match["children"]), children_depth=_depth(match["children_depth"]),
+            childrens_parents=bool(match["childrens_parents"])))
 
     def expand(self, start: set[str], *, parents: bool = False, parents_depth: int | None = None,
                children: bool = False, children_depth: int | None = None, childrens_parents: bool = False) -> set[str]:
@@ -173,6 +181,8 @@ class ManifestSelector:
             children=bool(definition.get("children")), children_depth=definition.get("children_depth"),
             childrens_parents=bool(definition.get("childrens_parents")),
         )
+        if definition.get("indirect_selection", "eager") == "eager":
+            result = self.with_tests(result)
         if "exclude" in definition:
             result -= self.definition({"union": list(definition["exclude"])})
         return result

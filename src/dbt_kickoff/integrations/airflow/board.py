@@ -4,7 +4,7 @@ where the node tasks (their triggers, in Airflow's triggerer) read it. No Airflo
 One folder per DAG run and task group, under ``root`` (a local folder, or an fsspec URL such as ``s3://…``
 shared by the workers and the triggerer, like the run records)::
 
-    <root>/<dag_id>/<run_id>/<group>/producer.json     the producer's attempt: running/success/failed/stopped
+    <root>/<dag_id>/<run_id>/<group>/producer.json     the producer's attempt: running/success/finished/failed/...
     <root>/<dag_id>/<run_id>/<group>/nodes/<id>.json   one node's latest result (status, time, rows, message)
 
 Every file is replaced whole (a local rename, a single object PUT), so a reader sees the old content or the
@@ -30,7 +30,9 @@ PRODUCER_FILE = "producer.json"
 OK_STATUSES = frozenset({"success", "pass", "warn", "unchanged"})
 """A node result that lets what depends on it go on (``unchanged``: a changed-only build left it alone)."""
 SKIPPED_STATUSES = frozenset({"skipped"})
-RUNNING, SUCCESS, FAILED, STOPPED = "running", "success", "failed", "stopped"
+RUNNING, SUCCESS, FINISHED, FAILED, STOPPED = "running", "success", "finished", "failed", "stopped"
+"""A producer's states: ``finished`` = dbt built everything it could, some nodes failed (their tasks say so);
+``failed`` = the build itself failed (dbt could not run, crashed...); ``stopped`` = cancelled or killed."""
 HEARTBEAT_SECONDS = 10.0
 STALE_SECONDS = 90.0
 """A running producer whose heartbeat is older than this is taken for dead (when Airflow cannot tell)."""

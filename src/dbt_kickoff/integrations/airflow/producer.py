@@ -27,6 +27,7 @@ from dbt_kickoff.engines import DbtEvent, EventHandler
 from dbt_kickoff.errors import DbtCancelled, DBTProcessingError
 from dbt_kickoff.integrations.airflow.board import (
     FAILED,
+    FINISHED,
     HEARTBEAT_SECONDS,
     RUNNING,
     STOPPED,
@@ -199,8 +200,11 @@ Lock = Callable[[PackageRunner], contextlib.AbstractContextManager[None]]
 
 def produce(board: Board, *, make_runner: RunnerFactory, spec: BuildSpec, rendered: Sequence[RenderedNode],
             attempt: int, final: bool, lock: Lock, log: logging.Logger = logger) -> list[NodeResult]:
-    """One attempt of the producer (see the module docstring). Returns the build's node results, or raises what
-    the runner raised (``DBTProcessingError``, ``DbtCancelled``...) after the board says how it ended."""
+    """One attempt of the producer (see the module docstring). Returns the build's node results — also when some
+    nodes failed: dbt built everything it could, and each failed node's task fails (a retry or a clear of that task
+    rebuilds it, and the DAG run can still end green). Raises what the runner raised when the build itself failed
+    (dbt could not run or crashed: ``DBTProcessingError`` without failed nodes, ``DbtCancelled``...), after the
+    board says how it ended."""
     previous = board.producer()
     same_build = previous is not None and previous.state != SUCCESS
     generation = previous.generation if previous is not None and same_build else \
@@ -213,6 +217,7 @@ def produce(board: Board, *, make_runner: RunnerFactory, spec: BuildSpec, render
     runner: PackageRunner | None = None
     results: list[NodeResult] = []
     error: BaseException | None = None
+    node_failures: str | None = None
     try:
         runner = make_runner(writer.on_event)
         with writer, runner, lock(runner):
@@ -226,7 +231,13 @@ def produce(board: Board, *, make_runner: RunnerFactory, spec: BuildSpec, render
                     results = list(runner.build(list(spec.args), additional_vars=spec.vars,
                                                 full_refresh=spec.full_refresh, changed_only=spec.changed_only))
             except DBTProcessingError as exc:
-                error, results = exc, exc.run_results
+                results = exc.run_results
+                failed = [r.model_name for r in results if r.is_failure]
+                if failed:
+                    node_failures = f"{len(failed)} node(s) failed: {', '.join(failed[:10])}"
+                    log.warning("dbt built everything it could; %s (their tasks fail)", node_failures)
+                else:
+                    error = exc
             except DbtCancelled as exc:
                 error, results = exc, exc.results
             except BaseException as exc:
@@ -243,7 +254,9 @@ def produce(board: Board, *, make_runner: RunnerFactory, spec: BuildSpec, render
         error = error or exc
     finally:
         newest = runner.last_report.record if runner is not None else None
-        board.write_producer(replace(state, state=_ended(error), heartbeat=time.time(), message=_first_line(error),
+        ended = FINISHED if error is None and node_failures else _ended(error)
+        board.write_producer(replace(state, state=ended, final=final or ended in (SUCCESS, FINISHED),
+                                     heartbeat=time.time(), message=_first_line(error) or node_failures,
                                      record=newest or state.record))
     if error is not None:
         raise error

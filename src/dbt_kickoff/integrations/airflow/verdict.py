@@ -26,7 +26,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from dbt_kickoff.integrations.airflow.board import SUCCESS, NodeEntry, Snapshot
+from dbt_kickoff.integrations.airflow.board import FINISHED, SUCCESS, NodeEntry, Snapshot
 
 WAIT, DONE, FAIL, REBUILD = "wait", "success", "fail", "rebuild"
 TERMINAL_STATES = frozenset({"success", "failed", "upstream_failed", "skipped", "removed"})
@@ -89,8 +89,8 @@ def _why_missing(snapshot: Snapshot, airflow_state: str | None) -> str:
     producer = snapshot.producer
     if producer is None:
         return f"the producer did not run (its task is {airflow_state or 'unknown'})"
-    if producer.state == SUCCESS:
-        return "the producer's build succeeded without it (dbt's selection left it out)"
+    if producer.state in (SUCCESS, FINISHED):
+        return "the producer's build finished without it (dbt's selection left it out)"
     detail = f": {producer.message}" if producer.message else ""
     state = producer.state if producer.ended else f"died ({airflow_state or 'no heartbeat'})"
     return f"the producer {state} before reaching it{detail}"
