@@ -28,8 +28,8 @@ EXTRA_MODELS = {
     "marts/fragile.sql": FRAGILE_SQL,
     "marts/after_fragile.sql": "select id, amount * 2 as doubled from {{ ref('fragile') }}\n",
     "marts/slow.sql": (
-        "{{ config(pre_hook=([\"copy (select 1 as started) to '\" ~ var('slow_marker') ~ \"' (header)\"]"
-        " if var('slow_marker', '') else [])) }}\n"
+        "{{ config(materialized='table', pre_hook=([\"copy (select 1 as started) to '\" ~ var('slow_marker') ~ "
+        "\"' (header)\"] if var('slow_marker', '') else [])) }}\n"
         "select count(*) as n from {{ ref('fct_orders') }}\n"
         "{% if var('slow_marker', '') %}, range(1000000000000) as t(i) where i % 7 = 3{% endif %}\n"
     ),

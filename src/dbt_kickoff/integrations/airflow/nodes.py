@@ -78,22 +78,49 @@ class Progress:
         return Path(platformdirs.user_cache_dir("dbt-kickoff")) / "locks" / "airflow"
 
 
-class _Group(BaseOperator):
-    """What the producer and the node tasks share: the runner they make, the board, the lock."""
+@dataclass(frozen=True)
+class GroupSpec:
+    """What every task of a group shares: how to make the runner, where the board and the lock live, the node
+    set the lock is named after, the build's vars, the alias its assets are emitted through."""
+
+    runner: RunnerSpec
+    progress: Progress
+    lock_nodes: tuple[str, ...]
+    vars: Mapping[str, Any] | None = None
+    asset_alias: str | None = None
+
+    def task_kwargs(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """Operator arguments with the alias among the outlets."""
+        if self.asset_alias:
+            kwargs["outlets"] = [*(kwargs.get("outlets") or []), AssetAlias(name=self.asset_alias)]
+        return kwargs
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """What one node task reflects (see :class:`DbtNodeOperator`)."""
+
+    unique_ids: tuple[str, ...]
+    selectors: tuple[str, ...]
+    names: Mapping[str, tuple[str, str]]
+    primary: str
+    relation: tuple[str, ...] | None
+    producer_task_id: str
+    retry_downstream: bool = False
+    poll_interval: float = 2.0
+
+
+class _GroupTask(BaseOperator):
+    """What the producer and the node tasks share: the runner they make, the board, the lock. (No ``__init__``
+    here: each level of constructors costs every task of a big DAG its share of the parse.)"""
 
     ui_color = "#ff694a"
+    group: GroupSpec
+    _runner: PackageRunner | None = None
 
-    def __init__(self, *, runner: RunnerSpec, progress: Progress, lock_nodes: Sequence[str],
-                 vars: Mapping[str, Any] | None = None, asset_alias: str | None = None, **kwargs: Any) -> None:
-        if asset_alias:
-            kwargs["outlets"] = [*(kwargs.get("outlets") or []), AssetAlias(name=asset_alias)]
-        super().__init__(**kwargs)
-        self.runner_spec = runner
-        self.progress = progress
-        self.lock_nodes = tuple(lock_nodes)
-        self.vars = dict(vars or {})
-        self.asset_alias = asset_alias
-        self._runner: PackageRunner | None = None
+    @property
+    def progress(self) -> Progress:
+        return self.group.progress
 
     def on_kill(self) -> None:
         """Stop the running dbt command (SIGINT: its queries are cancelled; grace; kill)."""
@@ -103,7 +130,7 @@ class _Group(BaseOperator):
             runner.cancel("the task was stopped")
 
     def _make_runner(self, on_event: EventHandler) -> PackageRunner:
-        self._runner = self.runner_spec.make(on_event)
+        self._runner = self.group.runner.make(on_event)
         return self._runner
 
     def _lock(self, context: Any) -> Callable[[PackageRunner], contextlib.AbstractContextManager[None]]:
@@ -111,18 +138,18 @@ class _Group(BaseOperator):
         holder = f"{ti.dag_id} / {ti.run_id} / {ti.task_id} (try {ti.try_number})"
 
         def lock(runner: PackageRunner) -> contextlib.AbstractContextManager[None]:
-            identity = runner.record_identity(self.vars or None)
-            key = lock_key(identity.project_name, identity.target_key, self.lock_nodes)
+            identity = runner.record_identity(self.group.vars or None)
+            key = lock_key(identity.project_name, identity.target_key, self.group.lock_nodes)
             return build_lock(self.progress.lock_folder, key, holder, self.log)
 
         return lock
 
     def _emit_assets(self, context: Any, entries: Sequence[tuple[NodeEntry, tuple[str, ...] | None]]) -> None:
-        if not self.asset_alias or self._runner is None:
+        if not self.group.asset_alias or self._runner is None:
             return
         profile = self._runner.profile
         kind = profile.destination_type if profile else "dbt"
-        events = context["outlet_events"][AssetAlias(name=self.asset_alias)]
+        events = context["outlet_events"][AssetAlias(name=self.group.asset_alias)]
         for entry, relation in entries:
             if relation is None or entry.status != "success":
                 continue
@@ -131,20 +158,21 @@ class _Group(BaseOperator):
                        extra={"dbt_unique_id": entry.unique_id})
 
 
-class DbtProducerOperator(_Group):
+class DbtProducerOperator(_GroupTask):
     """Runs the group's build with one dbt process (see :func:`.producer.produce`) and tells the board about
     every node as dbt finishes it. XCom ``dbt_results``: every node's result, also when dbt fails."""
 
-    def __init__(self, *, spec: BuildSpec, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(self, *, group: GroupSpec, spec: BuildSpec, **kwargs: Any) -> None:
+        super().__init__(**group.task_kwargs(kwargs))
+        self.group = group
         self.spec = spec
 
     def execute(self, context: Any) -> list[dict[str, Any]]:
         ti = context["ti"]
         board = self.progress.board(ti.dag_id, ti.run_id)
         nodes = _node_tasks(self)
-        rendered = [RenderedNode(uid, task.node_name(uid), task.node_type(uid)) for task in nodes
-                    for uid in task.unique_ids]
+        rendered = [RenderedNode(uid, *task.node.names.get(uid, (uid.rsplit(".", 1)[-1], uid.split(".")[0])))
+                    for task in nodes for uid in task.node.unique_ids]
         final = ti.try_number > int(getattr(ti, "max_tries", 0) or 0)
         try:
             results = produce(board, make_runner=self._make_runner, spec=self.spec, rendered=rendered,
@@ -155,32 +183,24 @@ class DbtProducerOperator(_Group):
             raise
         compact = _compact(results)
         ti.xcom_push(key=XCOM_KEY, value=compact)
-        snapshot = board.snapshot([task.primary for task in nodes if task.relation is not None])
-        self._emit_assets(context, [(entry, task.relation) for task in nodes
-                                    if (entry := snapshot.current(task.primary)) is not None])
+        snapshot = board.snapshot([task.node.primary for task in nodes if task.node.relation is not None])
+        self._emit_assets(context, [(entry, task.node.relation) for task in nodes
+                                    if (entry := snapshot.current(task.node.primary)) is not None])
         return compact
 
 
-class DbtNodeOperator(_Group):
-    """Reflects dbt nodes of the producer's build (``unique_ids``): it starts in the triggerer, where
+class DbtNodeOperator(_GroupTask):
+    """Reflects dbt nodes of the producer's build (``node.unique_ids``): it starts in the triggerer, where
     :class:`.node_trigger.DbtNodeTrigger` waits for their results and ends the task; a task that must build its
     nodes again (a retry, a clear) does so in a worker, with ``retry(record, select=...)`` on the build's record.
-    ``retry_downstream``: such a rebuild takes what the group renders downstream of the task along."""
+    ``node.retry_downstream``: such a rebuild takes what the group renders downstream of the task along."""
 
     start_from_trigger = True
 
-    def __init__(self, *, unique_ids: Sequence[str], selectors: Sequence[str], names: Mapping[str, tuple[str, str]],
-                 primary: str, relation: Sequence[str] | None = None, producer_task_id: str,
-                 retry_downstream: bool = False, poll_interval: float = 2.0, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.unique_ids = tuple(unique_ids)
-        self.selectors = tuple(selectors)
-        self.names = dict(names)
-        self.primary = primary
-        self.relation = tuple(relation) if relation else None
-        self.producer_task_id = producer_task_id
-        self.retry_downstream = retry_downstream
-        self.poll_interval = poll_interval
+    def __init__(self, *, group: GroupSpec, node: NodeSpec, **kwargs: Any) -> None:
+        super().__init__(**group.task_kwargs(kwargs))
+        self.group = group
+        self.node = node
         self.start_trigger_args = StartTriggerArgs(
             trigger_cls=f"{DbtNodeTrigger.__module__}.{DbtNodeTrigger.__qualname__}",
             trigger_kwargs=self._trigger_kwargs(),
@@ -189,32 +209,28 @@ class DbtNodeOperator(_Group):
             timeout=None,
         )
 
-    def node_name(self, unique_id: str) -> str:
-        return self.names.get(unique_id, (unique_id.rsplit(".", 1)[-1], ""))[0]
-
-    def node_type(self, unique_id: str) -> str:
-        return self.names.get(unique_id, ("", unique_id.split(".", 1)[0]))[1]
-
     def _trigger_kwargs(self, **where: Any) -> dict[str, Any]:
-        return {"board_root": self.progress.root, "group": self.progress.group, "unique_ids": list(self.unique_ids),
-                "producer_task_id": self.producer_task_id, "poll_interval": self.poll_interval,
-                "storage_options": dict(self.progress.storage_options), **where}
+        node, progress = self.node, self.group.progress
+        return {"board_root": progress.root, "group": progress.group, "unique_ids": list(node.unique_ids),
+                "producer_task_id": node.producer_task_id, "poll_interval": node.poll_interval,
+                "storage_options": dict(progress.storage_options), **where}
 
     # -- in a worker ----------------------------------------------------------------------------------------------
     def execute(self, context: Any) -> list[dict[str, Any]] | None:
         """Look once; wait in the triggerer while the producer runs, or come back later while it has not started
         (so a task never holds a worker slot, nor blocks ``airflow dags test``, waiting for it)."""
         ti = context["ti"]
-        state = producer_state(ti.dag_id, ti.run_id, self.producer_task_id)
+        node = self.node
+        state = producer_state(ti.dag_id, ti.run_id, node.producer_task_id)
         board = self.progress.board(ti.dag_id, ti.run_id)
-        verdict = decide(board.snapshot(self.unique_ids), self.unique_ids, airflow_state=state,
+        verdict = decide(board.snapshot(node.unique_ids), node.unique_ids, airflow_state=state,
                          try_number=ti.try_number)
         if verdict.action == WAIT:
             if state in RUNNING_STATES:
                 self.defer(trigger=DbtNodeTrigger(**self._trigger_kwargs(dag_id=ti.dag_id, run_id=ti.run_id,
                                                                          try_number=ti.try_number)),
                            method_name="execute_complete")
-            self.log.info("the producer %s has not started (%s): looking again in %ss", self.producer_task_id,
+            self.log.info("the producer %s has not started (%s): looking again in %ss", node.producer_task_id,
                           state, RESCHEDULE_SECONDS)
             raise AirflowRescheduleException(datetime.now(timezone.utc) + timedelta(seconds=RESCHEDULE_SECONDS))
         return self._conclude(context, verdict)
@@ -248,30 +264,31 @@ class DbtNodeOperator(_Group):
     def _rebuild(self, context: Any) -> list[dict[str, Any]]:
         ti = context["ti"]
         board = self.progress.board(ti.dag_id, ti.run_id)
-        selectors = list(self.selectors)
-        if self.retry_downstream:
-            selectors += [s for task in _node_tasks(self) for s in task.selectors]
+        node = self.node
+        selectors = list(node.selectors)
+        if node.retry_downstream:
+            selectors += [s for task in _node_tasks(self) for s in task.node.selectors]
         try:
             rebuild(board, make_runner=self._make_runner, selectors=list(dict.fromkeys(selectors)),
                     by=f"{ti.task_id} (try {ti.try_number})", lock=self._lock(context),
-                    vars=self.vars or None, log=self.log)
+                    vars=self.group.vars or None, log=self.log)
         except (DBTProcessingError, DbtCancelled) as exc:
             self.log.error("%s", exc)
-        snapshot = board.snapshot(self.unique_ids)
-        entries = [entry for uid in self.unique_ids if (entry := snapshot.current(uid)) is not None]
+        snapshot = board.snapshot(node.unique_ids)
+        entries = [entry for uid in node.unique_ids if (entry := snapshot.current(uid)) is not None]
         for entry in entries:
             self.log.info("%s", entry.summary())
         results = [entry.to_xcom() for entry in entries]
         ti.xcom_push(key=XCOM_KEY, value=results)
         bad = [entry for entry in entries if not entry.ok]
-        if bad or len(entries) != len(self.unique_ids):
+        if bad or len(entries) != len(node.unique_ids):
             raise AirflowException("; ".join(entry.summary() for entry in bad) or "the rebuild left nodes unbuilt")
-        self._emit_assets(context, [(entry, self.relation if entry.unique_id == self.primary else None)
+        self._emit_assets(context, [(entry, node.relation if entry.unique_id == node.primary else None)
                                     for entry in entries])
         return results
 
 
-def _node_tasks(task: _Group) -> list[DbtNodeOperator]:
+def _node_tasks(task: _GroupTask) -> list[DbtNodeOperator]:
     """The node tasks of ``task``'s group downstream of it (for the producer: all of the group's)."""
     return [t for t in task.get_flat_relatives(upstream=False)
             if isinstance(t, DbtNodeOperator) and t.progress == task.progress]

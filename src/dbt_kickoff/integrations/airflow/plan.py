@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from dbt_kickoff.errors import ConfigurationError
@@ -56,10 +56,6 @@ class RenderPlan:
     """Every unique id the producer's build must report (nodes and rendered tests)."""
     project_name: str
     test_behavior: str
-    selectors_by_id: Mapping[str, str] = field(default_factory=dict)
-
-    def task(self, task_id: str) -> PlannedTask:
-        return next(task for task in self.tasks if task.task_id == task_id)
 
 
 def plan_render(manifest: Mapping[str, Any], *, select: Selection = None, exclude: Selection = None,
@@ -136,7 +132,6 @@ def plan_render(manifest: Mapping[str, Any], *, select: Selection = None, exclud
         node_ids=frozenset(reflected_ids),
         project_name=graph.project_name,
         test_behavior=test_behavior,
-        selectors_by_id=selectors,
     )
 
 

@@ -22,10 +22,12 @@ from airflow.sdk import DAG, BaseOperator, TaskGroup
 import dbt_kickoff
 from dbt_kickoff.core.options import CORE_OPTIONS
 from dbt_kickoff.errors import ConfigurationError
-from dbt_kickoff.integrations.airflow.manifest_source import ManifestInput, stored_manifest
+from dbt_kickoff.integrations.airflow.manifest_source import ManifestInput, render_plan
 from dbt_kickoff.integrations.airflow.nodes import (
     DbtNodeOperator,
     DbtProducerOperator,
+    GroupSpec,
+    NodeSpec,
     Progress,
     RunnerSpec,
     default_progress_root,
@@ -177,9 +179,14 @@ class RenderOptions:
 
     def plan(self) -> RenderPlan:
         """The tasks, from the stored manifest (dbt runs only when there is none)."""
-        manifest = stored_manifest(self._package_dir(), self.manifest, self._parse)
-        return plan_render(manifest, select=self.select, exclude=self.exclude, selector=self.selector,
-                           test_behavior=self.test_behavior)
+        chosen = {"select": self.select, "exclude": self.exclude, "selector": self.selector,
+                  "test_behavior": self.test_behavior}
+
+        def make(manifest: Mapping[str, Any]) -> RenderPlan:
+            return plan_render(manifest, select=self.select, exclude=self.exclude, selector=self.selector,
+                               test_behavior=self.test_behavior)
+
+        return render_plan(self._package_dir(), self.manifest, chosen, make, self._parse)
 
     def _package_dir(self) -> Path:
         local = Path(self.package_location).expanduser()
@@ -198,35 +205,47 @@ class RenderOptions:
     def render(self, plan: RenderPlan, *, group: str, dag_id: str) -> dict[str, BaseOperator]:
         """The producer and the node tasks, with dbt's dependencies, in the current DAG / task group."""
         records = self.package_options.get("records")
-        progress = Progress(root=self.progress or default_progress_root(records),
-                            storage_options=self.progress_options, group=group)
-        shared: dict[str, Any] = {"runner": self.runner_spec(), "progress": progress,
-                                  "lock_nodes": sorted(plan.node_ids), "vars": self.vars or None,
-                                  "asset_alias": f"dbt-kickoff:{dag_id}:{group or '_dag'}" if self.emit_assets
-                                  else None}
+        spec = GroupSpec(
+            runner=self.runner_spec(),
+            progress=Progress(root=self.progress or default_progress_root(records),
+                              storage_options=self.progress_options, group=group),
+            lock_nodes=tuple(sorted(plan.node_ids)), vars=self.vars or None,
+            asset_alias=f"dbt-kickoff:{dag_id}:{group or '_dag'}" if self.emit_assets else None,
+        )
         producer = DbtProducerOperator(
-            task_id=PRODUCER_TASK_ID,
+            task_id=PRODUCER_TASK_ID, group=spec,
             spec=BuildSpec(args=build_arguments(self.select, self.exclude, self.selector, self.test_behavior),
                            changed_only=self.changed_only, full_refresh=self.full_refresh, vars=self.vars or None),
-            **shared, **self.producer_args,
+            **self.producer_args,
         )
         names_of = {uid: (task.name, task.resource_type) for task in plan.tasks for uid in task.unique_ids}
         tasks: dict[str, BaseOperator] = {PRODUCER_TASK_ID: producer}
         for planned in plan.tasks:
-            tasks[planned.task_id] = DbtNodeOperator(
-                task_id=planned.task_id, unique_ids=planned.unique_ids, selectors=planned.selectors,
-                names={uid: names_of[uid] for uid in planned.unique_ids}, primary=planned.primary,
-                relation=planned.relation, producer_task_id=producer.task_id,
-                retry_downstream=self.retry_downstream, poll_interval=self.poll_interval, **shared, **self.node_args,
-            )
+            node = NodeSpec(unique_ids=planned.unique_ids, selectors=planned.selectors,
+                            names={uid: names_of[uid] for uid in planned.unique_ids}, primary=planned.primary,
+                            relation=planned.relation, producer_task_id=producer.task_id,
+                            retry_downstream=self.retry_downstream, poll_interval=self.poll_interval)
+            tasks[planned.task_id] = DbtNodeOperator(task_id=planned.task_id, group=spec, node=node,
+                                                     **self.node_args)
         for planned in plan.tasks:
             task = tasks[planned.task_id]
             if planned.upstream:
-                task.set_upstream([tasks[up] for up in planned.upstream])
+                _depends_on(task, [tasks[up] for up in planned.upstream])
             else:
-                task.set_upstream(producer)
+                _depends_on(task, [producer])
                 task.trigger_rule = "always"
         return tasks
+
+
+def _depends_on(task: BaseOperator, upstream: Sequence[BaseOperator]) -> None:
+    """``upstream >> task`` for tasks made in the same DAG just now: the id sets Airflow's ``set_upstream`` ends
+    up updating, without its checks (which hash the whole DAG once per call: quadratic over a big package)."""
+    if any(up.dag is not task.dag for up in upstream):
+        task.set_upstream(list(upstream))
+        return
+    for up in upstream:
+        task.upstream_task_ids.add(up.node_id)
+        up.downstream_task_ids.add(task.node_id)
 
 
 _OWN_OPTIONS = ("destination", "selector", "full_refresh", "vars", "manifest", "dbt_version", "retry_downstream",
