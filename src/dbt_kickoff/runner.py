@@ -38,7 +38,7 @@ from dbt_kickoff.sources import LocalSource, PackageSource, ResolvedPackage, ope
 from dbt_kickoff.validation import unchecked, validated, validated_methods
 
 if TYPE_CHECKING:
-    from dbt_kickoff.records.reading import Record
+    pass
 
 logger = logging.getLogger("dbt_kickoff")
 
@@ -391,7 +391,7 @@ class PackageRunner:
         project = Project(self._resolved())
         identity = self._call("retry", {}, project, RunReport(), dataset=destination_dataset_name,
                               additional_vars=None, hooks=[]).identity(start_dbt=False)
-        from dbt_kickoff.records.retry_run import record_to_retry, retry
+        from dbt_kickoff.records.retry_run import record_to_retry, retry, retry_selected
 
         previous = record_to_retry(self.record_settings, self.records_store(), project, record, identity)
         params = previous.data.get("params") or {}
@@ -484,29 +484,6 @@ class PackageRunner:
     def _locked(self) -> Iterator[None]:
         with held(_lock_path(self.package_dir)):
             yield
-
-
-def retry_selected(call: Call, previous: Record, selection: Sequence[str]) -> CallOutcome:
-    """``dbt build`` on the nodes ``selection`` picks, as a link of ``previous``'s retry chain (see
-    :meth:`PackageRunner.retry`): what the chain still had to do stays pending."""
-    from dbt_kickoff.records.retry import plan_retry
-    from dbt_kickoff.records.retry_run import merged
-    from dbt_kickoff.results import NodeResult
-
-    chain = previous.data.get("retry") or {}
-    try:
-        actions = plan_retry(previous.data, call.project).actions
-    except ConfigurationError:  # a record that names no command to run again: nothing of it is pending
-        actions = []
-    pending = [action.to_dict(previous.uri) for action in actions] or list(chain.get("pending") or ())
-    link = call.record_extras["retry"] = {"of": previous.uri, "root": chain.get("root") or previous.uri,
-                                          "pending": pending, "selection": list(selection)}
-    earlier = [NodeResult.from_dict(r) for r in chain.get("merged") or ()] or previous.report.results
-    try:
-        call.step(["build", *selection])
-    finally:
-        link["merged"] = [r.to_dict() for r in merged(earlier, call.report.results)]
-    return CallOutcome(call.report.results)
 
 
 def _selector_args(flag: str, value: str | Sequence[str] | None) -> list[str]:
