@@ -345,7 +345,8 @@ class Run:
                               f"The selection criterion '{selector}' does not match any enabled nodes")
                 chosen |= found
             if types & {"test", "unit_test"}:  # eager indirect selection: the tests of what was picked
-                chosen |= {uid for uid in everything if set(self._parents(uid)) & chosen}
+                chosen |= {uid for uid in everything if set(self._parents(uid)) & chosen
+                           and self._node(uid)["resource_type"] in ("test", "unit_test")}
         for selector in _option(self.args, "--exclude"):
             chosen -= self._pick(selector)
         return self._dag_order(chosen & everything)
@@ -358,12 +359,21 @@ class Run:
 
     def _pick(self, selector: str) -> set[str]:
         """The nodes one selector names: ``name``, ``+name``, ``name+``, ``source:src.table[+]``,
-        ``result:<status>[+]`` and ``state:modified[+]`` (both need ``--state``)."""
+        ``result:<status>[+]`` and ``state:modified[+]`` (both need ``--state``), ``fqn:a.b.name`` and
+        ``resource_type:model``, and intersections of them (``a,b``)."""
+        if "," in selector:
+            parts = [self._pick(part) for part in selector.split(",")]
+            return set.intersection(*parts)
         up, down = selector.startswith("+"), selector.endswith("+")
         core = selector.strip("+")
         method, _, value = core.partition(":") if ":" in core else ("name", "", core)
         if method == "name":
             starts = {uid for uid in self._all_nodes() if self._node(uid)["name"] == value}
+        elif method == "fqn":
+            starts = {uid for uid in self._all_nodes() if self._node(uid)["name"] == value
+                      or ".".join(self._node(uid).get("fqn") or ()) == value}
+        elif method == "resource_type":
+            starts = {uid for uid in self._all_nodes() if self._node(uid)["resource_type"] == value}
         elif method == "source":
             starts = {uid for uid, s in self.manifest["sources"].items() if f"{s['source_name']}.{s['name']}" == value
                       or s["source_name"] == value}

@@ -54,6 +54,7 @@ FIXTURE_MARKERS: dict[str, tuple[str, ...]] = {
     "venv_root": ("venv",),
     "fusion_venv": ("venv", "dbt"),
     "airflow": ("venv", "dbt"),
+    "live_airflow": ("venv", "dbt", "server"),
     "dagster_python": ("venv", "dbt"),
     "prefect_python": ("venv", "dbt"),
     # fixtures that run dbt while they are set up
@@ -101,7 +102,9 @@ MODULE_MARKERS: dict[str, tuple[str, ...]] = {
 """Modules (paths under tests/) whose tests run dbt, or make venvs, in their own body."""
 # exceptions: modules of those folders that run no dbt
 MODULE_EXCEPTIONS = frozenset({"core/test_worker_protocol.py", "changed_core/test_changed_units.py",
-                               "changed_core/test_soundness_units.py", "integrations/airflow/test_connections.py"})
+                               "changed_core/test_soundness_units.py", "integrations/airflow/test_connections.py",
+                               "integrations/test_selection.py", "integrations/airflow/test_plan.py",
+                               "integrations/airflow/test_verdict.py"})
 
 STUB_DBT = str(Path(__file__).with_name("stub_dbt"))
 """A stand-in ``dbt`` package (tests/stub_dbt): a worker running it does not run dbt."""

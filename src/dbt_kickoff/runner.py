@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dbt_kickoff.changed.snapshot import SourcesSnapshot
 from dbt_kickoff.core import strategies
@@ -36,6 +36,9 @@ from dbt_kickoff.redaction import Redactor
 from dbt_kickoff.reports import RunReport, StepReport
 from dbt_kickoff.sources import LocalSource, PackageSource, ResolvedPackage, open_source
 from dbt_kickoff.validation import unchecked, validated, validated_methods
+
+if TYPE_CHECKING:
+    pass
 
 logger = logging.getLogger("dbt_kickoff")
 
@@ -372,22 +375,35 @@ class PackageRunner:
             lambda call: strategies.transform_loaded(call, tables, command=command, cmd_params=cmd_params),
             dataset=destination_dataset_name, additional_vars=additional_vars)
 
-    def retry(self, record: Any = None, destination_dataset_name: str | None = None) -> CallResults:
+    def retry(self, record: Any = None, destination_dataset_name: str | None = None,
+              select: str | Sequence[str] | None = None, exclude: str | Sequence[str] | None = None) -> CallResults:
         """Rerun only what the last recorded call of this package left failed, skipped or undone (dbt's
         ``retry``; for ``run_all`` also the steps that never ran). ``record``: a :class:`~dbt_kickoff.records.Record`,
         a record folder/URL, or ``None`` for the last record of this package and target (its database and
         dataset: the runner's, or ``destination_dataset_name``). After a successful run it does nothing (a log
         line says so) and returns ``[]``. A record of another package, database or dbt version raises
-        :class:`ConfigurationError`."""
+        :class:`ConfigurationError`.
+
+        ``select`` / ``exclude`` (dbt selectors): rerun exactly those nodes instead, with ``dbt build`` (whatever
+        the record says of them: a model whose SQL was fixed, and what reads it), as a link of the record's
+        retry chain: the new record's ``retry.merged`` holds every node's latest result across the chain, and
+        ``retry.pending`` what the chain still has to finish."""
         project = Project(self._resolved())
         identity = self._call("retry", {}, project, RunReport(), dataset=destination_dataset_name,
                               additional_vars=None, hooks=[]).identity(start_dbt=False)
-        from dbt_kickoff.records.retry_run import record_to_retry, retry
+        from dbt_kickoff.records.retry_run import record_to_retry, retry, retry_selected
 
         previous = record_to_retry(self.record_settings, self.records_store(), project, record, identity)
         params = previous.data.get("params") or {}
-        return self._perform("retry", {"record": previous.uri}, lambda call: retry(call, previous),
-                             dataset=params.get("destination_dataset_name"),
+        call_params: dict[str, Any] = {"record": previous.uri}
+        chosen = [*_selector_args("--select", select), *_selector_args("--exclude", exclude)]
+        if chosen:
+            call_params.update(select=select, exclude=exclude)
+
+        def strategy(call: Call) -> CallOutcome:
+            return retry_selected(call, previous, chosen) if chosen else retry(call, previous)
+
+        return self._perform("retry", call_params, strategy, dataset=params.get("destination_dataset_name"),
                              additional_vars=params.get("additional_vars"))
 
     # -- internals ----------------------------------------------------------------------------------------------
@@ -468,6 +484,12 @@ class PackageRunner:
     def _locked(self) -> Iterator[None]:
         with held(_lock_path(self.package_dir)):
             yield
+
+
+def _selector_args(flag: str, value: str | Sequence[str] | None) -> list[str]:
+    if not value:
+        return []
+    return [flag, *([value] if isinstance(value, str) else value)]
 
 
 @validated(CORE_OPTIONS)

@@ -59,6 +59,8 @@ CORE_OPTIONS = option_table("core", {
     "changed_only": FLAG,
     "row_counts": FLAG,
     "always_build": Text("a non-empty dbt selector (e.g. 'tag:always' or 'model_a model_b')"),
+    "select": Strings("a dbt selector (str) or a list of them", single=True),
+    "exclude": Strings("a dbt selector (str) or a list of them", single=True),
     "command": Text("a dbt command name such as 'build'", optional=False),
     # iter_cycles()
     "every": Number("a finite number of seconds > 0", optional=False, minimum=0, exclusive=True),

@@ -22,6 +22,9 @@ class NodeEvent:
     status: str
     execution_time: float | None = None
     message: str | None = None
+    rows_affected: int | None = None
+    """The adapter's row count when dbt finished the node (``None`` when it reports none)."""
+    failures: int | None = None
 
 
 @dataclass(frozen=True)
@@ -228,6 +231,8 @@ def event_from_wire(data: Mapping[str, Any], redact: Callable[[str], str] = str)
             status=node.get("status") or "",
             execution_time=node.get("execution_time"),
             message=strip_control(redact(node["message"])) if node.get("message") else None,
+            rows_affected=node.get("rows_affected"),
+            failures=node.get("failures"),
         )
         if node
         else None,
@@ -254,8 +259,10 @@ def wire_from_json_log(record: Mapping[str, Any]) -> dict[str, Any]:
         }
         run_result = data.get("run_result") or {}
         if run_result.get("status"):
+            rows = (run_result.get("adapter_response") or {}).get("rows_affected")
             node.update(status=run_result["status"], execution_time=run_result.get("execution_time"),
-                        message=run_result.get("message"))
+                        message=run_result.get("message"), failures=run_result.get("num_failures"),
+                        rows_affected=int(rows) if isinstance(rows, (int, float)) and rows >= 0 else None)
         wire["node"] = node
     return wire
 

@@ -77,7 +77,18 @@ def _node_info(data: Any) -> dict[str, Any] | None:
         node["status"] = run_result.status
         node["execution_time"] = run_result.execution_time
         node["message"] = run_result.message
+        node["rows_affected"] = _rows_affected(getattr(run_result, "adapter_response", None))
+        node["failures"] = getattr(run_result, "num_failures", None)
     return node
+
+
+def _rows_affected(response: Any) -> int | None:
+    """The adapter's row count from a node's result (a protobuf Struct or a dict); ``None`` when it has none."""
+    try:
+        rows = response["rows_affected"] if response is not None and "rows_affected" in response else None
+    except (TypeError, KeyError, ValueError):
+        return None
+    return int(rows) if isinstance(rows, (int, float)) and not isinstance(rows, bool) and rows >= 0 else None
 
 
 def make_callback(channel: Channel, current: dict[str, Any]) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -103,3 +104,22 @@ def merged(earlier: list[NodeResult], later: list[NodeResult]) -> list[NodeResul
     by_node = {r.unique_id: r for r in earlier}
     by_node.update({r.unique_id: r for r in later})
     return list(by_node.values())
+
+
+def retry_selected(call: Call, previous: Record, selection: Sequence[str]) -> CallOutcome:
+    """``dbt build`` on the nodes ``selection`` picks, as a link of ``previous``'s retry chain (see
+    :meth:`dbt_kickoff.PackageRunner.retry`): what the chain still had to do stays pending."""
+    chain = previous.data.get("retry") or {}
+    try:
+        actions = plan_retry(previous.data, call.project).actions
+    except ConfigurationError:  # a record that names no command to run again: nothing of it is pending
+        actions = []
+    pending = [action.to_dict(previous.uri) for action in actions] or list(chain.get("pending") or ())
+    link = call.record_extras["retry"] = {"of": previous.uri, "root": chain.get("root") or previous.uri,
+                                          "pending": pending, "selection": list(selection)}
+    earlier = [NodeResult.from_dict(r) for r in chain.get("merged") or ()] or previous.report.results
+    try:
+        call.step(["build", *selection])
+    finally:
+        link["merged"] = [r.to_dict() for r in merged(earlier, call.report.results)]
+    return CallOutcome(call.report.results)

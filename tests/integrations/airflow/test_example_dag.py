@@ -4,6 +4,7 @@ into a DuckDB file, then DbtKickoffOperator runs the bundled package on it."""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import duckdb
@@ -48,3 +49,22 @@ def test_example_dag_loads_with_dlt_then_transforms(airflow: Airflow, tmp_path: 
         "select a.uri from asset a join asset_event e on e.asset_id = a.id where e.source_task_id = 'transform'")}
     assert "dbt://duckdb/shop/shop_metrics/daily_revenue" in assets
     assert len(assets) == len(models) + 2  # one per model and seed built
+
+
+def test_example_task_group_renders_the_demo_package_node_by_node(airflow: Airflow, tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    env = {"DBT_KICKOFF_EXAMPLE_DIR": str(work),
+           "AIRFLOW_CONN_SHOP_DUCKDB": json.dumps({"conn_type": "duckdb", "host": str(work / "shop.duckdb")})}
+    home = airflow.home(tmp_path)
+    prepared = subprocess.run([str(airflow.venv / "bin" / "python"), str(EXAMPLES / "dbt_kickoff_shop_nodes.py"),
+                               "--prepare"], env=airflow.env(home, EXAMPLES, env), capture_output=True, text=True,
+                              timeout=600, check=False)
+    assert prepared.returncode == 0, prepared.stderr[-4000:]
+    run = airflow.dags_test("dbt_kickoff_shop_nodes", home, EXAMPLES, env)
+    states = run.states("dbt_kickoff_shop_nodes")
+    assert {task: state for task, state in states.items() if state != ("success", 1)} == {}, run.output[-8000:]
+    models = {p.stem for p in (DBT_PACKAGE_DIR / "models").rglob("*.sql")}
+    assert {f"transform.{m}" for m in models} <= set(states)  # a task per model
+    assert "transform.dbt_build" in states and "load" in states
+    revenue = run.xcom("dbt_kickoff_shop_nodes", "transform.daily_revenue", "dbt_results")
+    assert [(r["name"], r["status"]) for r in revenue] == [("daily_revenue", "success")]
