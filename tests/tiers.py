@@ -95,7 +95,7 @@ MODULE_MARKERS: dict[str, tuple[str, ...]] = {
     "sources/test_git_dbt_state.py": ("dbt",),
     "environments/test_run_in_venv.py": ("dbt", "venv"),
     "environments/test_venv.py": ("dbt", "venv"),
-    "environments/test_concurrency.py": ("venv",),
+    "environments/test_concurrency.py": ("dbt", "venv"),  # a venv build probes its dbt
     "environments/test_bad_input.py": ("venv",),
     "environments/test_v1_versions.py": ("dbt", "venv"),
 }
