@@ -193,7 +193,8 @@ def test_the_worker_stops_by_itself_when_its_host_dies(tmp_path: Path, marker: P
     time.sleep(0.2)  # and sleeping in its loop (where SIGINT is handled)
     os.killpg(host.pid, stop)  # the host's process group, as Airflow stops a task; the worker has its own
     host.wait(timeout=30)
-    assert _soon(marker.exists), "the worker did not interrupt its command"
+    # the file exists a moment before its line is written: wait for the line
+    assert _soon(lambda: marker.exists() and marker.read_text().endswith("\n")), "the command was not interrupted"
     assert marker.read_text() == "interrupted\n"
     # the stubborn command ignores SIGINT: the worker ends itself after its grace period
     _, alive = psutil.wait_procs([worker], timeout=15)
