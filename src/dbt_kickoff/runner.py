@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from dbt_kickoff.changed.snapshot import SourcesSnapshot
 from dbt_kickoff.core import strategies
 from dbt_kickoff.core.call import Call, CallHooks, CallOutcome, CallResults, HookRunner
-from dbt_kickoff.core.invocations import RecordIdentity
+from dbt_kickoff.core.invocations import RecordIdentity, selector_args
 from dbt_kickoff.core.invoker import Invoker, RunnerOptions
 from dbt_kickoff.core.options import CORE_OPTIONS
 from dbt_kickoff.core.project import Project
@@ -396,7 +396,7 @@ class PackageRunner:
         previous = record_to_retry(self.record_settings, self.records_store(), project, record, identity)
         params = previous.data.get("params") or {}
         call_params: dict[str, Any] = {"record": previous.uri}
-        chosen = [*_selector_args("--select", select), *_selector_args("--exclude", exclude)]
+        chosen = selector_args(select, exclude)
         if chosen:
             call_params.update(select=select, exclude=exclude)
 
@@ -484,12 +484,6 @@ class PackageRunner:
     def _locked(self) -> Iterator[None]:
         with held(_lock_path(self.package_dir)):
             yield
-
-
-def _selector_args(flag: str, value: str | Sequence[str] | None) -> list[str]:
-    if not value:
-        return []
-    return [flag, *([value] if isinstance(value, str) else value)]
 
 
 @validated(CORE_OPTIONS)

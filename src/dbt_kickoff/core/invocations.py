@@ -89,6 +89,15 @@ def profile_args(profiles_dir: Path | None, profile_name: str | None, target: st
     return args
 
 
+def selector_args(select: str | Sequence[str] | None, exclude: str | Sequence[str] | None) -> list[str]:
+    """dbt's ``--select`` / ``--exclude`` flags for a selector given as one string or a list of them."""
+    args: list[str] = []
+    for flag, value in (("--select", select), ("--exclude", exclude)):
+        if value:
+            args += [flag, *([value] if isinstance(value, str) else value)]
+    return args
+
+
 def state_folder(dataset: str | None, profile_identity: Sequence[str]) -> str:
     """The name of the folder (under the project's target path) that keeps one profile and dataset's artifacts
     and parse state: the dataset, made safe for a file name, and a short hash of the profile and dataset."""

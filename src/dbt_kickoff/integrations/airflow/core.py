@@ -9,6 +9,7 @@ from typing import Any
 from airflow.sdk import Asset, AssetAlias, BaseOperator
 
 import dbt_kickoff
+from dbt_kickoff.core.invocations import selector_args
 from dbt_kickoff.errors import ConfigurationError, DbtCancelled, DBTProcessingError
 from dbt_kickoff.integrations.airflow.assets import built_relations
 from dbt_kickoff.integrations.airflow.connections import connection_destination
@@ -156,7 +157,7 @@ class DbtKickoffOperator(BaseOperator):
             return runner.run_all(additional_vars=self.vars, full_refresh=self.full_refresh)
         if self.command == "deps":
             return runner.deps()
-        params = [*_selector_args("--select", self.select), *_selector_args("--exclude", self.exclude)]
+        params = selector_args(self.select, self.exclude)
         method = getattr(runner, self.command)
         if self.command in FULL_REFRESH_COMMANDS:
             return method(params, additional_vars=self.vars, full_refresh=self.full_refresh)
@@ -176,7 +177,3 @@ class DbtKickoffOperator(BaseOperator):
             self.log.info("asset %s", relation.uri)
 
 
-def _selector_args(flag: str, value: str | Sequence[str] | None) -> list[str]:
-    if not value:
-        return []
-    return [flag, *([value] if isinstance(value, str) else value)]
